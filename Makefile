@@ -1,0 +1,87 @@
+# Switchyard build. `make` builds build/switchyard; see README for the rest.
+#
+# Variables: CC, O (optimisation, default -O2), WERROR=1 (CI sets it via CI=true),
+# FUZZ_SECONDS (per fuzz target in `make fuzz`, default 10).
+
+CC      ?= cc
+PKGS    := openssl yaml-0.1
+O       ?= -O2
+WARN    := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WARN    += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+LIB_SRC := $(sort $(shell find src -name '*.c' ! -path 'src/cli/main.c'))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+# Three build flavours share the source list: normal, asan (ASan+UBSan), fuzz.
+define flavour
+$(1)_OBJ := $$(patsubst src/%.c,build/$(1)/obj/%.o,$$(LIB_SRC))
+build/$(1)/obj/%.o: src/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) -c $$< -o $$@
+build/$(1)/libswitchyard.a: $$($(1)_OBJ)
+	@rm -f $$@
+	ar rcs $$@ $$^
+-include $$($(1)_OBJ:.o=.d)
+endef
+
+$(eval $(call flavour,normal,$(O)))
+$(eval $(call flavour,asan,-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
+$(eval $(call flavour,fuzz,-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DSY_FUZZING))
+
+.PHONY: all deps test unit asan fuzz fuzz-build bench format run clean check-format
+
+all: build/switchyard
+
+build/switchyard: src/cli/main.c build/normal/libswitchyard.a
+	$(CC) $(CFLAGS_BASE) $(O) -DSY_VERSION='"$(VERSION)"' $< build/normal/libswitchyard.a $(LDLIBS) -o $@
+
+build/switchyard-asan: src/cli/main.c build/asan/libswitchyard.a
+	$(CC) $(CFLAGS_BASE) -O1 -fsanitize=address,undefined -DSY_VERSION='"$(VERSION)"' $< build/asan/libswitchyard.a $(LDLIBS) -o $@
+
+# Unit tests: one binary per tests/unit/test_*.c, linked against the library.
+UNIT_BIN := $(patsubst tests/unit/%.c,build/normal/tests/%,$(UNIT_SRC))
+UNIT_BIN_ASAN := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+build/normal/tests/%: tests/unit/%.c tests/unit/unit.h build/normal/libswitchyard.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(O) -Itests/unit $< build/normal/libswitchyard.a $(LDLIBS) -o $@
+build/asan/tests/%: tests/unit/%.c tests/unit/unit.h build/asan/libswitchyard.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Itests/unit $< build/asan/libswitchyard.a $(LDLIBS) -o $@
+
+unit: $(UNIT_BIN) build/switchyard
+asan: $(UNIT_BIN_ASAN) build/switchyard-asan
+
+FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/bin/%,$(FUZZ_SRC))
+build/fuzz/bin/%: fuzz/%.c build/fuzz/libswitchyard.a
+	@mkdir -p $(@D)
+	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined $< build/fuzz/libswitchyard.a $(LDLIBS) -o $@
+fuzz-build: CC := clang
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tests/fuzz.sh $(FUZZ_BIN)
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@tests/run.sh
+
+bench: deps all
+	@bench/run.sh
+
+run: deps all
+	@scripts/quickstart.sh
+
+format:
+	clang-format -i $$(find src tests/unit fuzz bench -name '*.[ch]')
+
+clean:
+	rm -rf build

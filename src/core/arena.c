@@ -1,0 +1,190 @@
+/*
+ * arena.c - region allocator.
+ *
+ * Blocks form a singly linked list, newest first. An allocation that does not
+ * fit in the current block gets a new block of max(block_size, n). Reset keeps
+ * the first block so a per-connection arena that serves many requests settles
+ * at zero mallocs per request.
+ */
+#include "core/arena.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SY_ARENA_ALIGN 16
+
+typedef struct sy_arena_block {
+    struct sy_arena_block *next;
+    size_t size; /* usable bytes in data */
+    size_t used;
+    _Alignas(16) unsigned char data[];
+} sy_arena_block_t;
+
+typedef struct sy_arena_cleanup {
+    struct sy_arena_cleanup *next;
+    sy_cleanup_cb cb;
+    void *arg;
+} sy_arena_cleanup_t;
+
+struct sy_arena {
+    sy_arena_block_t *head;
+    sy_arena_cleanup_t *cleanups;
+    size_t block_size;
+    size_t total; /* bytes handed out */
+    void *last;   /* most recent allocation, for in-place realloc */
+};
+
+static sy_arena_block_t *block_new(size_t size)
+{
+    sy_arena_block_t *b = sy_malloc(sizeof(*b) + size);
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    return b;
+}
+
+sy_arena_t *sy_arena_new(size_t block_size)
+{
+    sy_arena_t *a = sy_calloc(1, sizeof(*a));
+    a->block_size = block_size ? block_size : 4096;
+    a->head = block_new(a->block_size);
+    return a;
+}
+
+static void run_cleanups(sy_arena_t *a)
+{
+    /* Hooks were pushed on a list head, so this runs them newest first. */
+    while (a->cleanups) {
+        sy_arena_cleanup_t *c = a->cleanups;
+        a->cleanups = c->next;
+        c->cb(c->arg);
+    }
+}
+
+void sy_arena_free(sy_arena_t *a)
+{
+    if (a == NULL)
+        return;
+    run_cleanups(a);
+    sy_arena_block_t *b = a->head;
+    while (b) {
+        sy_arena_block_t *n = b->next;
+        free(b);
+        b = n;
+    }
+    free(a);
+}
+
+void sy_arena_reset(sy_arena_t *a)
+{
+    run_cleanups(a);
+    /* Keep the oldest block (the tail of the list): it has the base size. */
+    sy_arena_block_t *b = a->head;
+    while (b->next) {
+        sy_arena_block_t *n = b->next;
+        free(b);
+        b = n;
+    }
+    b->used = 0;
+    a->head = b;
+    a->total = 0;
+    a->last = NULL;
+}
+
+void *sy_arena_alloc(sy_arena_t *a, size_t n)
+{
+    size_t need = (n + (SY_ARENA_ALIGN - 1)) & ~(size_t)(SY_ARENA_ALIGN - 1);
+    if (need < n)
+        sy_panic("arena allocation size overflow");
+    sy_arena_block_t *b = a->head;
+    if (b->size - b->used < need) {
+        size_t size = need > a->block_size ? need : a->block_size;
+        sy_arena_block_t *nb = block_new(size);
+        if (need > a->block_size && b->used < b->size / 2) {
+            /* A big one-off allocation: slot it behind the current block so
+             * the current block's free space stays usable. */
+            nb->next = b->next;
+            b->next = nb;
+            nb->used = need;
+            a->total += need;
+            a->last = NULL;
+            return nb->data;
+        }
+        nb->next = b;
+        a->head = nb;
+        b = nb;
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    a->total += need;
+    a->last = p;
+    return p;
+}
+
+void *sy_arena_calloc(sy_arena_t *a, size_t n)
+{
+    void *p = sy_arena_alloc(a, n);
+    memset(p, 0, n);
+    return p;
+}
+
+void *sy_arena_realloc(sy_arena_t *a, void *p, size_t old_n, size_t new_n)
+{
+    if (p == NULL)
+        return sy_arena_alloc(a, new_n);
+    if (new_n <= old_n)
+        return p;
+    sy_arena_block_t *b = a->head;
+    if (p == a->last) {
+        size_t off = (size_t)((unsigned char *)p - b->data);
+        size_t need = (new_n + (SY_ARENA_ALIGN - 1)) & ~(size_t)(SY_ARENA_ALIGN - 1);
+        if (off + need <= b->size) {
+            a->total += need - (b->used - off);
+            b->used = off + need;
+            return p;
+        }
+    }
+    void *q = sy_arena_alloc(a, new_n);
+    memcpy(q, p, old_n);
+    return q;
+}
+
+char *sy_arena_memdup(sy_arena_t *a, const void *p, size_t n)
+{
+    char *d = sy_arena_alloc(a, n + 1);
+    if (n)
+        memcpy(d, p, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *sy_arena_strdup(sy_arena_t *a, const char *s) { return sy_arena_memdup(a, s, strlen(s)); }
+
+char *sy_arena_sprintf(sy_arena_t *a, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        sy_panic("arena sprintf: bad format");
+    char *d = sy_arena_alloc(a, (size_t)n + 1);
+    vsnprintf(d, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return d;
+}
+
+void sy_arena_cleanup(sy_arena_t *a, sy_cleanup_cb cb, void *arg)
+{
+    sy_arena_cleanup_t *c = sy_arena_alloc(a, sizeof(*c));
+    c->cb = cb;
+    c->arg = arg;
+    c->next = a->cleanups;
+    a->cleanups = c;
+    a->last = NULL;
+}
+
+size_t sy_arena_used(const sy_arena_t *a) { return a->total; }

@@ -1,0 +1,105 @@
+/*
+ * buf.c - capped growable buffers.
+ */
+#include "core/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sy_buf_init(sy_buf_t *b, size_t max)
+{
+    b->data = NULL;
+    b->off = b->len = b->cap = 0;
+    b->max = max;
+}
+
+void sy_buf_free(sy_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->off = b->len = b->cap = 0;
+}
+
+int sy_buf_reserve(sy_buf_t *b, size_t n)
+{
+    if (b->max && (n > b->max || b->len > b->max - n))
+        return SY_ETOOBIG;
+    if (b->cap - b->off - b->len >= n)
+        return SY_OK;
+    /* Compact first when the consumed prefix alone makes room. */
+    if (b->off && b->cap - b->len >= n) {
+        memmove(b->data, b->data + b->off, b->len);
+        b->off = 0;
+        return SY_OK;
+    }
+    if (b->off) {
+        memmove(b->data, b->data + b->off, b->len);
+        b->off = 0;
+    }
+    size_t want = b->len + n;
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap < want)
+        ncap *= 2;
+    if (b->max && ncap > b->max && want <= b->max)
+        ncap = b->max;
+    b->data = sy_realloc(b->data, ncap);
+    b->cap = ncap;
+    return SY_OK;
+}
+
+int sy_buf_append(sy_buf_t *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return SY_OK;
+    int rc = sy_buf_reserve(b, n);
+    if (rc)
+        return rc;
+    memcpy(sy_buf_tail(b), p, n);
+    b->len += n;
+    return SY_OK;
+}
+
+int sy_buf_append_str(sy_buf_t *b, sy_str_t s) { return sy_buf_append(b, s.p, s.len); }
+
+int sy_buf_append_c(sy_buf_t *b, const char *cstr) { return sy_buf_append(b, cstr, strlen(cstr)); }
+
+int sy_buf_vprintf(sy_buf_t *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    char small[256];
+    int n = vsnprintf(small, sizeof(small), fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return SY_EINVAL;
+    if ((size_t)n < sizeof(small))
+        return sy_buf_append(b, small, (size_t)n);
+    int rc = sy_buf_reserve(b, (size_t)n + 1);
+    if (rc)
+        return rc;
+    vsnprintf(sy_buf_tail(b), (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return SY_OK;
+}
+
+int sy_buf_printf(sy_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = sy_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void sy_buf_consume(sy_buf_t *b, size_t n)
+{
+    if (n >= b->len) {
+        b->off = b->len = 0;
+        return;
+    }
+    b->off += n;
+    b->len -= n;
+}
+
+void sy_buf_clear(sy_buf_t *b) { b->off = b->len = 0; }

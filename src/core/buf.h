@@ -1,0 +1,44 @@
+/*
+ * buf.h - growable byte buffer with a named cap.
+ *
+ * Every buffer that outside input can grow has a maximum size; appending past
+ * it fails with SY_ETOOBIG instead of growing, so input can never exhaust
+ * memory. Data is heap-allocated; the buffer owns it. A read offset lets a
+ * consumer drop bytes from the front cheaply (sy_buf_consume); the storage is
+ * compacted lazily when more room is needed.
+ */
+#ifndef SY_CORE_BUF_H
+#define SY_CORE_BUF_H
+
+#include <stdarg.h>
+#include "core/common.h"
+#include "core/str.h"
+
+typedef struct {
+    char *data;  /* storage; bytes in use are data[off .. off+len) */
+    size_t off;  /* consumed prefix */
+    size_t len;  /* bytes in use after off */
+    size_t cap;  /* allocated bytes */
+    size_t max;  /* cap on off+len growth (in-use bytes); 0 = unlimited */
+} sy_buf_t;
+
+void sy_buf_init(sy_buf_t *b, size_t max);
+void sy_buf_free(sy_buf_t *b);
+static inline char *sy_buf_ptr(const sy_buf_t *b) { return b->data + b->off; }
+static inline sy_str_t sy_buf_str(const sy_buf_t *b) { return (sy_str_t){b->data + b->off, b->len}; }
+/* Ensure room for n more bytes after the data (may compact or grow). */
+int sy_buf_reserve(sy_buf_t *b, size_t n);
+/* Writable tail after sy_buf_reserve(); commit what was written with sy_buf_commit. */
+static inline char *sy_buf_tail(sy_buf_t *b) { return b->data + b->off + b->len; }
+static inline size_t sy_buf_room(const sy_buf_t *b) { return b->cap - b->off - b->len; }
+static inline void sy_buf_commit(sy_buf_t *b, size_t n) { b->len += n; }
+int sy_buf_append(sy_buf_t *b, const void *p, size_t n);
+int sy_buf_append_str(sy_buf_t *b, sy_str_t s);
+int sy_buf_append_c(sy_buf_t *b, const char *cstr);
+int sy_buf_printf(sy_buf_t *b, const char *fmt, ...) SY_PRINTF(2, 3);
+int sy_buf_vprintf(sy_buf_t *b, const char *fmt, va_list ap);
+/* Drop n bytes from the front. */
+void sy_buf_consume(sy_buf_t *b, size_t n);
+void sy_buf_clear(sy_buf_t *b);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * str.h - string views: a pointer and a length into someone else's buffer.
+ *
+ * A view does not own its bytes and is not NUL-terminated. It lives as long as
+ * the buffer it points into (usually the request's read buffer or arena).
+ * Copy with sy_str_dup() only what must outlive that buffer.
+ */
+#ifndef SY_CORE_STR_H
+#define SY_CORE_STR_H
+
+#include "core/common.h"
+
+typedef struct sy_arena sy_arena_t;
+
+typedef struct {
+    const char *p;
+    size_t len;
+} sy_str_t;
+
+#define SY_STR(lit) ((sy_str_t){(lit), sizeof(lit) - 1})
+#define SY_STR_NULL ((sy_str_t){NULL, 0})
+/* printf("%.*s", SY_STR_FMT(s)) */
+#define SY_STR_FMT(s) (int)(s).len, (s).p
+
+static inline sy_str_t sy_str(const char *p, size_t len) { return (sy_str_t){p, len}; }
+sy_str_t sy_str_c(const char *cstr); /* view of a C string (NULL -> empty) */
+
+bool sy_str_eq(sy_str_t a, sy_str_t b);
+bool sy_str_eq_c(sy_str_t a, const char *cstr);
+bool sy_str_ieq(sy_str_t a, sy_str_t b);      /* ASCII case-insensitive */
+bool sy_str_ieq_c(sy_str_t a, const char *cstr);
+bool sy_str_starts_with(sy_str_t s, sy_str_t prefix);
+bool sy_str_ends_with(sy_str_t s, sy_str_t suffix);
+/* Index of the first c in s, or -1. */
+ptrdiff_t sy_str_find_char(sy_str_t s, char c);
+/* Index of the first occurrence of needle, or -1. */
+ptrdiff_t sy_str_find(sy_str_t s, sy_str_t needle);
+sy_str_t sy_str_trim(sy_str_t s); /* strips SP and HTAB on both ends */
+sy_str_t sy_str_sub(sy_str_t s, size_t from, size_t len); /* clamped */
+
+/* Parse a non-negative decimal integer, the whole view, no sign, no spaces.
+ * Returns SY_OK, SY_EINVAL for non-digits/empty, SY_ETOOBIG past max. */
+int sy_str_to_u64(sy_str_t s, uint64_t max, uint64_t *out);
+
+/* Copy into the arena as a NUL-terminated string (the view points at it). */
+sy_str_t sy_str_dup(sy_arena_t *a, sy_str_t s);
+char *sy_str_cdup(sy_arena_t *a, sy_str_t s);
+
+uint64_t sy_hash_bytes(const void *p, size_t len); /* FNV-1a 64 */
+
+#endif

@@ -1,0 +1,101 @@
+/* Unit tests for src/core: arena, string views, buffers. */
+#include "unit.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/str.h"
+
+static int cleanup_order[4], cleanup_n;
+static void cleanup_cb(void *arg) { cleanup_order[cleanup_n++] = (int)(intptr_t)arg; }
+
+static void test_arena_basic(void)
+{
+    sy_arena_t *a = sy_arena_new(64);
+    char *p = sy_arena_alloc(a, 10);
+    CHECK(((uintptr_t)p & 15) == 0);
+    memset(p, 'x', 10);
+    char *big = sy_arena_alloc(a, 1000); /* larger than a block */
+    memset(big, 'y', 1000);
+    char *s = sy_arena_sprintf(a, "%s-%d", "abc", 42);
+    CHECK(strcmp(s, "abc-42") == 0);
+    CHECK(sy_arena_used(a) >= 1010);
+    sy_arena_cleanup(a, cleanup_cb, (void *)1);
+    sy_arena_cleanup(a, cleanup_cb, (void *)2);
+    cleanup_n = 0;
+    sy_arena_reset(a);
+    CHECK_INT(cleanup_n, 2);
+    CHECK_INT(cleanup_order[0], 2); /* newest first */
+    CHECK_INT(cleanup_order[1], 1);
+    CHECK_INT(sy_arena_used(a), 0);
+    char *q = sy_arena_calloc(a, 32);
+    CHECK(q[0] == 0 && q[31] == 0);
+    sy_arena_free(a);
+}
+
+static void test_arena_realloc(void)
+{
+    sy_arena_t *a = sy_arena_new(256);
+    char *p = sy_arena_alloc(a, 16);
+    memcpy(p, "0123456789abcdef", 16);
+    char *q = sy_arena_realloc(a, p, 16, 64);
+    CHECK(q == p); /* grown in place: it was the last allocation */
+    char *r = sy_arena_realloc(a, q, 64, 4096);
+    CHECK(memcmp(r, "0123456789abcdef", 16) == 0);
+    sy_arena_free(a);
+}
+
+static void test_str(void)
+{
+    sy_str_t s = SY_STR("  Content-Length \t");
+    CHECK_STR(sy_str_trim(s), "Content-Length");
+    CHECK(sy_str_ieq_c(sy_str_trim(s), "content-length"));
+    CHECK(!sy_str_eq_c(sy_str_trim(s), "content-length"));
+    CHECK_INT(sy_str_find_char(s, '-'), 9);
+    CHECK_INT(sy_str_find(s, SY_STR("Length")), 10);
+    CHECK_INT(sy_str_find(s, SY_STR("nope")), -1);
+    uint64_t v = 0;
+    CHECK_INT(sy_str_to_u64(SY_STR("18446744073709551615"), UINT64_MAX, &v), SY_OK);
+    CHECK(v == UINT64_MAX);
+    CHECK_INT(sy_str_to_u64(SY_STR("18446744073709551616"), UINT64_MAX, &v), SY_ETOOBIG);
+    CHECK_INT(sy_str_to_u64(SY_STR("100"), 99, &v), SY_ETOOBIG);
+    CHECK_INT(sy_str_to_u64(SY_STR("1a"), 99, &v), SY_EINVAL);
+    CHECK_INT(sy_str_to_u64(SY_STR(""), 99, &v), SY_EINVAL);
+    CHECK_INT(sy_str_to_u64(SY_STR("+1"), 99, &v), SY_EINVAL);
+    CHECK(sy_str_starts_with(SY_STR("/v1/chat"), SY_STR("/v1/")));
+    CHECK(sy_str_ends_with(SY_STR("/v1/chat"), SY_STR("chat")));
+    CHECK_STR(sy_str_sub(SY_STR("hello"), 3, 10), "lo");
+}
+
+static void test_buf_cap(void)
+{
+    sy_buf_t b;
+    sy_buf_init(&b, 16);
+    CHECK_INT(sy_buf_append_c(&b, "0123456789"), SY_OK);
+    CHECK_INT(sy_buf_append_c(&b, "0123456789"), SY_ETOOBIG);
+    CHECK_INT(b.len, 10);
+    sy_buf_consume(&b, 8);
+    CHECK_STR(sy_buf_str(&b), "89");
+    CHECK_INT(sy_buf_append_c(&b, "abcdefghijklmn"), SY_OK); /* compacts */
+    CHECK_STR(sy_buf_str(&b), "89abcdefghijklmn");
+    CHECK_INT(sy_buf_printf(&b, "x"), SY_ETOOBIG);
+    sy_buf_clear(&b);
+    CHECK_INT(sy_buf_printf(&b, "%d-%s", 7, "ok"), SY_OK);
+    CHECK_STR(sy_buf_str(&b), "7-ok");
+    sy_buf_free(&b);
+
+    sy_buf_t u;
+    sy_buf_init(&u, 0);
+    for (int i = 0; i < 1000; i++)
+        CHECK_INT(sy_buf_printf(&u, "%04d", i), SY_OK);
+    CHECK_INT(u.len, 4000);
+    CHECK_MEM(u.data + 3996, 4, "0999");
+    sy_buf_free(&u);
+}
+
+int main(void)
+{
+    RUN(test_arena_basic);
+    RUN(test_arena_realloc);
+    RUN(test_str);
+    RUN(test_buf_cap);
+    return unit_done();
+}
