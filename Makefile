@@ -36,7 +36,7 @@ $(eval $(call flavour,normal,$(O)))
 $(eval $(call flavour,asan,-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
 $(eval $(call flavour,fuzz,-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DSY_FUZZING))
 
-.PHONY: all deps test unit asan fuzz fuzz-build bench format run clean check-format
+.PHONY: all deps test unit asan fuzz fuzz-build bench bench-build format run clean
 
 all: build/switchyard
 
@@ -67,6 +67,15 @@ fuzz-build: CC := clang
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-10} tests/fuzz.sh $(FUZZ_BIN)
+
+# Micro-benchmarks: one binary per bench/*.c, linked with the library and
+# the packaged alternatives they compare against (jansson).
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
+build/bench/%: bench/%.c build/normal/libswitchyard.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(O) -DNDEBUG $(shell pkg-config --cflags jansson 2>/dev/null) $< build/normal/libswitchyard.a $(LDLIBS) $(shell pkg-config --libs jansson 2>/dev/null) -o $@
+bench-build: $(BENCH_BIN)
 
 deps:
 	@scripts/deps.sh
