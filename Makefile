@@ -3,6 +3,7 @@
 # Variables: CC, O (optimisation, default -O2), WERROR=1 (CI sets it via CI=true),
 # FUZZ_SECONDS (per fuzz target in `make fuzz`, default 10).
 
+.DEFAULT_GOAL := all
 CC      ?= cc
 PKGS    := openssl yaml-0.1
 O       ?= -O2

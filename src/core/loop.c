@@ -126,6 +126,8 @@ static void run_timers(sy_loop_t *l)
 
 /* ---- deferred calls ---- */
 
+static void run_deferred(sy_loop_t *l);
+
 void sy_defer_init(sy_defer_t *d, sy_defer_cb cb, void *data)
 {
     d->next = NULL;
@@ -163,6 +165,12 @@ void sy_defer_cancel(sy_loop_t *l, sy_defer_t *d)
     }
     d->queued = false;
     d->next = NULL;
+}
+
+void sy_loop_run_deferred(sy_loop_t *l)
+{
+    while (l->defer_head)
+        run_deferred(l);
 }
 
 static void run_deferred(sy_loop_t *l)

@@ -90,5 +90,7 @@ static inline bool sy_timer_active(const sy_timer_t *t) { return t->heap_idx != 
 void sy_defer_init(sy_defer_t *d, sy_defer_cb cb, void *data);
 void sy_defer(sy_loop_t *loop, sy_defer_t *d); /* no-op if already queued */
 void sy_defer_cancel(sy_loop_t *loop, sy_defer_t *d);
+/* Run queued deferred calls now (used at teardown, after the loop stopped). */
+void sy_loop_run_deferred(sy_loop_t *loop);
 
 #endif
