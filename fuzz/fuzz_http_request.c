@@ -6,7 +6,8 @@
  * inside the head, no smuggling shape accepted, a status for every error),
  * then parse two prefixes at pseudo-random split points, the way the server
  * re-parses as bytes arrive: each prefix must say SY_EAGAIN or give exactly
- * the whole input's verdict.
+ * the whole input's verdict. Also checks that sy_http_head_ready never
+ * hides a completed head or a crossed cap.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     check(pr.status == r.status && pr.error == r.error);
             }
             free(part);
+        }
+
+        /* sy_http_head_ready at three growing cut points: when it says "not
+         * yet", a parse can neither complete nor hit a cap */
+        sy_http_head_scan_t st = {0};
+        size_t cuts[3] = {size ? (size_t)(seed >> 8) % size : 0, 0, size};
+        cuts[1] = cuts[0] + (size > cuts[0] ? (size_t)(seed >> 40) % (size - cuts[0]) : 0);
+        for (int s = 0; s < 3; s++) {
+            bool ready = sy_http_head_ready(&st, whole, cuts[s], lim);
+            int prc = sy_http_parse_request(whole, cuts[s], lim, ph, cap, &pr);
+            check(ready || prc == SY_EAGAIN || prc == SY_EINVAL);
+            if (prc != SY_EAGAIN)
+                break; /* a verdict: the caller stops asking for this message */
         }
     }
     free(whole);

@@ -120,8 +120,10 @@ typedef struct {
 
 /* True when the caller should run the head parser on buf[0..len) (a
  * superset of the buffer seen by the previous call: same message, bytes
- * appended; the buffer may have moved). False: the parser would say
- * SY_EAGAIN again. O(bytes added since the last call). */
+ * appended; the buffer may have moved). False: the head cannot be complete
+ * and no cap can have been crossed since the last parse; a parse now would
+ * say SY_EAGAIN or at most find a grammar error (SY_EINVAL) in the line
+ * still arriving. O(bytes added since the last call). */
 bool sy_http_head_ready(sy_http_head_scan_t *st, const char *buf, size_t len,
                         const sy_http_limits_t *lim);
 
