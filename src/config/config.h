@@ -1,0 +1,389 @@
+/*
+ * config.h - Switchyard's configuration: the typed snapshot, loading it from
+ * YAML, publishing it to every thread, and the schema machinery sections use.
+ *
+ * Pipeline (docs/internals/config.md): read the file (capped) -> libyaml into
+ * a positioned node tree (config/yaml.h) -> ${ENV} expansion of scalar values
+ * -> schema check into a typed sy_config_t, collecting every error as
+ * "FILE:LINE:COL: key.path: message" -> an immutable, reference-counted
+ * snapshot that a reload swaps in with one pointer store.
+ *
+ * Ownership in one sentence: sy_config_load/parse/default return a snapshot
+ * holding one reference for the caller; sy_config_publish takes that
+ * reference; sy_config_acquire hands out new ones; every reference is given
+ * back with sy_config_unref, and the last one frees the snapshot.
+ */
+#ifndef SY_CONFIG_CONFIG_H
+#define SY_CONFIG_CONFIG_H
+
+#include <stdatomic.h>
+
+#include "config/yaml.h"
+#include "core/buf.h"
+#include "core/common.h"
+#include "core/str.h"
+
+/* Named caps. */
+#define SY_CONFIG_MAX_FILE_BYTES (4u << 20) /* a config file larger than this is refused */
+#define SY_CONFIG_MAX_ERRORS     50         /* errors listed; the rest are counted */
+#define SY_CONFIG_MAX_LISTEN     64         /* addresses under `listen` */
+#define SY_CONFIG_MAX_WORKERS    256
+
+/* ------------------------------------------------------------------------ */
+/* The typed configuration                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {
+    SY_CONFIG_ADDR_IPV4, /* a dotted quad; "*" is stored as 0.0.0.0 */
+    SY_CONFIG_ADDR_IPV6, /* written in brackets, stored without them */
+    SY_CONFIG_ADDR_NAME, /* a host name such as localhost, resolved by the listener */
+} sy_config_addr_kind_t;
+
+/* One `listen` address. `text` is the canonical "host:port" form ("[::1]:4000"
+ * for IPv6); `host` has no brackets. Both are NUL-terminated. */
+typedef struct {
+    sy_str_t text;
+    sy_str_t host;
+    uint16_t port;
+    sy_config_addr_kind_t kind;
+} sy_config_listen_t;
+
+/* The `listen` addresses: at least one, no two equal. */
+typedef struct {
+    const sy_config_listen_t *addrs;
+    size_t n;
+} sy_config_listen_list_t;
+
+/* `workers`: how many event-loop threads. `count` is always resolved (1..256);
+ * `is_auto` says it came from `auto` (the CPUs this process may run on). */
+typedef struct {
+    unsigned count;
+    bool is_auto;
+} sy_config_workers_t;
+
+/* `limits`: every cap and timeout the HTTP layer enforces. Sizes are bytes,
+ * durations milliseconds. Defaults are in docs/config-reference.md and in the
+ * schema table in config.c (the one place they are defined). */
+typedef struct {
+    uint64_t max_request_line;
+    uint64_t max_header_bytes;
+    uint64_t max_headers;
+    uint64_t max_body_bytes;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t upstream_connect_timeout_ms;
+    uint64_t upstream_first_byte_timeout_ms;
+    uint64_t upstream_idle_timeout_ms;
+    uint64_t drain_timeout_ms;
+} sy_config_limits_t;
+
+/* `log.level`, in the same order (and values) as sy_log_level_t in core/log.h. */
+typedef enum {
+    SY_CONFIG_LOG_DEBUG,
+    SY_CONFIG_LOG_INFO,
+    SY_CONFIG_LOG_WARN,
+    SY_CONFIG_LOG_ERROR,
+} sy_config_log_level_t;
+
+/* `log.format`, in the same order as sy_log_format_t in core/log.h. */
+typedef enum {
+    SY_CONFIG_LOG_JSON,
+    SY_CONFIG_LOG_TEXT,
+} sy_config_log_format_t;
+
+/* `log`: level and format of the process log (values of the enums above). */
+typedef struct {
+    int level;
+    int format;
+} sy_config_log_t;
+
+/*
+ * One immutable configuration snapshot. Readers may look at every public
+ * field from any thread while they hold a reference, and must not write any.
+ * (Its creator may still adjust it before sharing or publishing it, as
+ * command-line overrides and tests do.) All strings and arrays live in the
+ * snapshot's own arena and die with it.
+ * Adding a section: add its struct here, one table (or parse callback) in
+ * config.c, one row in the root table, and its rows in the reference doc.
+ */
+typedef struct sy_config {
+    const char *path;    /* file it was loaded from (for reload); NULL if none */
+    uint64_t generation; /* process-unique, increasing with every snapshot built */
+    sy_config_listen_list_t listen;
+    sy_config_workers_t workers;
+    sy_config_limits_t limits;
+    sy_config_log_t log;
+    /* private */
+    atomic_uint refs;
+    sy_arena_t *arena;
+} sy_config_t;
+
+/* ------------------------------------------------------------------------ */
+/* Building snapshots                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Read, expand, check and type the YAML file at `path`. On success returns a
+ * new snapshot with one reference for the caller; c->path is a copy of path.
+ * On failure returns NULL and, if err_out is not NULL, sets *err_out to a
+ * malloc'd message the caller frees: one error per line, no trailing newline,
+ * each "FILE:LINE:COL: message" ("cannot open FILE: <strerror>" for I/O).
+ * An empty (or comments-only) file is valid and gives all defaults.
+ * Thread-safe; reads the environment with getenv(3).
+ */
+sy_config_t *sy_config_load(const char *path, char **err_out);
+
+/* As sy_config_load, from `len` bytes of YAML text in memory; `name` stands in
+ * for the file name in messages and c->path stays NULL. */
+sy_config_t *sy_config_parse(const char *name, const char *text, size_t len, char **err_out);
+
+/* A snapshot with every default (no file), one reference for the caller. */
+sy_config_t *sy_config_default(void);
+
+/* Take / give back one reference. Any thread. unref(NULL) does nothing. */
+void sy_config_ref(sy_config_t *c);
+void sy_config_unref(sy_config_t *c);
+
+/* Whether two snapshots hold the same settings (path and generation aside). */
+bool sy_config_equal(const sy_config_t *a, const sy_config_t *b);
+
+/*
+ * Append the effective configuration to `out` as YAML that loads back to an
+ * equal snapshot (every key, defaults included, canonical units). Fields
+ * marked secret are written as "<redacted>" when `redact` is true: use that
+ * for anything a person or log may see. Returns SY_OK or the buffer's error.
+ */
+int sy_config_format(const sy_config_t *c, sy_buf_t *out, bool redact);
+
+/* Snapshots built and not yet freed, process-wide: 0 after every reference is
+ * given back. For tests and a leak gauge in metrics. */
+size_t sy_config_live(void);
+
+/* ------------------------------------------------------------------------ */
+/* The process-wide current snapshot                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The current snapshot with a new reference the caller must unref, or NULL
+ * if none was published. Lock-free and safe from any thread at any time,
+ * including during sy_config_publish (see docs/internals/config.md: two
+ * reader counters, flipped by the publisher, in the manner of sleepable RCU).
+ * Cost: three atomic read-modify-writes. Take it once per request, not per
+ * field read.
+ */
+sy_config_t *sy_config_acquire(void);
+
+/*
+ * Make `c` the current snapshot. Consumes the caller's reference to c (the
+ * one sy_config_load returned). The previous snapshot loses the reference
+ * the process held; it is freed when the last in-flight user unrefs it.
+ * Returns after no thread can still be picking up the old pointer without
+ * a reference (a short wait, bounded by readers already inside acquire).
+ * Publishers are serialised. Publishing NULL clears the current snapshot
+ * (at exit). Never call it from inside an acquire/unref pair of the same
+ * snapshot expecting it to be freed at once: in-flight users keep theirs.
+ */
+void sy_config_publish(sy_config_t *c);
+
+/*
+ * Re-read the current snapshot's file and publish the result. On failure the
+ * current snapshot stays and *err_out (if given) gets the malloc'd errors, as
+ * for sy_config_load. Returns SY_OK, or SY_EINVAL (bad file, or nothing to
+ * reload: no current snapshot or it has no path).
+ */
+int sy_config_reload(char **err_out);
+
+/* For tests only: call `hook` inside every sy_config_acquire between loading
+ * the pointer and taking the reference (NULL: none), to widen the window the
+ * publish protocol must cover so a broken protocol fails under ASan. */
+typedef void (*sy_config_hook_cb)(void);
+void sy_config_set_acquire_hook(sy_config_hook_cb hook);
+
+/* ------------------------------------------------------------------------ */
+/* Schema machinery, for writing sections                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sy_cfg_msg sy_cfg_msg_t;
+
+/*
+ * The state of one check: where typed values go, and the errors so far.
+ * Errors are collected (not stopped at) so a person sees them all at once;
+ * sy_cfg_ctx_errors() returns them sorted by position.
+ */
+typedef struct sy_cfg_ctx {
+    sy_arena_t *arena;   /* destination of typed values: the snapshot's arena */
+    sy_arena_t *scratch; /* paths and messages; lives as long as the check */
+    const char *file;    /* for errors that have no node */
+    /* Environment lookup for ${VAR}; NULL means getenv(3). */
+    const char *(*getenv_cb)(const char *name);
+    sy_cfg_msg_t *msgs; /* first SY_CONFIG_MAX_ERRORS errors (scratch) */
+    size_t nmsgs;
+    size_t nerrors; /* every error, listed or not */
+} sy_cfg_ctx_t;
+
+/* Start a check. Both arenas are the caller's. */
+void sy_cfg_ctx_init(sy_cfg_ctx_t *cx, sy_arena_t *arena, sy_arena_t *scratch, const char *file);
+
+/* The errors so far, sorted by line and column, one per line without a
+ * trailing newline, plus a "(N more errors not shown)" line past the cap:
+ * malloc'd, caller frees. NULL if there were none. */
+char *sy_cfg_ctx_errors(const sy_cfg_ctx_t *cx);
+
+/*
+ * Report an error at node `at` (NULL: the file as a whole) for the dotted key
+ * `path` (NULL or "": none). The position is the key's when `at` is a
+ * mapping's value, else the node's own: "FILE:LINE:COL: path: message".
+ * Marks `at` as invalid so later checks of the same value stay quiet.
+ */
+void sy_cfg_error(sy_cfg_ctx_t *cx, const sy_yaml_node_t *at, const char *path, const char *fmt,
+                  ...) SY_PRINTF(4, 5);
+
+/* A node's value for a message: "\"lots\"", or for a value that came from the
+ * environment the text as written ("\"${X}\" (from the environment)") so
+ * secrets never reach an error message; "a mapping" and so on otherwise. */
+const char *sy_cfg_shown(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n);
+
+/* Child paths in the scratch arena: "limits" + "max_body_bytes" ->
+ * "limits.max_body_bytes"; "listen" + 2 -> "listen[2]". */
+const char *sy_cfg_path_key(sy_cfg_ctx_t *cx, const char *parent, sy_str_t key);
+const char *sy_cfg_path_index(sy_cfg_ctx_t *cx, const char *parent, size_t i);
+
+/*
+ * The candidate closest to `word` by Damerau-Levenshtein distance (optimal
+ * string alignment; ASCII case and '-' vs '_' ignored), if it is close enough
+ * to be a typo: distance 0 for words up to 2 characters, 1 up to 4, 2 beyond.
+ * NULL otherwise. `cands` has n entries (NULL entries are skipped).
+ */
+const char *sy_cfg_suggest(sy_str_t word, const char *const *cands, size_t n);
+/* The distance itself (capped at 255; words past 64 bytes get 255). */
+unsigned sy_cfg_distance(sy_str_t a, sy_str_t b);
+
+/*
+ * ${ENV} expansion. In `in`: "${NAME}" is the variable's value and an error
+ * if it is unset (set but empty is fine); "${NAME:-default}" is the value, or
+ * `default` (literal text up to the first '}') when unset or empty, so
+ * "${NAME:-}" makes a value optional; "$${" is a literal "${"; any other '$'
+ * is literal. NAME is [A-Za-z_][A-Za-z0-9_]*. Substituted text is not
+ * expanded again. On success sets *out (scratch arena, NUL-terminated; `in`
+ * itself when there is nothing to expand) and *from_env (whether a
+ * variable's value, not just a default, went into it: such values are not
+ * echoed in messages) and returns SY_OK; otherwise reports at `at`/`path`
+ * and returns SY_EINVAL.
+ */
+int sy_cfg_expand(sy_cfg_ctx_t *cx, const sy_yaml_node_t *at, const char *path, sy_str_t in,
+                  sy_str_t *out, bool *from_env);
+
+/* Expand every scalar value in the tree (not keys), in place: node->str
+ * becomes the expanded text and node->from_env is set as above. Collects
+ * every error; returns SY_OK or SY_EINVAL. */
+int sy_cfg_expand_tree(sy_cfg_ctx_t *cx, sy_yaml_node_t *root);
+
+/* Pure value parsers (no messages): SY_OK, SY_EINVAL (malformed) or
+ * SY_ETOOBIG (overflows 64 bits).
+ * Size: digits then an optional unit b, k/kb/kib, m/mb/mib, g/gb/gib (any case,
+ * 1024-based), spaces allowed before the unit: "512", "32k", "1 MiB".
+ * Duration: one or more number+unit parts, units ms, s, m, h, d, or a plain
+ * number of seconds: "10", "250ms", "1m30s"; result in milliseconds. */
+int sy_cfg_parse_size(sy_str_t s, uint64_t *out);
+int sy_cfg_parse_duration(sy_str_t s, uint64_t *out_ms);
+/* The shortest exact spelling in the units above: 32768 -> "32k", 1500 ms ->
+ * "1500ms", 90000 ms -> "90s". buf needs 32 bytes; returns buf. */
+char *sy_cfg_format_size(uint64_t bytes, char buf[32]);
+char *sy_cfg_format_duration(uint64_t ms, char buf[32]);
+
+/*
+ * Checkers for one value each. They report a typed error naming `path` and
+ * return SY_EINVAL, or store the value and return SY_OK. A null node (absent
+ * value) is an error here: tables treat null as "use the default" before
+ * calling them. Bounds are inclusive (durations in ms).
+ */
+int sy_cfg_size(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, uint64_t min,
+                uint64_t max, uint64_t *out);
+int sy_cfg_duration(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, uint64_t min,
+                    uint64_t max, uint64_t *out_ms);
+int sy_cfg_uint(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, uint64_t min,
+                uint64_t max, uint64_t *out);
+/* true/false, yes/no, on/off, any case. */
+int sy_cfg_bool(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, bool *out);
+/* Any scalar, copied NUL-terminated into cx->arena. */
+int sy_cfg_string(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, sy_str_t *out);
+/* One of the NULL-terminated names (any case); *out is its index. */
+int sy_cfg_enum(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path,
+                const char *const *names, int *out);
+/* A mapping whose keys are all in the NULL-terminated `allowed` (allowed ==
+ * NULL: any key). Reports every unknown key with a did-you-mean. */
+int sy_cfg_expect_map(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path,
+                      const char *const *allowed);
+/* A sequence, or (when `single_ok`) a lone scalar standing for a sequence of one. */
+int sy_cfg_expect_seq(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, bool single_ok);
+
+/* ---- table-driven sections ---- */
+
+typedef enum {
+    SY_CFG_SIZE,     /* uint64_t bytes, bounds min..max */
+    SY_CFG_DURATION, /* uint64_t milliseconds, bounds min..max */
+    SY_CFG_UINT,     /* uint64_t, bounds min..max */
+    SY_CFG_BOOL,     /* bool */
+    SY_CFG_STRING,   /* sy_str_t in the snapshot's arena */
+    SY_CFG_ENUM,     /* int, index into `names` */
+    SY_CFG_SECTION,  /* a nested struct described by `section` */
+    SY_CFG_CUSTOM,   /* parsed, defaulted and printed by callbacks */
+} sy_cfg_type_t;
+
+enum {
+    SY_CFG_F_REQUIRED = 1 << 0, /* absent or null is an error (if the section is there) */
+    SY_CFG_F_SECRET = 1 << 1,   /* never printed (sy_config_format with redact) */
+};
+
+/* Parse `value` into `field` (the struct member at the row's offset). Called
+ * with value == NULL to store the default. Returns SY_OK or SY_EINVAL after
+ * reporting with sy_cfg_error. */
+typedef int (*sy_cfg_parse_cb)(sy_cfg_ctx_t *cx, const sy_yaml_node_t *value, const char *path,
+                               void *field);
+/* Append `field` as a one-line YAML value (flow style if a collection). */
+typedef void (*sy_cfg_format_cb)(const void *field, sy_buf_t *out);
+
+typedef struct sy_cfg_section sy_cfg_section_t;
+
+/* One key of a section: its name, its type, where it goes, its bounds and
+ * default. Only the members its type uses matter; the rest stay zero. */
+typedef struct {
+    const char *key;
+    sy_cfg_type_t type;
+    size_t offset; /* offsetof(target struct, member) */
+    unsigned flags;
+    uint64_t min, max;               /* SIZE, DURATION (ms), UINT */
+    uint64_t def;                    /* SIZE, DURATION, UINT, BOOL, ENUM index */
+    const char *def_str;             /* STRING (NULL: empty) */
+    const char *const *names;        /* ENUM, NULL-terminated */
+    const sy_cfg_section_t *section; /* SECTION */
+    sy_cfg_parse_cb parse;           /* CUSTOM */
+    sy_cfg_format_cb format;         /* CUSTOM */
+} sy_cfg_field_t;
+
+/* A mapping with a fixed set of keys, described by a table of rows. */
+struct sy_cfg_section {
+    const char *name; /* for documentation and tests */
+    const sy_cfg_field_t *fields;
+    size_t nfields;
+};
+
+/* Store every row's default into `target`. */
+void sy_cfg_section_defaults(sy_cfg_ctx_t *cx, const sy_cfg_section_t *s, void *target);
+/*
+ * Check mapping `n` against the table and store what it sets into `target`
+ * (whose defaults are already in place). Null `n` or a null value keeps the
+ * defaults. Unknown keys are errors with a did-you-mean, which also finds a
+ * key that belongs in a nested section ("did you mean limits.x?").
+ */
+int sy_cfg_section_parse(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path,
+                         const sy_cfg_section_t *s, void *target);
+/* Append `target` as block YAML at `indent` spaces, every row in table order. */
+void sy_cfg_section_format(const sy_cfg_section_t *s, const void *target, sy_buf_t *out, int indent,
+                           bool redact);
+
+/* The root table (sy_config_t's keys), for documentation checks and tools. */
+const sy_cfg_section_t *sy_config_schema(void);
+
+#endif
