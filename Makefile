@@ -33,9 +33,12 @@ build/$(1)/libswitchyard.a: $$($(1)_OBJ)
 -include $$($(1)_OBJ:.o=.d)
 endef
 
-$(eval $(call flavour,normal,$(O)))
-$(eval $(call flavour,asan,-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
-$(eval $(call flavour,fuzz,-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DSY_FUZZING))
+# (Flags with commas go through variables: $(call) splits its arguments at commas.)
+ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DSY_FUZZING
+$(eval $(call flavour,normal,$$(O)))
+$(eval $(call flavour,asan,$$(ASAN_FLAGS)))
+$(eval $(call flavour,fuzz,$$(FUZZ_FLAGS)))
 
 .PHONY: all deps test unit asan fuzz fuzz-build bench bench-build format run clean
 
@@ -45,7 +48,7 @@ build/switchyard: src/cli/main.c build/normal/libswitchyard.a
 	$(CC) $(CFLAGS_BASE) $(O) -DSY_VERSION='"$(VERSION)"' $< build/normal/libswitchyard.a $(LDLIBS) -o $@
 
 build/switchyard-asan: src/cli/main.c build/asan/libswitchyard.a
-	$(CC) $(CFLAGS_BASE) -O1 -fsanitize=address,undefined -DSY_VERSION='"$(VERSION)"' $< build/asan/libswitchyard.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -DSY_VERSION='"$(VERSION)"' $< build/asan/libswitchyard.a $(LDLIBS) -o $@
 
 # Unit tests: one binary per tests/unit/test_*.c, linked against the library.
 UNIT_BIN := $(patsubst tests/unit/%.c,build/normal/tests/%,$(UNIT_SRC))
@@ -55,7 +58,7 @@ build/normal/tests/%: tests/unit/%.c tests/unit/unit.h build/normal/libswitchyar
 	$(CC) $(CFLAGS_BASE) $(O) -Itests/unit $< build/normal/libswitchyard.a $(LDLIBS) -o $@
 build/asan/tests/%: tests/unit/%.c tests/unit/unit.h build/asan/libswitchyard.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Itests/unit $< build/asan/libswitchyard.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS_BASE) $(ASAN_FLAGS) -Itests/unit $< build/asan/libswitchyard.a $(LDLIBS) -o $@
 
 unit: $(UNIT_BIN) build/switchyard
 asan: $(UNIT_BIN_ASAN) build/switchyard-asan
@@ -79,7 +82,7 @@ build/bench/%: bench/%.c build/normal/libswitchyard.a
 bench-build: $(BENCH_BIN)
 
 deps:
-	@scripts/deps.sh
+	@sh scripts/deps.sh
 
 test: deps
 	@tests/run.sh

@@ -49,9 +49,11 @@ if [ "${total_fail}" -ne 0 ]; then
 fi
 
 for t in build/normal/tests/test_*; do
+    [ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
     run_step "unit/$(basename "$t")" "$t"
 done
 for t in build/asan/tests/test_*; do
+    [ -x "$t" ] && [ "${t%.d}" = "$t" ] || continue
     run_step "asan/$(basename "$t")" env ASAN_OPTIONS=detect_leaks=1 "$t"
 done
 

@@ -95,7 +95,7 @@ int sy_str_to_u64(sy_str_t s, uint64_t max, uint64_t *out)
         unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
         if (d > 9)
             return SY_EINVAL;
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10)
             return SY_ETOOBIG;
         v = v * 10 + d;
     }

@@ -62,6 +62,7 @@ struct sy_http_conn {
     size_t head_len;           /* bytes of the current head in rbuf */
     size_t wire_len;           /* head + body bytes on the wire, once framed */
     sy_http_chunked_t chunked;
+    sy_http_head_scan_t scan; /* skips re-parsing a head that cannot be complete yet */
     size_t chunk_in, chunk_out; /* raw body bytes consumed, decoded bytes produced */
     bool keep_alive;
     bool close_after;  /* close once the write buffer is flushed */
@@ -388,13 +389,22 @@ static int body_progress(sy_http_conn_t *c)
         c->wire_len = c->head_len + need;
         return SY_OK;
     }
-    /* Decode in place: decoded bytes are packed at base[0..chunk_out). */
+    /* Decode in place: decoded bytes are packed at base[0..chunk_out), then
+     * the undecoded rest moves down over the framing bytes just removed, so
+     * the buffer holds only body bytes plus what is still to decode (and the
+     * body cap, not the wire size, decides 413). */
     size_t in = avail - c->chunk_in;
     size_t out = 0;
     int rc = sy_http_chunked_decode(&c->chunked, base + c->chunk_in, in, &in, base + c->chunk_out,
                                     &out);
     c->chunk_in += in;
     c->chunk_out += out;
+    if (c->chunk_in > c->chunk_out) {
+        size_t rest = avail - c->chunk_in;
+        memmove(base + c->chunk_out, base + c->chunk_in, rest);
+        c->rbuf.len -= c->chunk_in - c->chunk_out;
+        c->chunk_in = c->chunk_out;
+    }
     if (c->chunk_out > c->lim.max_body_bytes) {
         conn_fail(c, 413, "request body is larger than the configured limit (limits.max_body_bytes)");
         return SY_ERR;
@@ -402,11 +412,11 @@ static int body_progress(sy_http_conn_t *c)
     if (rc == SY_EAGAIN)
         return SY_EAGAIN;
     if (rc < 0) {
-        conn_fail(c, 400, "malformed chunked request body");
+        conn_fail(c, 400, c->chunked.error ? c->chunked.error : "malformed chunked request body");
         return SY_ERR;
     }
     c->req.body = sy_str(base, c->chunk_out);
-    c->wire_len = c->head_len + c->chunk_in;
+    c->wire_len = c->head_len + c->chunk_out;
     return SY_OK;
 }
 
@@ -448,6 +458,8 @@ static void conn_process(sy_http_conn_t *c)
             if (c->rbuf.len == 0)
                 break;
             sy_http_request_t *h = &c->req.head;
+            if (!sy_http_head_ready(&c->scan, sy_buf_ptr(&c->rbuf), c->rbuf.len, &c->lim.parse))
+                break;
             int n = sy_http_parse_request(sy_buf_ptr(&c->rbuf), c->rbuf.len, &c->lim.parse,
                                           c->headers, c->lim.parse.max_headers, h);
             if (n == SY_EAGAIN)
@@ -458,6 +470,7 @@ static void conn_process(sy_http_conn_t *c)
                 break;
             }
             c->head_len = (size_t)n;
+            memset(&c->scan, 0, sizeof(c->scan));
             c->req_active = true;
             c->keep_alive = h->keep_alive;
             if (!c->keep_alive)
@@ -555,7 +568,7 @@ static void conn_read(sy_http_conn_t *c)
             /* Only reachable mid-body: the head cap is enforced by the parser. */
             size_t room = c->rbuf.max - c->rbuf.len;
             if (room == 0 || sy_buf_reserve(&c->rbuf, room) != SY_OK) {
-                conn_fail(c, 413, "request is larger than the configured limits");
+                conn_fail(c, 413, "request body is larger than the configured limit (limits.max_body_bytes)");
                 conn_flush(c);
                 return;
             }

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 
 ROOT = os.environ.get("SY_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("SY_BIN") or os.path.join(ROOT, "build", "switchyard")
@@ -79,7 +80,8 @@ class Server:
         raise RuntimeError("server not ready:\n" + self.logtext())
 
     def logtext(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -111,11 +113,16 @@ def connect(port, timeout=5):
     return s
 
 
+_readers = weakref.WeakKeyDictionary()  # one buffered reader per socket: it reads ahead
+
+
 def read_response(sock, timeout=5):
     """Read one HTTP/1.1 response (Content-Length, chunked or close-delimited).
     Returns (status, headers dict lower-cased, body bytes) or (None, {}, b"") on EOF."""
     sock.settimeout(timeout)
-    f = sock.makefile("rb")
+    f = _readers.get(sock)
+    if f is None:
+        f = _readers[sock] = sock.makefile("rb")
     line = f.readline()
     if not line:
         return None, {}, b""

@@ -60,6 +60,8 @@ static void test_str(void)
     CHECK_INT(sy_str_to_u64(SY_STR("1a"), 99, &v), SY_EINVAL);
     CHECK_INT(sy_str_to_u64(SY_STR(""), 99, &v), SY_EINVAL);
     CHECK_INT(sy_str_to_u64(SY_STR("+1"), 99, &v), SY_EINVAL);
+    CHECK_INT(sy_str_to_u64(SY_STR("7"), 5, &v), SY_ETOOBIG); /* digit above a small max */
+    CHECK_INT(sy_str_to_u64(SY_STR("5"), 5, &v), SY_OK);
     CHECK(sy_str_starts_with(SY_STR("/v1/chat"), SY_STR("/v1/")));
     CHECK(sy_str_ends_with(SY_STR("/v1/chat"), SY_STR("chat")));
     CHECK_STR(sy_str_sub(SY_STR("hello"), 3, 10), "lo");
