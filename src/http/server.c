@@ -257,6 +257,21 @@ void sy_http_stream_end(sy_http_req_t *req)
     req_completed(c);
 }
 
+void sy_http_req_abort(sy_http_req_t *req, bool flush, bool rst)
+{
+    sy_http_conn_t *c = req->conn;
+    if (c == NULL || c->state == CONN_CLOSED)
+        return;
+    req->on_abort = NULL;
+    if (flush && c->wbuf.len)
+        (void)!send(c->fd, sy_buf_ptr(&c->wbuf), c->wbuf.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (rst) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    conn_close(c);
+}
+
 /* ---- request lifecycle ---- */
 
 static void req_reset(sy_http_conn_t *c)

@@ -112,4 +112,11 @@ void sy_http_stream_end(sy_http_req_t *req);
 /* Ask the connection to close after this response (no keep-alive). */
 void sy_http_req_close_after(sy_http_req_t *req);
 
+/* Drop the connection now, without finishing the response: queued bytes are
+ * flushed first when flush is true (best effort, non-blocking); with rst the
+ * close sends a TCP reset (SO_LINGER 0) instead of a FIN. on_abort is NOT
+ * called (the caller chose this). For fault injection and for giving up on
+ * a request whose response can no longer be made well-formed. */
+void sy_http_req_abort(sy_http_req_t *req, bool flush, bool rst);
+
 #endif
