@@ -17,6 +17,7 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,9 @@
 #include "core/log.h"
 #include "core/time.h"
 
-#define SY_HTTP_READ_CHUNK 16384
+#define SY_HTTP_READ_MIN 4096 /* first read size; later reads grow with the data */
+#define SY_HTTP_READ_MAX (256 * 1024)
+#define SY_HTTP_IDLE_TRIM_MS 1000 /* give freed memory back this long after the last close */
 #define SY_HTTP_RBUF_KEEP (64 * 1024) /* shrink a read buffer bigger than this when idle */
 #define SY_HTTP_MAX_LISTENERS 16
 
@@ -87,6 +90,7 @@ struct sy_http_server {
     size_t nconns;
     bool draining;
     sy_timer_t drain_timer;
+    sy_timer_t trim_timer;
     sy_http_server_done_cb done;
     void *done_data;
     /* cached Date header value, refreshed once a second */
@@ -281,7 +285,7 @@ static void req_reset(sy_http_conn_t *c)
     if (a)
         sy_arena_reset(a);
     else
-        a = sy_arena_new(8192);
+        a = sy_arena_new(4096);
     memset(r, 0, sizeof(*r));
     r->arena = a;
     r->conn = c;
@@ -578,7 +582,9 @@ static void conn_flush(sy_http_conn_t *c)
 static void conn_read(sy_http_conn_t *c)
 {
     for (;;) {
-        size_t want = SY_HTTP_READ_CHUNK;
+        /* Small first: most requests are a few hundred bytes and idle
+         * keep-alive connections should cost little; big bodies grow it. */
+        size_t want = SY_MIN(SY_MAX((size_t)SY_HTTP_READ_MIN, c->rbuf.len), (size_t)SY_HTTP_READ_MAX);
         if (sy_buf_reserve(&c->rbuf, want) != SY_OK) {
             /* Only reachable mid-body: the head cap is enforced by the parser. */
             size_t room = c->rbuf.max - c->rbuf.len;
@@ -674,6 +680,13 @@ static void server_check_drained(sy_http_server_t *srv)
     }
 }
 
+static void trim_cb(sy_timer_t *t)
+{
+    sy_http_server_t *srv = t->data;
+    if (srv->nconns == 0)
+        malloc_trim(0); /* glibc keeps freed per-thread arenas otherwise */
+}
+
 static void conn_close(sy_http_conn_t *c)
 {
     if (c->state == CONN_CLOSED)
@@ -700,6 +713,8 @@ static void conn_close(sy_http_conn_t *c)
         c->next->prev = c->prev;
     srv->nconns--;
     sy_defer(srv->loop, &c->reap);
+    if (srv->nconns == 0 && !srv->draining)
+        sy_timer_start(&srv->trim_timer, SY_HTTP_IDLE_TRIM_MS);
     server_check_drained(srv);
 }
 
@@ -758,6 +773,8 @@ sy_http_server_t *sy_http_server_new(sy_loop_t *loop, sy_http_handler_cb handler
     srv->handler = handler;
     srv->ctx = ctx;
     sy_http_server_limits_default(&srv->lim);
+    sy_timer_init(&srv->trim_timer, loop, trim_cb, srv);
+    sy_timer_init(&srv->drain_timer, loop, NULL, srv);
     return srv;
 }
 
@@ -773,6 +790,7 @@ void sy_http_server_free(sy_http_server_t *srv)
             close(srv->listeners[i].fd);
     }
     sy_timer_stop(&srv->drain_timer);
+    sy_timer_stop(&srv->trim_timer);
     free(srv);
 }
 
