@@ -3,7 +3,7 @@
  *
  * The schema is data: one table per section (limits, log) and one callback
  * pair per key whose syntax is its own (listen, workers). Defaults live in
- * those tables and nowhere else; docs/config-reference.md mirrors them and a
+ * those tables and nowhere else; the configuration reference in README.md mirrors them and a
  * unit test checks that every key is documented.
  *
  * Building a snapshot: read the file (capped), parse YAML into a scratch

@@ -62,7 +62,7 @@ typedef struct {
 } sy_config_workers_t;
 
 /* `limits`: every cap and timeout the HTTP layer enforces. Sizes are bytes,
- * durations milliseconds. Defaults are in docs/config-reference.md and in the
+ * durations milliseconds. Defaults are in README.md (configuration reference) and in the
  * schema table in config.c (the one place they are defined). */
 typedef struct {
     uint64_t max_request_line;

@@ -1033,7 +1033,7 @@ static bool spells_default(const sy_cfg_field_t *f, sy_str_t tok)
     }
 }
 
-/* Every key of the schema appears in docs/config-reference.md as `path`,
+/* Every key of the schema appears in README.md (configuration reference) as `path`,
  * and the table row that names it spells its default. */
 static void check_doc_section(const char *doc, const sy_cfg_section_t *s, const char *prefix)
 {
@@ -1050,7 +1050,7 @@ static void check_doc_section(const char *doc, const sy_cfg_section_t *s, const 
         snprintf(needle, sizeof(needle), "| `%s` |", path);
         const char *at = strstr(doc, needle);
         if (at == NULL) {
-            fprintf(stderr, "  docs/config-reference.md has no row for %s\n", path);
+            fprintf(stderr, "  README.md (configuration reference) has no row for %s\n", path);
             unit_cur_failed++;
             continue;
         }
@@ -1079,7 +1079,7 @@ static void check_doc_section(const char *doc, const sy_cfg_section_t *s, const 
             k += (size_t)e + 1;
         }
         if (!ok) {
-            fprintf(stderr, "  docs/config-reference.md: the %s row does not give its default\n",
+            fprintf(stderr, "  README.md: the %s row does not give its default\n",
                     path);
             unit_cur_failed++;
         }
@@ -1090,7 +1090,7 @@ static void test_reference_doc(void)
 {
     size_t n = strlen(root_dir()) + 64;
     char *path = malloc(n);
-    snprintf(path, n, "%s/docs/config-reference.md", root_dir());
+    snprintf(path, n, "%s/README.md", root_dir());
     char *doc = slurp(path);
     CHECK(doc != NULL);
     if (doc)
