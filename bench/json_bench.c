@@ -8,9 +8,12 @@
  *
  *   build/bench/json_bench            full run (about 30 s on 2 cores)
  *   build/bench/json_bench --quick    one short run each (CI smoke check)
- *   build/bench/json_bench --ops N    N ops of each kind per document, no
- *                                     timing: for valgrind --tool=callgrind
- *                                     (see bench_sy_op / bench_jansson_op)
+ *   build/bench/json_bench --ops N [--doc small|medium|large]
+ *                                     N parse+serialize ops of each library
+ *                                     per document, untimed: for
+ *                                     valgrind --tool=callgrind: inclusive
+ *                                     cost of bench_sy_op / bench_jansson_op
+ *                                     over N+1 calls (one sanity check)
  *
  * Switchyard's side works like a request does: parse into an arena that is
  * reset after each op, serialize into a reused buffer. jansson's side loads
@@ -40,9 +43,10 @@ static uint64_t rng(void)
 }
 
 static const char *words[] = {
-    "the", "gateway", "routes", "each", "request", "to", "a", "model", "that", "fits",
-    "budget", "latency", "and", "policy", "tokens", "stream", "é", "naïve", "東京", "🚀",
-    "\"quoted\"", "path/to", "line\nbreak", "tab\there", "cost", "region", "eu-west-1", "cache",
+    "the",     "gateway",     "routes",    "each",   "request", "to",        "a",
+    "model",   "that",        "fits",      "budget", "latency", "and",       "policy",
+    "tokens",  "stream",      "é",         "naïve",  "東京",    "🚀",         "\"quoted\"",
+    "path/to", "line\nbreak", "tab\there", "cost",   "region",  "eu-west-1", "cache",
 };
 
 /* Append about n bytes of prose to buf. */
@@ -84,10 +88,11 @@ static void tool_def(sy_json_writer_t *w, const char *name)
     kv_str(w, "name", name);
     kv_str(w, "description", "Look up the current weather for a city, in the given unit.");
     sy_json_write_key(w, SY_STR("parameters"));
-    sy_json_write_raw(w, SY_STR("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
-                                "\"description\":\"City name, e.g. Paris\"},\"unit\":{\"type\":"
-                                "\"string\",\"enum\":[\"celsius\",\"fahrenheit\"]}},\"required\":"
-                                "[\"city\"],\"additionalProperties\":false}"));
+    sy_json_write_raw(w,
+                      SY_STR("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
+                             "\"description\":\"City name, e.g. Paris\"},\"unit\":{\"type\":"
+                             "\"string\",\"enum\":[\"celsius\",\"fahrenheit\"]}},\"required\":"
+                             "[\"city\"],\"additionalProperties\":false}"));
     sy_json_write_end_object(w);
     sy_json_write_end_object(w);
 }
@@ -306,14 +311,17 @@ int main(int argc, char **argv)
     int runs = 7;
     double run_s = 0.25;
     long ops = 0;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             runs = 1;
             run_s = 0.01;
         } else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
             ops = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--doc") == 0 && i + 1 < argc) {
+            only = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--quick | --ops N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick | --ops N [--doc NAME]]\n", argv[0]);
             return 2;
         }
     }
@@ -332,6 +340,8 @@ int main(int argc, char **argv)
         doc_t *d = &docs[i];
         d->jcap = d->doc.len * 2 + 4096;
         d->jout = sy_malloc(d->jcap);
+        if (only && strcmp(only, d->name) != 0)
+            continue;
         /* Sanity: ours reproduces the compact input byte for byte; jansson
          * reads it and writes something of similar size. */
         bench_sy_op(d, true);
@@ -345,7 +355,7 @@ int main(int argc, char **argv)
 
     if (ops > 0) {
         for (int i = 0; i < 3; i++)
-            for (long k = 0; k < ops; k++) {
+            for (long k = 0; k < ops && (!only || strcmp(only, docs[i].name) == 0); k++) {
                 sink += bench_sy_op(&docs[i], true);
                 sink += bench_jansson_op(&docs[i], true);
             }
@@ -356,8 +366,8 @@ int main(int argc, char **argv)
     for (int mode = 0; mode < 2; mode++) {
         bool ser = mode == 0;
         printf("\n%s (best of %d runs)\n", ser ? "parse+serialize" : "parse only", runs);
-        printf("%-7s %10s | %12s %10s | %12s %10s | %8s\n", "body", "bytes", "switchyard",
-               "us/op", "jansson", "us/op", "ratio");
+        printf("%-7s %10s | %12s %10s | %12s %10s | %8s\n", "body", "bytes", "switchyard", "us/op",
+               "jansson", "us/op", "ratio");
         for (int i = 0; i < 3; i++) {
             doc_t *d = &docs[i];
             double ts = time_op(d, false, ser, runs, run_s);

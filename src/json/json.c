@@ -176,11 +176,21 @@ static sy_str_t decode_string(sy_arena_t *a, const char *s, size_t n)
         char c = bs[1];
         p = bs + 2;
         switch (c) {
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
         case 'u': {
             uint32_t cp = (uint32_t)hex4(p);
             p += 4;
@@ -200,7 +210,9 @@ static sy_str_t decode_string(sy_arena_t *a, const char *s, size_t n)
             o += utf8_encode(o, cp);
             break;
         }
-        default: *o++ = c; break; /* '"', '\\', '/' */
+        default:
+            *o++ = c;
+            break; /* '"', '\\', '/' */
         }
     }
     return (sy_str_t){d, (size_t)(o - d)};
@@ -208,8 +220,8 @@ static sy_str_t decode_string(sy_arena_t *a, const char *s, size_t n)
 
 /* -------------------------------------------------------------- parser --- */
 
-#define INLINE_VALS 64
-#define INLINE_MEMS 64
+#define INLINE_VALS   64
+#define INLINE_MEMS   64
 #define INLINE_FRAMES 32
 
 /* An open container: where its children start on their scratch stack. */
@@ -261,7 +273,10 @@ static const char *fail(parser_t *ps, const char *at, int code, const char *msg)
     return NULL;
 }
 
-static inline bool is_digit(char c) { return (unsigned)(c - '0') < 10; }
+static inline bool is_digit(char c)
+{
+    return (unsigned)(c - '0') < 10;
+}
 
 /*
  * Parse a string whose opening quote is at p[-1]. On success stores the
@@ -284,7 +299,14 @@ static const char *parse_string(parser_t *ps, const char *p, sy_str_t *out, uint
             if (end - p < 2)
                 return fail(ps, start - 1, SY_EINVAL, "unterminated string");
             switch (p[1]) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
                 p += 2;
                 continue;
             case 'u':
@@ -359,7 +381,10 @@ static const char *parse_number(parser_t *ps, const char *p, sy_json_t *slot)
     return p;
 }
 
-static inline bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+static inline bool is_ws(char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
 
 #define SKIP_WS()                                                                                  \
     do {                                                                                           \
@@ -437,7 +462,10 @@ static bool open_container(parser_t *ps, bool is_obj)
     return true;
 }
 
-static size_t limit_or(size_t v, size_t def) { return v ? v : def; }
+static size_t limit_or(size_t v, size_t def)
+{
+    return v ? v : def;
+}
 
 static void fill_error(sy_json_error_t *err, const char *src, const char *at, int code,
                        const char *msg)
@@ -551,8 +579,17 @@ value:
         slot->flags = 0;
         p += 4;
         goto after;
-    case '-': case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '-':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
         p = parse_number(ps, p, slot);
         if (p == NULL)
             goto out;
@@ -595,7 +632,7 @@ after:
     fail(ps, p, SY_EINVAL, "expected ',' or ']' after array element");
     goto out;
 
-key: {
+key : {
     if (p == end || *p != '"') {
         fail(ps, p, SY_EINVAL, "expected a string key");
         goto out;
@@ -615,7 +652,7 @@ key: {
     goto value;
 }
 
-close: {
+close : {
     sy_json_t done_val;
     if (close_container(ps, p, &done_val) == NULL)
         goto out;

@@ -80,17 +80,17 @@ struct sy_json_member {
  * SY_JSON_F_ASCII: additionally every byte is < 0x80.
  */
 #define SY_JSON_F_VERBATIM 0x1u
-#define SY_JSON_F_ASCII 0x2u
+#define SY_JSON_F_ASCII    0x2u
 
 /* ------------------------------------------------------------- parsing --- */
 
 /* Default caps. Input bytes: a whole body; string bytes: one string or key
  * as written in the source; number: characters of one number's text. */
-#define SY_JSON_MAX_DEPTH 128
+#define SY_JSON_MAX_DEPTH       128
 #define SY_JSON_MAX_DEPTH_LIMIT 1024 /* hard ceiling on max_depth (writer's too) */
-#define SY_JSON_MAX_INPUT ((size_t)64 << 20)
-#define SY_JSON_MAX_STRING ((size_t)32 << 20)
-#define SY_JSON_MAX_NUMBER 512
+#define SY_JSON_MAX_INPUT       ((size_t)64 << 20)
+#define SY_JSON_MAX_STRING      ((size_t)32 << 20)
+#define SY_JSON_MAX_NUMBER      512
 
 /*
  * Caps on what one parse accepts. A zero field means its default above, so
@@ -172,7 +172,10 @@ int sy_json_as_str(const sy_json_t *v, sy_str_t *out);
 /* The string's view, or SY_STR_NULL when v is NULL or not a string. */
 sy_str_t sy_json_str(const sy_json_t *v);
 
-static inline bool sy_json_is(const sy_json_t *v, sy_json_type_t t) { return v && v->type == t; }
+static inline bool sy_json_is(const sy_json_t *v, sy_json_type_t t)
+{
+    return v && v->type == t;
+}
 static inline bool sy_json_is_bool(const sy_json_t *v)
 {
     return v && (v->type == SY_JSON_TRUE || v->type == SY_JSON_FALSE);

@@ -14,13 +14,20 @@
 const char *sy_json_type_name(sy_json_type_t t)
 {
     switch (t) {
-    case SY_JSON_NULL: return "null";
-    case SY_JSON_FALSE: return "false";
-    case SY_JSON_TRUE: return "true";
-    case SY_JSON_NUMBER: return "number";
-    case SY_JSON_STRING: return "string";
-    case SY_JSON_ARRAY: return "array";
-    case SY_JSON_OBJECT: return "object";
+    case SY_JSON_NULL:
+        return "null";
+    case SY_JSON_FALSE:
+        return "false";
+    case SY_JSON_TRUE:
+        return "true";
+    case SY_JSON_NUMBER:
+        return "number";
+    case SY_JSON_STRING:
+        return "string";
+    case SY_JSON_ARRAY:
+        return "array";
+    case SY_JSON_OBJECT:
+        return "object";
     }
     return "?";
 }
@@ -394,7 +401,10 @@ static sy_json_t *new_value(sy_arena_t *a, sy_json_type_t t)
     return v;
 }
 
-sy_json_t *sy_json_new_null(sy_arena_t *a) { return new_value(a, SY_JSON_NULL); }
+sy_json_t *sy_json_new_null(sy_arena_t *a)
+{
+    return new_value(a, SY_JSON_NULL);
+}
 
 sy_json_t *sy_json_new_bool(sy_arena_t *a, bool b)
 {
@@ -447,8 +457,14 @@ sy_json_t *sy_json_new_double(sy_arena_t *a, double d)
     return v;
 }
 
-sy_json_t *sy_json_new_array(sy_arena_t *a) { return new_value(a, SY_JSON_ARRAY); }
-sy_json_t *sy_json_new_object(sy_arena_t *a) { return new_value(a, SY_JSON_OBJECT); }
+sy_json_t *sy_json_new_array(sy_arena_t *a)
+{
+    return new_value(a, SY_JSON_ARRAY);
+}
+sy_json_t *sy_json_new_object(sy_arena_t *a)
+{
+    return new_value(a, SY_JSON_OBJECT);
+}
 
 void sy_json_set_str(sy_json_t *v, sy_str_t s)
 {
@@ -475,8 +491,8 @@ sy_json_t *sy_json_append(sy_arena_t *a, sy_json_t *arr, const sy_json_t *v)
     if (arr == NULL || v == NULL || arr->type != SY_JSON_ARRAY)
         return NULL;
     sy_json_t copy = *v; /* v may point into arr's own items */
-    sy_json_t *items = grow_items(a, arr->u.arr.items, arr->u.arr.len, &arr->u.arr.cap,
-                                  sizeof(sy_json_t));
+    sy_json_t *items =
+        grow_items(a, arr->u.arr.items, arr->u.arr.len, &arr->u.arr.cap, sizeof(sy_json_t));
     if (items == NULL)
         return NULL;
     arr->u.arr.items = items;

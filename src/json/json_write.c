@@ -38,7 +38,10 @@ static inline void put(sy_json_writer_t *w, const char *p, size_t n)
         w_fail(w, rc);
 }
 
-static inline void put_c(sy_json_writer_t *w, char c) { put(w, &c, 1); }
+static inline void put_c(sy_json_writer_t *w, char c)
+{
+    put(w, &c, 1);
+}
 
 void sy_json_writer_init(sy_json_writer_t *w, sy_buf_t *buf, uint32_t flags)
 {
@@ -95,13 +98,27 @@ static void put_escape(sy_json_writer_t *w, unsigned char c)
 {
     char e[6] = {'\\', 0, 0, 0, 0, 0};
     switch (c) {
-    case '"': e[1] = '"'; break;
-    case '\\': e[1] = '\\'; break;
-    case '\b': e[1] = 'b'; break;
-    case '\f': e[1] = 'f'; break;
-    case '\n': e[1] = 'n'; break;
-    case '\r': e[1] = 'r'; break;
-    case '\t': e[1] = 't'; break;
+    case '"':
+        e[1] = '"';
+        break;
+    case '\\':
+        e[1] = '\\';
+        break;
+    case '\b':
+        e[1] = 'b';
+        break;
+    case '\f':
+        e[1] = 'f';
+        break;
+    case '\n':
+        e[1] = 'n';
+        break;
+    case '\r':
+        e[1] = 'r';
+        break;
+    case '\t':
+        e[1] = 't';
+        break;
     default:
         e[1] = 'u';
         e[2] = '0';
@@ -213,10 +230,22 @@ static void end(sy_json_writer_t *w, bool is_obj)
     after_value(w);
 }
 
-void sy_json_write_begin_object(sy_json_writer_t *w) { begin(w, true); }
-void sy_json_write_end_object(sy_json_writer_t *w) { end(w, true); }
-void sy_json_write_begin_array(sy_json_writer_t *w) { begin(w, false); }
-void sy_json_write_end_array(sy_json_writer_t *w) { end(w, false); }
+void sy_json_write_begin_object(sy_json_writer_t *w)
+{
+    begin(w, true);
+}
+void sy_json_write_end_object(sy_json_writer_t *w)
+{
+    end(w, true);
+}
+void sy_json_write_begin_array(sy_json_writer_t *w)
+{
+    begin(w, false);
+}
+void sy_json_write_end_array(sy_json_writer_t *w)
+{
+    end(w, false);
+}
 
 void sy_json_write_key(sy_json_writer_t *w, sy_str_t key)
 {
@@ -331,9 +360,15 @@ void sy_json_write_raw(sy_json_writer_t *w, sy_str_t json)
 static void emit_value(sy_json_writer_t *w, const sy_json_t *v, uint32_t depth)
 {
     switch (v->type) {
-    case SY_JSON_NULL: put(w, "null", 4); return;
-    case SY_JSON_FALSE: put(w, "false", 5); return;
-    case SY_JSON_TRUE: put(w, "true", 4); return;
+    case SY_JSON_NULL:
+        put(w, "null", 4);
+        return;
+    case SY_JSON_FALSE:
+        put(w, "false", 5);
+        return;
+    case SY_JSON_TRUE:
+        put(w, "true", 4);
+        return;
     case SY_JSON_NUMBER:
         if (!sy_json_number_valid(v->u.num)) {
             w_fail(w, SY_EINVAL);
@@ -341,7 +376,9 @@ static void emit_value(sy_json_writer_t *w, const sy_json_t *v, uint32_t depth)
         }
         put(w, v->u.num.p, v->u.num.len);
         return;
-    case SY_JSON_STRING: emit_string(w, v->u.str.p, v->u.str.len, v->flags); return;
+    case SY_JSON_STRING:
+        emit_string(w, v->u.str.p, v->u.str.len, v->flags);
+        return;
     case SY_JSON_ARRAY:
         if (depth >= SY_JSON_MAX_DEPTH_LIMIT) {
             w_fail(w, SY_ETOOBIG);

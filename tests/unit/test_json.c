@@ -82,8 +82,8 @@ static void test_numbers(void)
     /* Exact pass-through of the written text. */
     CHECK_RT("[1.0e+2, -0, 12345678901234567890123, 0.1, -1.5E-3, 0e0, 1E400]",
              "[1.0e+2,-0,12345678901234567890123,0.1,-1.5E-3,0e0,1E400]");
-    const char *bad[] = {"01", "-", "+1", "1.", ".5", "1e", "1e+", "-a", "0x10", "1.e3",
-                         "Infinity", "NaN", "--1", "1 2", "[00]", "[-01]"};
+    const char *bad[] = {"01",   "-",    "+1",       "1.",  ".5",  "1e",  "1e+",  "-a",
+                         "0x10", "1.e3", "Infinity", "NaN", "--1", "1 2", "[00]", "[-01]"};
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         if (P(bad[i]) != NULL)
             fprintf(stderr, "  accepted bad number %s\n", bad[i]);
@@ -215,33 +215,33 @@ static void test_utf8(void)
         const char *s;
         bool ok;
     } cases[] = {
-        {"\"\xC2\x80\"", true},            /* U+0080 */
-        {"\"\xDF\xBF\"", true},            /* U+07FF */
-        {"\"\xE0\xA0\x80\"", true},        /* U+0800 */
-        {"\"\xED\x9F\xBF\"", true},        /* U+D7FF */
-        {"\"\xEE\x80\x80\"", true},        /* U+E000 */
-        {"\"\xEF\xBF\xBF\"", true},        /* U+FFFF */
-        {"\"\xF0\x90\x80\x80\"", true},    /* U+10000 */
-        {"\"\xF4\x8F\xBF\xBF\"", true},    /* U+10FFFF */
-        {"\"\xC0\x80\"", false},           /* overlong NUL */
-        {"\"\xC1\xBF\"", false},           /* overlong */
-        {"\"\xE0\x80\x80\"", false},       /* overlong 3-byte */
-        {"\"\xE0\x9F\xBF\"", false},       /* overlong 3-byte */
-        {"\"\xF0\x80\x80\x80\"", false},   /* overlong 4-byte */
-        {"\"\xF0\x8F\xBF\xBF\"", false},   /* overlong 4-byte */
-        {"\"\xED\xA0\x80\"", false},       /* UTF-8 encoded surrogate U+D800 */
-        {"\"\xED\xBF\xBF\"", false},       /* U+DFFF */
-        {"\"\xF4\x90\x80\x80\"", false},   /* U+110000 */
-        {"\"\xF5\x80\x80\x80\"", false},   /* lead byte F5 */
-        {"\"\xFF\"", false},               /* never valid */
-        {"\"\x80\"", false},               /* lone continuation */
-        {"\"\xC3\"", false},               /* truncated before the quote */
-        {"\"\xE2\x82\"", false},           /* truncated 3-byte */
-        {"\"\xF0\x9F\x98\"", false},       /* truncated 4-byte */
-        {"\"\xC3\x28\"", false},           /* bad continuation */
-        {"\"\xE2\x28\xA1\"", false},       /* bad continuation */
-        {"\"\xF0\x9F\x98", false},         /* truncated at end of input */
-        {"\xEF\xBB\xBF{}", false},         /* byte-order mark */
+        {"\"\xC2\x80\"", true},          /* U+0080 */
+        {"\"\xDF\xBF\"", true},          /* U+07FF */
+        {"\"\xE0\xA0\x80\"", true},      /* U+0800 */
+        {"\"\xED\x9F\xBF\"", true},      /* U+D7FF */
+        {"\"\xEE\x80\x80\"", true},      /* U+E000 */
+        {"\"\xEF\xBF\xBF\"", true},      /* U+FFFF */
+        {"\"\xF0\x90\x80\x80\"", true},  /* U+10000 */
+        {"\"\xF4\x8F\xBF\xBF\"", true},  /* U+10FFFF */
+        {"\"\xC0\x80\"", false},         /* overlong NUL */
+        {"\"\xC1\xBF\"", false},         /* overlong */
+        {"\"\xE0\x80\x80\"", false},     /* overlong 3-byte */
+        {"\"\xE0\x9F\xBF\"", false},     /* overlong 3-byte */
+        {"\"\xF0\x80\x80\x80\"", false}, /* overlong 4-byte */
+        {"\"\xF0\x8F\xBF\xBF\"", false}, /* overlong 4-byte */
+        {"\"\xED\xA0\x80\"", false},     /* UTF-8 encoded surrogate U+D800 */
+        {"\"\xED\xBF\xBF\"", false},     /* U+DFFF */
+        {"\"\xF4\x90\x80\x80\"", false}, /* U+110000 */
+        {"\"\xF5\x80\x80\x80\"", false}, /* lead byte F5 */
+        {"\"\xFF\"", false},             /* never valid */
+        {"\"\x80\"", false},             /* lone continuation */
+        {"\"\xC3\"", false},             /* truncated before the quote */
+        {"\"\xE2\x82\"", false},         /* truncated 3-byte */
+        {"\"\xF0\x9F\x98\"", false},     /* truncated 4-byte */
+        {"\"\xC3\x28\"", false},         /* bad continuation */
+        {"\"\xE2\x28\xA1\"", false},     /* bad continuation */
+        {"\"\xF0\x9F\x98", false},       /* truncated at end of input */
+        {"\xEF\xBB\xBF{}", false},       /* byte-order mark */
         {"[\"\xC3\xA9\", \"\xE2\x82\xAC\"]", true},
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
@@ -369,7 +369,7 @@ static void test_limits(void)
     CHECK_INT(perr("[\"abcd\"]", 8, &lim, &err), SY_ETOOBIG);
     CHECK_INT(err.offset, 1);
     CHECK_INT(perr("{\"abcd\":1}", 10, &lim, &err), SY_ETOOBIG); /* keys too */
-    CHECK_INT(perr("[\"\\n\\n\"]", 8, &lim, &err), SY_ETOOBIG); /* source bytes count */
+    CHECK_INT(perr("[\"\\n\\n\"]", 8, &lim, &err), SY_ETOOBIG);  /* source bytes count */
     lim = (sy_json_limits_t){.max_number = 4};
     CHECK_INT(perr("[-1.5]", 6, &lim, &err), SY_OK);
     CHECK_INT(perr("[-1.55]", 7, &lim, &err), SY_ETOOBIG);
@@ -462,9 +462,8 @@ static void test_writer(void)
     struct {
         int step;
         int want;
-    } misuse[] = {{0, SY_EINVAL}, {1, SY_EINVAL}, {2, SY_EINVAL}, {3, SY_EINVAL},
-                  {4, SY_EINVAL}, {5, SY_EINVAL}, {6, SY_EINVAL}, {7, SY_EINVAL},
-                  {8, SY_EINVAL}, {9, SY_EINVAL}};
+    } misuse[] = {{0, SY_EINVAL}, {1, SY_EINVAL}, {2, SY_EINVAL}, {3, SY_EINVAL}, {4, SY_EINVAL},
+                  {5, SY_EINVAL}, {6, SY_EINVAL}, {7, SY_EINVAL}, {8, SY_EINVAL}, {9, SY_EINVAL}};
     for (size_t i = 0; i < SY_ARRAY_LEN(misuse); i++) {
         sy_buf_clear(&b);
         sy_buf_append_c(&b, "keep");
@@ -599,11 +598,23 @@ static void test_doubles(void)
         double d;
         const char *s;
     } cases[] = {
-        {0.0, "0"},          {-0.0, "-0"},        {0.1, "0.1"},       {1.5, "1.5"},
-        {100.0, "100"},      {1e21, "1e+21"},     {1e-7, "1e-7"},    {5e-324, "5e-324"},
-        {-2.5e-5, "-2.5e-5"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
-        {0.30000000000000004, "0.30000000000000004"}, {123456789.0, "123456789"},
-        {1e15, "1e+15"},     {1234e10, "1.234e+13"}, {1234e3, "1234000"}, {1e16, "1e+16"}, {-100.0, "-100"},
+        {0.0, "0"},
+        {-0.0, "-0"},
+        {0.1, "0.1"},
+        {1.5, "1.5"},
+        {100.0, "100"},
+        {1e21, "1e+21"},
+        {1e-7, "1e-7"},
+        {5e-324, "5e-324"},
+        {-2.5e-5, "-2.5e-5"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"},
+        {0.30000000000000004, "0.30000000000000004"},
+        {123456789.0, "123456789"},
+        {1e15, "1e+15"},
+        {1234e10, "1.234e+13"},
+        {1234e3, "1234000"},
+        {1e16, "1e+16"},
+        {-100.0, "-100"},
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         char buf[32];
@@ -648,8 +659,9 @@ static void test_round_trip(void)
     sy_buf_init(&b, 0);
     sy_buf_append_c(&b, "{\"items\":[");
     for (int i = 0; i < 3000; i++)
-        sy_buf_printf(&b, "%s{\"id\":%d,\"name\":\"item \\\"%d\\\"\",\"tags\":[\"a\",\"b\",%d.5],"
-                          "\"nested\":{\"k%d\":{\"x\":[%d,[%d]]}}}",
+        sy_buf_printf(&b,
+                      "%s{\"id\":%d,\"name\":\"item \\\"%d\\\"\",\"tags\":[\"a\",\"b\",%d.5],"
+                      "\"nested\":{\"k%d\":{\"x\":[%d,[%d]]}}}",
                       i ? "," : "", i, i, i, i, i, i);
     sy_buf_append_c(&b, "]}");
     sy_json_t *v = NULL;
