@@ -21,10 +21,23 @@ LIB_SRC := $(sort $(shell find src -name '*.c' ! -path 'src/cli/main.c'))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 
+# Data compiled into the binary: data/catalog.yaml becomes a C string.
+build/gen/catalog_data.c: data/catalog.yaml
+	@mkdir -p $(@D)
+	@{ echo '/* generated from data/catalog.yaml: do not edit */'; \
+	   echo '#include <stddef.h>'; \
+	   echo 'extern const char sy_catalog_yaml[]; extern const size_t sy_catalog_yaml_len;'; \
+	   echo 'const char sy_catalog_yaml[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	   echo ';'; echo 'const size_t sy_catalog_yaml_len = sizeof(sy_catalog_yaml) - 1;'; } > $@
+
 # Three build flavours share the source list: normal, asan (ASan+UBSan), fuzz.
 define flavour
-$(1)_OBJ := $$(patsubst src/%.c,build/$(1)/obj/%.o,$$(LIB_SRC))
+$(1)_OBJ := $$(patsubst src/%.c,build/$(1)/obj/%.o,$$(LIB_SRC)) build/$(1)/obj/gen/catalog_data.o
 build/$(1)/obj/%.o: src/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_BASE) $(2) -c $$< -o $$@
+build/$(1)/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_BASE) $(2) -c $$< -o $$@
 build/$(1)/libswitchyard.a: $$($(1)_OBJ)

@@ -200,8 +200,9 @@ static int parse_listen(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *p
     return rc;
 }
 
-static void format_listen(const void *field, sy_buf_t *out)
+static void format_listen(const void *field, sy_buf_t *out, bool redact)
 {
+    SY_UNUSED(redact);
     const sy_config_listen_list_t *l = field;
     sy_buf_append_c(out, "[");
     for (size_t i = 0; i < l->n; i++)
@@ -247,8 +248,9 @@ static int parse_workers(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *
     return SY_OK;
 }
 
-static void format_workers(const void *field, sy_buf_t *out)
+static void format_workers(const void *field, sy_buf_t *out, bool redact)
 {
+    SY_UNUSED(redact);
     const sy_config_workers_t *w = field;
     if (w->is_auto)
         sy_buf_append_c(out, "auto");
@@ -331,6 +333,22 @@ static const sy_cfg_field_t root_fields[] = {
      .type = SY_CFG_SECTION,
      .offset = offsetof(sy_config_t, log),
      .section = &log_section},
+    {.key = "keys",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_config_t, keys),
+     .flags = SY_CFG_F_SECRET,
+     .parse = sy_config_parse_keys,
+     .format = sy_config_format_keys},
+    {.key = "providers",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_config_t, providers),
+     .parse = sy_config_parse_providers,
+     .format = sy_config_format_providers},
+    {.key = "models",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_config_t, models),
+     .parse = sy_config_parse_models,
+     .format = sy_config_format_models},
 };
 static const sy_cfg_section_t root_section = {"", root_fields, SY_ARRAY_LEN(root_fields)};
 
@@ -388,6 +406,8 @@ static sy_config_t *build(const char *name, const char *path, const char *text, 
         }
         sy_cfg_expand_tree(&cx, root);
         sy_cfg_section_parse(&cx, root, "", &root_section, c);
+        if (cx.nerrors == 0)
+            sy_config_link_gateway(&cx, c);
         if (cx.nerrors) {
             set_err(err_out, sy_cfg_ctx_errors(&cx));
             goto fail;

@@ -98,6 +98,56 @@ typedef struct {
     int format;
 } sy_config_log_t;
 
+/* One entry of `providers`: an upstream account of one adapter kind. Secret
+ * fields are redacted by sy_config_format(redact=true) and never logged. */
+typedef struct {
+    sy_str_t name;
+    sy_str_t kind;       /* an adapter kind: providers/adapters.def */
+    sy_str_t base_url;   /* no trailing slash; defaulted per kind */
+    sy_str_t api_key;    /* secret */
+    sy_str_t region;
+    sy_str_t jurisdiction;
+    sy_str_t api_version;
+    bool azure;
+    sy_str_t aws_access_key_id;
+    sy_str_t aws_secret_access_key; /* secret */
+    sy_str_t aws_session_token;     /* secret */
+    sy_str_t proxy;                 /* http://host:port of an HTTPS CONNECT proxy, or empty */
+    uint64_t max_connections;       /* per worker, to this provider's origin */
+} sy_config_provider_t;
+
+/* One deployment of a model: where a model name can be served. */
+typedef struct {
+    sy_str_t provider;                       /* name in `providers` */
+    const sy_config_provider_t *provider_cfg; /* resolved */
+    sy_str_t model;                          /* the upstream model / deployment id */
+    uint64_t max_tokens_default;             /* sent when the format needs max_tokens */
+    const sy_yaml_node_t *node;              /* private: its YAML, only while building */
+} sy_config_deployment_t;
+
+/* One entry of `models`: a name clients ask for and its deployments. */
+typedef struct {
+    sy_str_t name;
+    sy_config_deployment_t *deployments;
+    size_t ndeployments;
+} sy_config_model_t;
+
+typedef struct {
+    const sy_config_provider_t *items;
+    size_t n;
+} sy_config_provider_list_t;
+
+typedef struct {
+    const sy_config_model_t *items;
+    size_t n;
+} sy_config_model_list_t;
+
+/* `keys`: static API keys accepted by the front doors (secrets). */
+typedef struct {
+    const sy_str_t *items;
+    size_t n;
+} sy_config_key_list_t;
+
 /*
  * One immutable configuration snapshot. Readers may look at every public
  * field from any thread while they hold a reference, and must not write any.
@@ -114,6 +164,9 @@ typedef struct sy_config {
     sy_config_workers_t workers;
     sy_config_limits_t limits;
     sy_config_log_t log;
+    sy_config_key_list_t keys;
+    sy_config_provider_list_t providers;
+    sy_config_model_list_t models;
     /* private */
     atomic_uint refs;
     sy_arena_t *arena;
@@ -342,7 +395,7 @@ enum {
 typedef int (*sy_cfg_parse_cb)(sy_cfg_ctx_t *cx, const sy_yaml_node_t *value, const char *path,
                                void *field);
 /* Append `field` as a one-line YAML value (flow style if a collection). */
-typedef void (*sy_cfg_format_cb)(const void *field, sy_buf_t *out);
+typedef void (*sy_cfg_format_cb)(const void *field, sy_buf_t *out, bool redact);
 
 typedef struct sy_cfg_section sy_cfg_section_t;
 
@@ -382,6 +435,30 @@ int sy_cfg_section_parse(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *
 /* Append `target` as block YAML at `indent` spaces, every row in table order. */
 void sy_cfg_section_format(const sy_cfg_section_t *s, const void *target, sy_buf_t *out, int indent,
                            bool redact);
+
+/*
+ * A list of mappings, each checked against section `s` into an element of
+ * `elem_size` bytes (defaults stored first). Sets *items (cx->arena) and *n.
+ * For sections such as `providers` whose entries are tables of keys.
+ */
+int sy_cfg_section_list(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                        const sy_cfg_section_t *s, size_t elem_size, void **items, size_t *n);
+
+/* Gateway sections (config/gateway.c): parse callbacks for the root table,
+ * and the cross-checks run once every section is parsed. */
+int sy_config_parse_keys(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path, void *field);
+int sy_config_parse_providers(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                              void *field);
+int sy_config_parse_models(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                           void *field);
+void sy_config_format_keys(const void *field, sy_buf_t *out, bool redact);
+void sy_config_format_providers(const void *field, sy_buf_t *out, bool redact);
+void sy_config_format_models(const void *field, sy_buf_t *out, bool redact);
+int sy_config_link_gateway(sy_cfg_ctx_t *cx, sy_config_t *c);
+
+/* Lookups on a snapshot. */
+const sy_config_model_t *sy_config_find_model(const sy_config_t *c, sy_str_t name);
+const sy_config_provider_t *sy_config_find_provider(const sy_config_t *c, sy_str_t name);
 
 /* The root table (sy_config_t's keys), for documentation checks and tools. */
 const sy_cfg_section_t *sy_config_schema(void);

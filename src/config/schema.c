@@ -500,7 +500,7 @@ void sy_cfg_section_format(const sy_cfg_section_t *s, const void *target, sy_buf
             break;
         case SY_CFG_CUSTOM:
             sy_buf_append_c(out, " ");
-            f->format(field, out);
+            f->format(field, out, redact);
             sy_buf_append_c(out, "\n");
             break;
         }
