@@ -14,6 +14,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  serve          run the gateway (switchyard serve -c switchyard.yaml)\n"
+    "  sim            run the provider simulator (switchyard sim --listen 127.0.0.1:4010)\n"
     "  config check   validate a configuration file\n"
     "  version        print the version\n"
     "\n"
@@ -26,6 +27,7 @@ typedef struct {
 
 static const command_t commands[] = {
     {"serve", sy_cli_serve},
+    {"sim", sy_cli_sim},
     {"config", sy_cli_config},
     {"version", sy_cli_version},
 };
