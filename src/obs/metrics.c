@@ -1,0 +1,259 @@
+/*
+ * metrics.c - per-worker metric shards and their Prometheus rendering.
+ */
+#include "obs/metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "router/catalog.h"
+
+typedef struct {
+    const char *name;
+    const char *help;
+    const char *type; /* "counter" or "histogram" */
+    const char *labels[4];
+    bool cost;
+} family_t;
+
+static const family_t families[SY_M__COUNT] = {
+    [SY_M_REQUESTS] = {"switchyard_requests_total", "Requests answered, by front door, provider, model and HTTP status.", "counter", {"frontdoor", "provider", "model", "status"}, false},
+    [SY_M_REQUEST_DURATION] = {"switchyard_request_duration_seconds", "Time from a complete request to the end of its response, as the client sees it.", "histogram", {"frontdoor", NULL, NULL, NULL}, false},
+    [SY_M_OVERHEAD] = {"switchyard_gateway_overhead_seconds", "Time spent in the gateway: request duration minus upstream time.", "histogram", {"frontdoor", NULL, NULL, NULL}, false},
+    [SY_M_UPSTREAM_LATENCY] = {"switchyard_upstream_latency_seconds", "Time from sending a request upstream to the end of its response.", "histogram", {"provider", NULL, NULL, NULL}, false},
+    [SY_M_TTFT] = {"switchyard_time_to_first_token_seconds", "Time from a complete request to the first streamed token sent to the client.", "histogram", {"provider", NULL, NULL, NULL}, false},
+    [SY_M_TOKENS] = {"switchyard_tokens_total", "Tokens accounted from provider usage, by direction.", "counter", {"provider", "model", "direction", NULL}, false},
+    [SY_M_COST] = {"switchyard_cost_usd_total", "Cost in USD from provider usage and catalogue prices.", "counter", {"provider", "model", NULL, NULL}, true},
+    [SY_M_UPSTREAM_ERRORS] = {"switchyard_upstream_errors_total", "Failed upstream attempts, by error class.", "counter", {"provider", "class", NULL, NULL}, false},
+};
+
+/* Bucket upper bounds in nanoseconds: 100us .. 60s. */
+static const uint64_t bounds_ns[SY_METRICS_BUCKETS] = {
+    100000,    250000,    500000,     1000000,    2500000,    5000000,     10000000,   25000000,
+    50000000,  100000000, 250000000,  500000000,  1000000000, 5000000000,  30000000000, 60000000000};
+
+#define LABEL_MAX 96
+
+typedef struct {
+    sy_metric_family_t fam;
+    char labels[4][LABEL_MAX];
+    uint8_t lens[4];
+    _Atomic uint64_t value; /* counter value, or histogram sum (ns) */
+    _Atomic uint64_t count; /* histogram observation count */
+    _Atomic uint64_t buckets[SY_METRICS_BUCKETS];
+} series_t;
+
+struct sy_metrics_shard {
+    sy_map_t index; /* key: family byte + labels joined with \x1f -> series */
+    series_t *series;
+    _Atomic size_t n;
+    char *keys; /* storage for index keys */
+    size_t keys_len, keys_cap;
+};
+
+static sy_metrics_shard_t *_Atomic shards[SY_METRICS_MAX_WORKERS];
+static _Atomic long g_conns;
+static _Atomic uint64_t g_dropped; /* increments lost to a full shard */
+
+sy_metrics_shard_t *sy_metrics_shard(int id)
+{
+    if (id < 0 || id >= SY_METRICS_MAX_WORKERS)
+        sy_panic("metrics: worker id %d out of range", id);
+    sy_metrics_shard_t *s = atomic_load(&shards[id]);
+    if (s)
+        return s;
+    s = sy_calloc(1, sizeof(*s));
+    sy_map_init(&s->index);
+    s->series = sy_calloc(SY_METRICS_MAX_SERIES, sizeof(series_t));
+    s->keys_cap = 64 * 1024;
+    s->keys = sy_malloc(s->keys_cap);
+    atomic_store(&shards[id], s);
+    return s;
+}
+
+/* Single writer: a relaxed load and store, not an atomic add. */
+static inline void bump(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
+static series_t *find(sy_metrics_shard_t *s, sy_metric_family_t fam, sy_str_t l1, sy_str_t l2,
+                      sy_str_t l3, sy_str_t l4)
+{
+    sy_str_t ls[4] = {l1, l2, l3, l4};
+    char key[4 * LABEL_MAX + 8];
+    size_t k = 0;
+    key[k++] = (char)('A' + fam);
+    for (int i = 0; i < 4; i++) {
+        size_t n = SY_MIN(ls[i].len, (size_t)LABEL_MAX - 1);
+        memcpy(key + k, ls[i].p ? ls[i].p : "", n);
+        k += n;
+        key[k++] = '\x1f';
+    }
+    series_t *hit = sy_map_get(&s->index, sy_str(key, k));
+    if (hit)
+        return hit;
+    size_t n = atomic_load_explicit(&s->n, memory_order_relaxed);
+    if (n == SY_METRICS_MAX_SERIES || s->keys_len + k > s->keys_cap) {
+        /* Too many label sets (a label fed from unbounded input?): count the
+         * loss where an operator sees it instead of misattributing it. */
+        atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
+        return NULL;
+    }
+    series_t *se = &s->series[n];
+    se->fam = fam;
+    for (int i = 0; i < 4; i++) {
+        size_t ln = SY_MIN(ls[i].len, (size_t)LABEL_MAX - 1);
+        memcpy(se->labels[i], ls[i].p ? ls[i].p : "", ln);
+        se->lens[i] = (uint8_t)ln;
+    }
+    memcpy(s->keys + s->keys_len, key, k);
+    sy_map_put(&s->index, sy_str(s->keys + s->keys_len, k), se);
+    s->keys_len += k;
+    atomic_store_explicit(&s->n, n + 1, memory_order_release);
+    return se;
+}
+
+void sy_metrics_add(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t v, sy_str_t l1,
+                    sy_str_t l2, sy_str_t l3, sy_str_t l4)
+{
+    series_t *se = find(s, fam, l1, l2, l3, l4);
+    if (se)
+        bump(&se->value, v);
+}
+
+void sy_metrics_cost(sy_metrics_shard_t *s, uint64_t pico, sy_str_t provider, sy_str_t model)
+{
+    series_t *se = find(s, SY_M_COST, provider, model, SY_STR_NULL, SY_STR_NULL);
+    if (se)
+        bump(&se->value, pico);
+}
+
+void sy_metrics_observe(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t ns, sy_str_t l1)
+{
+    series_t *se = find(s, fam, l1, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
+    if (se == NULL)
+        return;
+    bump(&se->value, ns);
+    bump(&se->count, 1);
+    for (int i = 0; i < SY_METRICS_BUCKETS; i++)
+        if (ns <= bounds_ns[i]) {
+            bump(&se->buckets[i], 1);
+            break;
+        }
+}
+
+void sy_metrics_conn_delta(int delta) { atomic_fetch_add(&g_conns, delta); }
+
+/* ---- rendering ---- */
+
+static void label_set(sy_buf_t *out, const family_t *f, const series_t *se, const char *extra)
+{
+    bool any = false;
+    sy_buf_append_c(out, "{");
+    for (int i = 0; i < 4; i++) {
+        if (!f->labels[i])
+            continue;
+        sy_buf_printf(out, "%s%s=\"", any ? "," : "", f->labels[i]);
+        for (size_t k = 0; k < se->lens[i]; k++) {
+            char c = se->labels[i][k];
+            if (c == '"' || c == '\\')
+                sy_buf_append(out, "\\", 1);
+            if (c == '\n')
+                sy_buf_append_c(out, "\\n");
+            else
+                sy_buf_append(out, &c, 1);
+        }
+        sy_buf_append_c(out, "\"");
+        any = true;
+    }
+    if (extra)
+        sy_buf_printf(out, "%s%s", any ? "," : "", extra);
+    sy_buf_append_c(out, "}");
+}
+
+static bool same_labels(const series_t *a, const series_t *b)
+{
+    for (int i = 0; i < 4; i++)
+        if (a->lens[i] != b->lens[i] || memcmp(a->labels[i], b->labels[i], a->lens[i]))
+            return false;
+    return true;
+}
+
+void sy_metrics_render(sy_buf_t *out)
+{
+    size_t nshards = 0;
+    sy_metrics_shard_t *sh[SY_METRICS_MAX_WORKERS];
+    size_t counts[SY_METRICS_MAX_WORKERS];
+    for (int i = 0; i < SY_METRICS_MAX_WORKERS; i++) {
+        sy_metrics_shard_t *s = atomic_load(&shards[i]);
+        if (s) {
+            counts[nshards] = atomic_load_explicit(&s->n, memory_order_acquire);
+            sh[nshards++] = s;
+        }
+    }
+    for (int fam = 0; fam < SY_M__COUNT; fam++) {
+        const family_t *f = &families[fam];
+        sy_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+        /* Merge equal label sets across shards; the first shard holding one prints it. */
+        for (size_t a = 0; a < nshards; a++) {
+            for (size_t i = 0; i < counts[a]; i++) {
+                const series_t *se = &sh[a]->series[i];
+                if ((int)se->fam != fam)
+                    continue;
+                bool seen = false;
+                for (size_t b = 0; b < a && !seen; b++)
+                    for (size_t j = 0; j < counts[b] && !seen; j++)
+                        seen = (int)sh[b]->series[j].fam == fam && same_labels(&sh[b]->series[j], se);
+                if (seen)
+                    continue;
+                uint64_t value = 0, count = 0, buckets[SY_METRICS_BUCKETS] = {0};
+                for (size_t b = a; b < nshards; b++)
+                    for (size_t j = 0; j < counts[b]; j++) {
+                        const series_t *o = &sh[b]->series[j];
+                        if ((int)o->fam != fam || !same_labels(o, se))
+                            continue;
+                        value += atomic_load_explicit(&o->value, memory_order_relaxed);
+                        count += atomic_load_explicit(&o->count, memory_order_relaxed);
+                        for (int k = 0; k < SY_METRICS_BUCKETS; k++)
+                            buckets[k] += atomic_load_explicit(&o->buckets[k], memory_order_relaxed);
+                    }
+                if (f->type[0] == 'c') {
+                    sy_buf_append_c(out, f->name);
+                    label_set(out, f, se, NULL);
+                    if (f->cost) {
+                        char usd[32];
+                        sy_buf_printf(out, " %s\n", sy_cost_format(value, usd));
+                    } else {
+                        sy_buf_printf(out, " %llu\n", (unsigned long long)value);
+                    }
+                    continue;
+                }
+                uint64_t cum = 0;
+                for (int k = 0; k < SY_METRICS_BUCKETS; k++) {
+                    char le[48];
+                    cum += buckets[k];
+                    snprintf(le, sizeof(le), "le=\"%g\"", (double)bounds_ns[k] / 1e9);
+                    sy_buf_printf(out, "%s_bucket", f->name);
+                    label_set(out, f, se, le);
+                    sy_buf_printf(out, " %llu\n", (unsigned long long)cum);
+                }
+                sy_buf_printf(out, "%s_bucket", f->name);
+                label_set(out, f, se, "le=\"+Inf\"");
+                sy_buf_printf(out, " %llu\n%s_sum", (unsigned long long)count, f->name);
+                label_set(out, f, se, NULL);
+                sy_buf_printf(out, " %.9f\n%s_count", (double)value / 1e9, f->name);
+                label_set(out, f, se, NULL);
+                sy_buf_printf(out, " %llu\n", (unsigned long long)count);
+            }
+        }
+    }
+    sy_buf_printf(out,
+                  "# HELP switchyard_connections_open Client connections open now.\n"
+                  "# TYPE switchyard_connections_open gauge\nswitchyard_connections_open %ld\n"
+                  "# HELP switchyard_metrics_series_dropped_total Metric increments dropped because a "
+                  "worker's series table was full.\n"
+                  "# TYPE switchyard_metrics_series_dropped_total counter\n"
+                  "switchyard_metrics_series_dropped_total %llu\n",
+                  atomic_load(&g_conns), (unsigned long long)atomic_load(&g_dropped));
+}

@@ -1,0 +1,66 @@
+/*
+ * metrics.h - Prometheus metrics without locks on the request path.
+ *
+ * Each worker owns a shard: a fixed array of series that only that worker
+ * writes (plain relaxed stores, no atomic read-modify-write), and that a
+ * scrape reads from any thread. A series is found by its label tuple in the
+ * worker's own hash map and appended (never moved or freed) the first time
+ * it is seen; the append is published with a release store of the count, so
+ * a concurrent scrape sees either the whole series or none of it. A scrape
+ * adds the shards up.
+ *
+ * Families (all prefixed switchyard_):
+ *   requests_total{frontdoor,provider,model,status}        counter
+ *   request_duration_seconds{frontdoor}                    histogram (client-observed)
+ *   gateway_overhead_seconds{frontdoor}                     histogram (total minus upstream)
+ *   upstream_latency_seconds{provider}                      histogram (request sent -> last byte)
+ *   time_to_first_token_seconds{provider}                   histogram (streams)
+ *   tokens_total{provider,model,direction}                  counter (input/output/cached_input/reasoning)
+ *   cost_usd_total{provider,model}                          counter
+ *   upstream_errors_total{provider,class}                   counter
+ *   connections_open                                        gauge
+ */
+#ifndef SY_OBS_METRICS_H
+#define SY_OBS_METRICS_H
+
+#include <stdatomic.h>
+
+#include "core/buf.h"
+#include "core/map.h"
+#include "core/str.h"
+
+#define SY_METRICS_MAX_SERIES 4096 /* per worker; further label sets go to an overflow series */
+#define SY_METRICS_MAX_WORKERS 256
+#define SY_METRICS_BUCKETS 16
+
+typedef enum {
+    SY_M_REQUESTS = 0,
+    SY_M_REQUEST_DURATION,
+    SY_M_OVERHEAD,
+    SY_M_UPSTREAM_LATENCY,
+    SY_M_TTFT,
+    SY_M_TOKENS,
+    SY_M_COST,
+    SY_M_UPSTREAM_ERRORS,
+    SY_M__COUNT
+} sy_metric_family_t;
+
+typedef struct sy_metrics_shard sy_metrics_shard_t;
+
+/* Create the shard of worker `id` (called on the worker's thread). */
+sy_metrics_shard_t *sy_metrics_shard(int id);
+/* Counters: add `v` to the series of `fam` whose label values are l1..l4 in
+ * the family's label order (unused labels: SY_STR_NULL). */
+void sy_metrics_add(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t v, sy_str_t l1,
+                    sy_str_t l2, sy_str_t l3, sy_str_t l4);
+/* Histograms: observe a duration in nanoseconds. */
+void sy_metrics_observe(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t ns, sy_str_t l1);
+/* Cost counters are kept in pico-dollars and shown in dollars. */
+void sy_metrics_cost(sy_metrics_shard_t *s, uint64_t pico, sy_str_t provider, sy_str_t model);
+/* The open-connections gauge (process-wide, atomic: changes per connection, not per request). */
+void sy_metrics_conn_delta(int delta);
+
+/* Render every family in Prometheus text format (version 0.0.4). */
+void sy_metrics_render(sy_buf_t *out);
+
+#endif
