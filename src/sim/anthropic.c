@@ -46,7 +46,7 @@ typedef struct {
     bool pinged;
 } an_msg_t;
 
-enum { S_START, S_BLOCK_START, S_BLOCK_FIRST, S_BLOCK_DELTA, S_SIGNATURE, S_BLOCK_STOP,
+enum { S_START, S_BLOCK_START, S_PING, S_BLOCK_FIRST, S_BLOCK_DELTA, S_SIGNATURE, S_BLOCK_STOP,
        S_DELTA, S_STOP, S_DONE };
 
 /* ---------------------------------------------------------------- errors --- */
@@ -682,12 +682,14 @@ static uint32_t an_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
         }
         sy_json_write_end_object(&w);
         ev_end(&w);
-        if (!msg->pinged) {
-            sy_buf_append_c(out, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
-            msg->pinged = true;
-        }
-        msg->step = b->kind == BK_TOOL ? S_BLOCK_FIRST : S_BLOCK_DELTA;
+        msg->step = !msg->pinged ? S_PING : b->kind == BK_TOOL ? S_BLOCK_FIRST : S_BLOCK_DELTA;
         return b->kind == BK_TOOL ? (uint32_t)sy_sim_tokens(b->name) : 0;
+    case S_PING:
+        /* One ping after the first block starts, where the API sends it. */
+        sy_buf_append_c(out, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
+        msg->pinged = true;
+        msg->step = b->kind == BK_TOOL ? S_BLOCK_FIRST : S_BLOCK_DELTA;
+        return 0;
     case S_BLOCK_FIRST:
         /* A tool's input starts with an empty fragment, as the API sends it. */
         ev_begin(out, "content_block_delta", &w);

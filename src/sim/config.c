@@ -309,7 +309,8 @@ static void parse_model(sy_cfg_ctx_t *cx, sy_sim_config_t *c, const sy_yaml_node
         "created", "owned_by", "fault_first", "fault_rate",
         "ttft", "tps", "output_tokens", "seed", "tools", "fault", "fault_after", "retry_after",
         NULL};
-    if (sy_cfg_expect_map(cx, n, path, allowed) != SY_OK)
+    /* Unknown keys are reported; the known ones are still checked. */
+    if (sy_cfg_expect_map(cx, n, path, allowed) != SY_OK && n->kind != SY_YAML_MAP)
         return;
     if (c->nmodels >= SY_SIM_MAX_MODELS) {
         sy_cfg_error(cx, n, path, "too many models (at most %d)", SY_SIM_MAX_MODELS);
@@ -396,7 +397,7 @@ static void parse_root(sy_cfg_ctx_t *cx, sy_sim_config_t *c, const sy_yaml_node_
                                           "builtin_models", "defaults", "models", NULL};
     if (root == NULL)
         goto builtins_only;
-    if (sy_cfg_expect_map(cx, root, "", allowed) != SY_OK)
+    if (sy_cfg_expect_map(cx, root, "", allowed) != SY_OK && root->kind != SY_YAML_MAP)
         return;
     sy_sim_behaviour_t defaults;
     behaviour_defaults(&defaults);
@@ -440,7 +441,7 @@ static void parse_root(sy_cfg_ctx_t *cx, sy_sim_config_t *c, const sy_yaml_node_
         }
     }
     if ((v = sy_yaml_map_get(root, "defaults")) != NULL && !v->is_null &&
-        sy_cfg_expect_map(cx, v, "defaults", behaviour_keys) == SY_OK) {
+        (sy_cfg_expect_map(cx, v, "defaults", behaviour_keys) == SY_OK || v->kind == SY_YAML_MAP)) {
         for (size_t i = 0; i < v->len; i++) {
             const sy_yaml_node_t *bv = v->pairs[i].value;
             if (bv->kind == SY_YAML_SCALAR && bv->is_null)
