@@ -533,6 +533,8 @@ static void write_usage(sy_json_writer_t *w, const an_msg_t *msg, uint32_t outpu
     if (start) {
         sy_json_write_key(w, SY_STR("service_tier"));
         sy_json_write_string(w, SY_STR("standard"));
+        sy_json_write_key(w, SY_STR("inference_geo"));
+        sy_json_write_string(w, SY_STR("not_available"));
     }
     sy_json_write_end_object(w);
 }

@@ -157,6 +157,8 @@ static const builtin_t builtins[] = {
     {"gpt-4o", "gpt-4o-2024-08-06", OA, CH, 0, 128000, 16384, false, 1715367049, "system"},
     {"gpt-4.1-nano", "gpt-4.1-nano-2025-04-14", OA, CH, 0, 1047576, 32768, false, 1744321707, "system"},
     {"gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", OA, CH, 0, 1047576, 32768, false, 1744318173, "system"},
+    {"gpt-5-nano", "gpt-5-nano-2025-08-07", OA, CH, 0, 400000, 128000, true, 1754426384, "system"},
+    {"gpt-5-mini", "gpt-5-mini-2025-08-07", OA, CH, 0, 400000, 128000, true, 1754425928, "system"},
     {"o3-mini", "o3-mini-2025-01-31", OA, CH, 0, 200000, 100000, true, 1737146383, "system"},
     {"text-embedding-3-small", "text-embedding-3-small", OA, EM, 1536, 8191, 0, false, 1705948997, "system"},
     {"text-embedding-3-large", "text-embedding-3-large", OA, EM, 3072, 8191, 0, false, 1705953180, "system"},

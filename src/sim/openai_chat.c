@@ -501,9 +501,14 @@ static const char azure_filters[] =
     "\"severity\":\"safe\"},\"sexual\":{\"filtered\":false,\"severity\":\"safe\"},\"violence\":"
     "{\"filtered\":false,\"severity\":\"safe\"}}";
 
-static void write_prompt_filters(sy_json_writer_t *w)
+static void write_prompt_filters(sy_json_writer_t *w, bool full)
 {
     sy_json_write_key(w, SY_STR("prompt_filter_results"));
+    if (!full) {
+        /* Whole responses carry empty filter results (as recorded). */
+        sy_json_write_raw(w, SY_STR("[{\"prompt_index\":0,\"content_filter_results\":{}}]"));
+        return;
+    }
     sy_json_write_raw(w, SY_STR("[{\"prompt_index\":0,\"content_filter_results\":{\"hate\":{"
                                 "\"filtered\":false,\"severity\":\"safe\"},\"jailbreak\":{"
                                 "\"filtered\":false,\"detected\":false},\"self_harm\":{"
@@ -535,7 +540,7 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
     sy_json_write_u64(&w, 0);
     if (st->azure) {
         sy_json_write_key(&w, SY_STR("content_filter_results"));
-        sy_json_write_raw(&w, st->ncalls ? SY_STR("{}") : sy_str_c(azure_filters));
+        sy_json_write_raw(&w, SY_STR("{}"));
     }
     sy_json_write_key(&w, SY_STR("message"));
     sy_json_write_begin_object(&w);
@@ -574,14 +579,16 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
     sy_json_write_key(&w, SY_STR("annotations"));
     sy_json_write_raw(&w, SY_STR("[]"));
     sy_json_write_end_object(&w);
-    sy_json_write_key(&w, SY_STR("logprobs"));
-    sy_json_write_null(&w);
+    if (st->logprobs_field) {
+        sy_json_write_key(&w, SY_STR("logprobs"));
+        sy_json_write_null(&w);
+    }
     sy_json_write_key(&w, SY_STR("finish_reason"));
     sy_json_write_string(&w, sy_str_c(st->finish));
     sy_json_write_end_object(&w);
     sy_json_write_end_array(&w);
     if (st->azure)
-        write_prompt_filters(&w);
+        write_prompt_filters(&w, false);
     write_usage(&w, st);
     if (!st->azure) {
         sy_json_write_key(&w, SY_STR("service_tier"));
@@ -718,7 +725,7 @@ static uint32_t oa_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
             sy_json_write_string(&w, SY_STR(""));
             sy_json_write_key(&w, SY_STR("object"));
             sy_json_write_string(&w, SY_STR(""));
-            write_prompt_filters(&w);
+            write_prompt_filters(&w, true);
             sy_json_write_end_object(&w);
             sy_json_write_finish(&w);
             sy_buf_append_c(out, "\n\n");
@@ -1015,7 +1022,7 @@ void oa_chat(sy_sim_call_t *call, const oa_route_t *rt)
     st->created = sy_sim_unix_now();
     st->fingerprint = oa_fingerprint(call);
     st->prompt_tokens = prompt;
-    st->logprobs_field = !sy_str_starts_with(model->name, SY_STR("gpt-5"));
+    st->logprobs_field = rt->azure || !sy_str_starts_with(model->name, SY_STR("gpt-5"));
     st->include_usage = stream && sy_json_get(so, "include_usage") &&
                         sy_json_get(so, "include_usage")->type == SY_JSON_TRUE;
     const sy_json_t *obf = sy_json_get(so, "include_obfuscation");
@@ -1028,8 +1035,12 @@ void oa_chat(sy_sim_call_t *call, const oa_route_t *rt)
     uint64_t max = 0;
     if (sy_json_as_u64(sy_json_get(body, "max_completion_tokens"), &max) != SY_OK)
         sy_json_as_u64(sy_json_get(body, "max_tokens"), &max);
+    /* Reasoning models spend hidden tokens first; they count against
+     * max_completion_tokens and may use all of it (finish_reason length). */
     if (model->reasoning)
         st->reasoning_tokens = SY_MIN(call->bhv.output_tokens, 64u);
+    if (max && st->reasoning_tokens > max)
+        st->reasoning_tokens = (uint32_t)max;
     st->completion_tokens = st->reasoning_tokens;
     uint32_t ncalls = sy_sim_tool_plan(call, sy_json_len(tools), choice, after_tools);
     const sy_json_t *ptc = sy_json_get(body, "parallel_tool_calls");
