@@ -14,6 +14,7 @@
  *                                     valgrind --tool=callgrind: inclusive
  *                                     cost of bench_sy_op / bench_jansson_op
  *                                     over N+1 calls (one sanity check)
+ *   build/bench/json_bench --dump NAME  write that body to stdout
  *
  * Switchyard's side works like a request does: parse into an arena that is
  * reset after each op, serialize into a reused buffer. jansson's side loads
@@ -312,6 +313,7 @@ int main(int argc, char **argv)
     double run_s = 0.25;
     long ops = 0;
     const char *only = NULL;
+    bool dump = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             runs = 1;
@@ -320,8 +322,11 @@ int main(int argc, char **argv)
             ops = atol(argv[++i]);
         } else if (strcmp(argv[i], "--doc") == 0 && i + 1 < argc) {
             only = argv[++i];
+        } else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
+            only = argv[++i];
+            dump = true;
         } else {
-            fprintf(stderr, "usage: %s [--quick | --ops N [--doc NAME]]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick | --ops N [--doc NAME] | --dump NAME]\n", argv[0]);
             return 2;
         }
     }
@@ -335,6 +340,10 @@ int main(int argc, char **argv)
     gen_small(&docs[0].doc);
     gen_medium(&docs[1].doc, 100 * 1024);
     gen_large(&docs[2].doc, 5 * 1024 * 1024);
+
+    for (int i = 0; i < 3 && dump; i++)
+        if (strcmp(only, docs[i].name) == 0)
+            fwrite(sy_buf_ptr(&docs[i].doc), 1, docs[i].doc.len, stdout);
 
     for (int i = 0; i < 3; i++) {
         doc_t *d = &docs[i];
@@ -353,6 +362,8 @@ int main(int argc, char **argv)
                      d->doc.len);
     }
 
+    if (dump)
+        goto out;
     if (ops > 0) {
         for (int i = 0; i < 3; i++)
             for (long k = 0; k < ops && (!only || strcmp(only, docs[i].name) == 0); k++) {

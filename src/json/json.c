@@ -331,10 +331,10 @@ static const char *parse_string(parser_t *ps, const char *p, sy_str_t *out, uint
         return fail(ps, start - 1, SY_ETOOBIG, "string longer than the limit");
     if (!esc) {
         *out = (sy_str_t){start, raw};
-        *flags = SY_JSON_F_VERBATIM | (high ? 0 : SY_JSON_F_ASCII);
+        *flags = SY_JSON_F_UTF8 | SY_JSON_F_VERBATIM | (high ? 0 : SY_JSON_F_ASCII);
     } else {
         *out = decode_string(ps->a, start, raw);
-        *flags = 0;
+        *flags = SY_JSON_F_UTF8;
     }
     return p + 1;
 }

@@ -73,14 +73,17 @@ struct sy_json_member {
 };
 
 /*
- * SY_JSON_F_VERBATIM on a string: the bytes need no escaping (no '"', '\\' or
- * control character) and are valid UTF-8, so the writer may copy them as they
- * are. The parser sets it on strings that had no escapes. Code that assigns
- * u.str by hand must clear it (or use sy_json_set_str()).
- * SY_JSON_F_ASCII: additionally every byte is < 0x80.
+ * Facts the parser records about a string so the writer need not re-check
+ * them. SY_JSON_F_UTF8: the bytes are valid UTF-8 (every parsed string is).
+ * SY_JSON_F_VERBATIM: additionally they need no escaping (no '"', '\\' or
+ * control character), so the writer copies them as they are; the parser sets
+ * it on strings that had no escapes. SY_JSON_F_ASCII: additionally every
+ * byte is < 0x80. Code that assigns u.str by hand must clear the flags (or
+ * use sy_json_set_str()), or the writer may emit invalid JSON.
  */
 #define SY_JSON_F_VERBATIM 0x1u
 #define SY_JSON_F_ASCII    0x2u
+#define SY_JSON_F_UTF8     0x4u
 
 /* ------------------------------------------------------------- parsing --- */
 

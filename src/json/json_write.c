@@ -15,6 +15,9 @@
 #include "json/json.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static inline void w_fail(sy_json_writer_t *w, int rc)
 {
@@ -93,42 +96,111 @@ static inline void after_value(sy_json_writer_t *w)
 
 static const char hex_digits[] = "0123456789abcdef";
 
-/* The escape for one ASCII byte that needs one: '"', '\\' or a control. */
+/* The escape for one ASCII byte that needs one: '"', '\\' or a control.
+ * Short forms come from constant strings (no byte-wise stack buffer to
+ * reload, which stalls store forwarding on the hot path). */
 static void put_escape(sy_json_writer_t *w, unsigned char c)
 {
-    char e[6] = {'\\', 0, 0, 0, 0, 0};
+    const char *e;
     switch (c) {
     case '"':
-        e[1] = '"';
+        e = "\\\"";
         break;
     case '\\':
-        e[1] = '\\';
+        e = "\\\\";
         break;
     case '\b':
-        e[1] = 'b';
+        e = "\\b";
         break;
     case '\f':
-        e[1] = 'f';
+        e = "\\f";
         break;
     case '\n':
-        e[1] = 'n';
+        e = "\\n";
         break;
     case '\r':
-        e[1] = 'r';
+        e = "\\r";
         break;
     case '\t':
-        e[1] = 't';
+        e = "\\t";
         break;
-    default:
-        e[1] = 'u';
-        e[2] = '0';
-        e[3] = '0';
-        e[4] = hex_digits[c >> 4];
-        e[5] = hex_digits[c & 15];
-        put(w, e, 6);
+    default: {
+        char u[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15]};
+        put(w, u, 6);
         return;
     }
+    }
     put(w, e, 2);
+}
+
+/*
+ * Length of the prefix of p[0..n) free of '"', '\\' and bytes < 0x20: the
+ * only bytes that need escaping in a string already known to be valid UTF-8
+ * (when U+2028/2029 stay as they are). Non-ASCII text is skipped at full speed.
+ */
+static inline size_t scan_escapable(const char *p, size_t n)
+{
+    const char *s = p, *end = p + n;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i bslash = _mm_set1_epi8('\\');
+    const __m128i ctl = _mm_set1_epi8(0x1F);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* Unsigned x <= 0x1F exactly when max(x, 0x1F) == 0x1F. */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                                 _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return (size_t)(p - s) + (size_t)__builtin_ctz(mask);
+        p += 16;
+    }
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* SWAR, as in the parser's scanner, without the non-ASCII test. */
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        uint64_t t = ((w - ones * 0x20) & ~w & highs) | ((q - ones) & ~q & highs) |
+                     ((b - ones) & ~b & highs);
+        if (t)
+            return (size_t)(p - s) + (size_t)(__builtin_ctzll(t) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == '"' || c == '\\')
+            break;
+        p++;
+    }
+    return (size_t)(p - s);
+}
+
+/*
+ * A string known to be valid UTF-8, written with U+2028/2029 as they are (or
+ * known to be ASCII): only ASCII escapes can apply, and VERBATIM says there
+ * are none, so those strings are a single copy.
+ */
+static void emit_utf8_string(sy_json_writer_t *w, const char *p, size_t n, uint32_t vflags)
+{
+    const char *end = p + n;
+    put_c(w, '"');
+    if (vflags & SY_JSON_F_VERBATIM) {
+        put(w, p, n);
+        put_c(w, '"');
+        return;
+    }
+    for (;;) {
+        size_t k = scan_escapable(p, (size_t)(end - p));
+        put(w, p, k);
+        p += k;
+        if (p == end)
+            break;
+        put_escape(w, (unsigned char)*p++);
+    }
+    put_c(w, '"');
 }
 
 /*
@@ -142,12 +214,15 @@ static void emit_string(sy_json_writer_t *w, const char *p, size_t n, uint32_t v
         put(w, "\"\"", 2);
         return;
     }
-    put_c(w, '"');
-    if ((vflags & SY_JSON_F_VERBATIM) && (!escape_ls || (vflags & SY_JSON_F_ASCII))) {
-        put(w, p, n);
-        put_c(w, '"');
+    if ((vflags & SY_JSON_F_UTF8) && !escape_ls) {
+        emit_utf8_string(w, p, n, vflags);
         return;
     }
+    if ((vflags & SY_JSON_F_VERBATIM) && (vflags & SY_JSON_F_ASCII)) {
+        emit_utf8_string(w, p, n, vflags);
+        return;
+    }
+    put_c(w, '"');
     const char *end = p + n, *run = p;
     while (p < end) {
         p += sy_json_plain_prefix(p, (size_t)(end - p));

@@ -154,9 +154,9 @@ static void test_strings(void)
     sy_str_t s0 = sy_json_str(sy_json_index(v, 0));
     CHECK_STR(s0, "plain");
     CHECK(s0.p == src + 2); /* zero-copy view into the source */
-    CHECK(sy_json_index(v, 0)->flags == (SY_JSON_F_VERBATIM | SY_JSON_F_ASCII));
+    CHECK(sy_json_index(v, 0)->flags == (SY_JSON_F_UTF8 | SY_JSON_F_VERBATIM | SY_JSON_F_ASCII));
     CHECK_STR(sy_json_str(sy_json_index(v, 1)), "a\"b\\c/d\b\f\n\r\t");
-    CHECK(sy_json_index(v, 1)->flags == 0);
+    CHECK(sy_json_index(v, 1)->flags == SY_JSON_F_UTF8); /* decoded */
     CHECK_STR(sy_json_str(sy_json_index(v, 2)), "A\xC3\xA9\xE2\x82\xAC");
 
     /* Surrogate pairs and the lone-surrogate policy (U+FFFD). */
@@ -184,7 +184,7 @@ static void test_strings(void)
 
     /* Non-ASCII without escapes stays zero-copy, flagged VERBATIM only. */
     v = P("\"caf\xC3\xA9 \xF0\x9F\x98\x80\"");
-    CHECK(v && v->flags == SY_JSON_F_VERBATIM);
+    CHECK(v && v->flags == (SY_JSON_F_UTF8 | SY_JSON_F_VERBATIM));
 
     /* A long string crosses the 16-byte scanner blocks at every offset. */
     for (size_t n = 0; n < 40; n++) {
@@ -574,6 +574,13 @@ static void test_writer_escaping(void)
     CHECK_INT(sy_json_write_finish(&w), SY_OK);
     CHECK_STR(sy_buf_str(&b), "[\"a\\u2028z\",\"\\u2029\",\"\xE2\x80\xAA\"]");
     CHECK_STR(sy_str_c(S(P("[\"a\xE2\x80\xA8z\"]"), 0)), "[\"a\xE2\x80\xA8z\"]");
+
+    /* Decoded (escaped) parsed strings take the known-UTF-8 path. */
+    sy_json_t *dec = P("[\"\\u0001\\u00e9\\\"x\xE2\x80\xA8\\n0123456789abcdef\\t\"]");
+    CHECK(dec && sy_json_index(dec, 0)->flags == SY_JSON_F_UTF8);
+    CHECK_STR(sy_str_c(S(dec, 0)), "[\"\\u0001\xC3\xA9\\\"x\xE2\x80\xA8\\n0123456789abcdef\\t\"]");
+    CHECK_STR(sy_str_c(S(dec, SY_JSON_WRITE_ESCAPE_LS)),
+              "[\"\\u0001\xC3\xA9\\\"x\\u2028\\n0123456789abcdef\\t\"]");
 
     /* Keys are escaped too. */
     sy_buf_clear(&b);
