@@ -1,0 +1,667 @@
+/*
+ * openai_decode.c - OpenAI /chat/completions responses into the IR: whole
+ * bodies (decode) and SSE streams (stream_new / feed / end).
+ *
+ * The stream format has no blocks: a chunk's choices[0].delta may carry
+ * content, reasoning (reasoning_content or reasoning, as DeepSeek, xAI,
+ * vLLM and Groq send it), a refusal, and tool-call fragments keyed by an
+ * index. The decoder synthesises blocks:
+ *   - the first non-empty content opens a TEXT block, reasoning a THINKING
+ *     block; a change of kind closes the open block and opens the next;
+ *   - each tool call (by its OpenAI index, or by id when a host sends no
+ *     index) becomes one TOOL_CALL block, opened once its name is known,
+ *     its argument fragments TOOL_ARGS deltas.
+ * Parallel calls normally arrive one after the other. When a host
+ * interleaves them (fragments of call 0 after call 1 began), IR blocks,
+ * which cannot overlap, need care: the open call stays open until its
+ * arguments form a complete JSON value; fragments of later calls are held
+ * back meanwhile and replayed when their block opens (at the latest at the
+ * finish). Sequential streams are therefore passed on fragment by fragment;
+ * only interleaved ones are delayed, and never reordered.
+ *
+ * finish_reason -> FINISH (after closing blocks), any usage object ->
+ * USAGE (OpenAI's include_usage chunk has choices:[]), [DONE] -> END. A
+ * stream that ends before [DONE], a chunk that is not JSON, an SSE cap
+ * exceeded, or an {"error":...} event -> an ERROR delta and SY_EINVAL.
+ * Azure's choices:[] chunk with prompt_filter_results, content_filter_*
+ * members, `obfuscation` padding and usage:null are ignored.
+ */
+#include "providers/openai_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "http/sse.h"
+
+/* ------------------------------------------------------------- helpers --- */
+
+/* The choice with index 0 (or the first when none says). */
+static const sy_json_t *first_choice(const sy_json_t *choices)
+{
+    size_t n = sy_json_len(choices);
+    for (size_t i = 0; i < n; i++) {
+        const sy_json_t *c = sy_json_index(choices, i);
+        int64_t idx;
+        if (sy_json_as_i64(sy_json_get(c, "index"), &idx) != SY_OK || idx == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* Arguments as text: a string as it is; an object (some hosts) serialised. */
+static sy_str_t args_text(sy_arena_t *a, const sy_json_t *v)
+{
+    if (sy_json_is(v, SY_JSON_STRING))
+        return v->u.str;
+    if (v == NULL || v->type == SY_JSON_NULL)
+        return SY_STR("");
+    sy_buf_t b;
+    sy_buf_init(&b, 0);
+    sy_str_t out = SY_STR("");
+    if (sy_json_serialize(v, &b, 0) == SY_OK && b.len)
+        out = sy_str_dup(a, sy_buf_str(&b));
+    sy_buf_free(&b);
+    return out;
+}
+
+/* A tool-call id for hosts that send none: deterministic, unique within the
+ * response ("call_<hash of the response id>_<n>"). */
+static sy_str_t synth_call_id(sy_arena_t *a, sy_str_t msg_id, size_t n)
+{
+    uint64_t h = sy_hash_bytes(msg_id.p ? msg_id.p : "", msg_id.len);
+    return sy_str_c(sy_arena_sprintf(a, "call_%08x_%zu", (unsigned)(h & 0xffffffffu), n));
+}
+
+/* -------------------------------------------------------- whole bodies --- */
+
+static void add_part(sy_arena_t *a, sy_ir_response_t *r, size_t *cap, const sy_ir_part_t *p)
+{
+    if (r->nparts == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 4;
+        r->parts = sy_arena_realloc(a, r->parts, *cap * sizeof(*r->parts), ncap * sizeof(*r->parts));
+        *cap = ncap;
+    }
+    r->parts[r->nparts++] = *p;
+}
+
+static void add_text(sy_arena_t *a, sy_ir_response_t *r, size_t *cap, sy_ir_part_kind_t kind,
+                     sy_str_t text)
+{
+    if (text.len == 0)
+        return;
+    sy_ir_part_t p;
+    memset(&p, 0, sizeof(p));
+    p.kind = kind;
+    p.text = text;
+    add_part(a, r, cap, &p);
+}
+
+/* Mistral's typed content array: {"type":"text","text"} and
+ * {"type":"thinking","thinking":[{"type":"text","text"}]}. */
+static void add_content_array(sy_arena_t *a, sy_ir_response_t *r, size_t *cap, const sy_json_t *arr)
+{
+    for (size_t i = 0; i < sy_json_len(arr); i++) {
+        const sy_json_t *c = sy_json_index(arr, i);
+        sy_str_t type = sy_json_str(sy_json_get(c, "type"));
+        if (sy_str_eq_c(type, "text"))
+            add_text(a, r, cap, SY_IR_TEXT, sy_json_str(sy_json_get(c, "text")));
+        else if (sy_str_eq_c(type, "thinking")) {
+            const sy_json_t *t = sy_json_get(c, "thinking");
+            if (sy_json_is(t, SY_JSON_STRING))
+                add_text(a, r, cap, SY_IR_THINKING, t->u.str);
+            for (size_t j = 0; j < sy_json_len(t); j++)
+                add_text(a, r, cap, SY_IR_THINKING,
+                         sy_json_str(sy_json_get(sy_json_index(t, j), "text")));
+        }
+    }
+}
+
+static int bad_response(sy_ir_error_t *err, const char *msg)
+{
+    memset(err, 0, sizeof(*err));
+    err->cls = SY_IR_ERR_BAD_RESPONSE;
+    err->status = 200;
+    err->message = sy_str_c(msg);
+    return SY_EINVAL;
+}
+
+int sy_openai_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
+                     sy_ir_response_t *out, sy_ir_error_t *err)
+{
+    SY_UNUSED(cx);
+    memset(out, 0, sizeof(*out));
+    sy_json_t *root = NULL;
+    if (sy_json_parse(a, body.p ? body.p : "", body.len, NULL, &root, NULL) != SY_OK ||
+        !sy_json_is(root, SY_JSON_OBJECT))
+        return bad_response(err, "the upstream response is not a JSON object");
+    const sy_json_t *e = sy_json_get(root, "error");
+    if (e && e->type != SY_JSON_NULL) {
+        memset(err, 0, sizeof(*err));
+        sy_openai_read_error(e, 0, err);
+        if (err->message.len == 0)
+            err->message = SY_STR("the upstream provider answered with an error");
+        return SY_EINVAL;
+    }
+    const sy_json_t *choice = first_choice(sy_json_get(root, "choices"));
+    const sy_json_t *msg = sy_json_get(choice, "message");
+    if (!sy_json_is(msg, SY_JSON_OBJECT))
+        return bad_response(err, "the upstream response has no choices[0].message");
+
+    out->id = sy_json_str(sy_json_get(root, "id"));
+    out->model = sy_json_str(sy_json_get(root, "model"));
+    sy_json_as_i64(sy_json_get(root, "created"), &out->created);
+    size_t cap = 0;
+    sy_str_t reasoning = sy_json_str(sy_json_get(msg, "reasoning_content"));
+    if (reasoning.len == 0)
+        reasoning = sy_json_str(sy_json_get(msg, "reasoning"));
+    add_text(a, out, &cap, SY_IR_THINKING, reasoning);
+    const sy_json_t *content = sy_json_get(msg, "content");
+    if (sy_json_is(content, SY_JSON_ARRAY))
+        add_content_array(a, out, &cap, content);
+    else
+        add_text(a, out, &cap, SY_IR_TEXT, sy_json_str(content));
+    sy_str_t refusal = sy_json_str(sy_json_get(msg, "refusal"));
+    add_text(a, out, &cap, SY_IR_TEXT, refusal);
+
+    const sy_json_t *calls = sy_json_get(msg, "tool_calls");
+    size_t ncalls = 0;
+    for (size_t i = 0; i < sy_json_len(calls); i++) {
+        const sy_json_t *c = sy_json_index(calls, i);
+        const sy_json_t *fn = sy_json_get(c, "function");
+        sy_ir_part_t p;
+        memset(&p, 0, sizeof(p));
+        p.kind = SY_IR_TOOL_CALL;
+        p.call_id = sy_json_str(sy_json_get(c, "id"));
+        if (p.call_id.len == 0)
+            p.call_id = synth_call_id(a, out->id, ncalls);
+        p.name = sy_json_str(sy_json_get(fn, "name"));
+        p.arguments = args_text(a, sy_json_get(fn, "arguments"));
+        if (p.arguments.len == 0)
+            p.arguments = SY_STR("{}");
+        if (p.name.len == 0)
+            return bad_response(err, "the upstream response has a tool call without a name");
+        add_part(a, out, &cap, &p);
+        ncalls++;
+    }
+
+    out->finish = sy_openai_read_finish(sy_json_str(sy_json_get(choice, "finish_reason")));
+    /* Some compatible servers say "stop" after tool calls; clients of the
+     * other formats need to know the model is waiting for tool results. */
+    if (out->finish == SY_IR_FINISH_STOP && ncalls)
+        out->finish = SY_IR_FINISH_TOOL_CALLS;
+    else if (out->finish == SY_IR_FINISH_STOP && refusal.len)
+        out->finish = SY_IR_FINISH_REFUSAL;
+    sy_openai_read_usage(sy_json_get(root, "usage"), &out->usage);
+    return SY_OK;
+}
+
+/* -------------------------------------------------------------- streams --- */
+
+typedef enum { CALL_HELD = 0, CALL_OPEN, CALL_CLOSED } call_state_t;
+
+/* One tool call of the stream. */
+typedef struct {
+    int64_t key;        /* the OpenAI index, or a negative synthetic one */
+    sy_str_t id, name;  /* copies in the request arena */
+    call_state_t state;
+    char *held;         /* argument bytes held back while the call waits */
+    size_t held_len, held_cap;
+    /* is the argument text seen so far one complete JSON value? */
+    int depth;
+    bool in_str, esc, began;
+} call_t;
+
+typedef struct {
+    sy_arena_t *a;       /* request arena: state and copies */
+    sy_arena_t *scratch; /* one event's JSON tree, reset after each */
+    sy_buf_t sse_buf;
+    sy_sse_reader_t sse;
+    bool started, finished, done;
+    int result; /* what feed/end return once done */
+    bool open;  /* a block is open */
+    uint32_t open_index;
+    sy_ir_part_kind_t open_kind;
+    call_t *open_call;
+    uint32_t next_index;
+    call_t *calls;
+    size_t ncalls, calls_cap;
+    size_t held_total;
+    sy_str_t msg_id; /* copy, for synthesised call ids */
+    bool refusal;
+    sy_ir_delta_cb cb;
+    void *cbctx;
+    int cbrc; /* first non-OK callback return */
+} ostream_t;
+
+static void free_stream(void *arg)
+{
+    ostream_t *st = arg;
+    sy_buf_free(&st->sse_buf);
+    sy_arena_free(st->scratch);
+}
+
+void *sy_openai_stream_new(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_request_t *req)
+{
+    SY_UNUSED(cx);
+    SY_UNUSED(req);
+    ostream_t *st = sy_arena_calloc(a, sizeof(*st));
+    st->a = a;
+    st->scratch = sy_arena_new(0);
+    sy_buf_init(&st->sse_buf, 0);
+    sy_sse_reader_init(&st->sse, &st->sse_buf, 0, 0, 0);
+    sy_arena_cleanup(a, free_stream, st);
+    return st;
+}
+
+static void emit(ostream_t *st, const sy_ir_delta_t *d)
+{
+    if (st->cbrc != SY_OK)
+        return;
+    int rc = st->cb(st->cbctx, d);
+    if (rc != SY_OK)
+        st->cbrc = rc;
+}
+
+static void fail(ostream_t *st, sy_ir_error_class_t cls, sy_str_t message, sy_str_t type)
+{
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = SY_IR_DELTA_ERROR;
+    d.error.cls = cls;
+    d.error.message = message;
+    d.error.type = type;
+    emit(st, &d);
+    st->done = true;
+    st->result = SY_EINVAL;
+}
+
+static void start(ostream_t *st, const sy_json_t *chunk)
+{
+    if (st->started)
+        return;
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = SY_IR_DELTA_START;
+    d.id = sy_json_str(sy_json_get(chunk, "id"));
+    d.model = sy_json_str(sy_json_get(chunk, "model"));
+    st->msg_id = sy_str_dup(st->a, d.id);
+    st->started = true;
+    emit(st, &d);
+}
+
+static void close_block(ostream_t *st)
+{
+    if (!st->open)
+        return;
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = SY_IR_DELTA_BLOCK_STOP;
+    d.index = st->open_index;
+    if (st->open_call)
+        st->open_call->state = CALL_CLOSED;
+    st->open = false;
+    st->open_call = NULL;
+    emit(st, &d);
+}
+
+static void open_block(ostream_t *st, sy_ir_part_kind_t kind, call_t *call)
+{
+    close_block(st);
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = SY_IR_DELTA_BLOCK_START;
+    d.index = st->next_index++;
+    d.block = kind;
+    if (call) {
+        d.id = call->id;
+        d.name = call->name;
+        call->state = CALL_OPEN;
+    }
+    st->open = true;
+    st->open_index = d.index;
+    st->open_kind = kind;
+    st->open_call = call;
+    emit(st, &d);
+}
+
+/* Text or reasoning: continues the open block of that kind or opens one. */
+static void text(ostream_t *st, sy_ir_part_kind_t kind, sy_str_t s)
+{
+    if (s.len == 0)
+        return;
+    if (!st->open || st->open_kind != kind)
+        open_block(st, kind, NULL);
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = kind == SY_IR_TEXT ? SY_IR_DELTA_TEXT : SY_IR_DELTA_THINKING;
+    d.index = st->open_index;
+    d.text = s;
+    emit(st, &d);
+}
+
+static void track(call_t *c, sy_str_t s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        char ch = s.p[i];
+        if (c->in_str) {
+            if (c->esc)
+                c->esc = false;
+            else if (ch == '\\')
+                c->esc = true;
+            else if (ch == '"')
+                c->in_str = false;
+        } else if (ch == '"') {
+            c->in_str = c->began = true;
+        } else if (ch == '{' || ch == '[') {
+            c->depth++;
+            c->began = true;
+        } else if (ch == '}' || ch == ']') {
+            if (c->depth > 0)
+                c->depth--;
+        } else if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+            c->began = true;
+        }
+    }
+}
+
+static bool complete(const call_t *c) { return c->began && c->depth == 0 && !c->in_str; }
+
+static void args(ostream_t *st, call_t *c, sy_str_t s)
+{
+    if (s.len == 0)
+        return;
+    track(c, s);
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = SY_IR_DELTA_TOOL_ARGS;
+    d.index = st->open_index;
+    d.text = s;
+    emit(st, &d);
+}
+
+/* Open the first held call (in order of appearance) and replay its held
+ * arguments, while the open call is complete (or force: at the finish). */
+static void advance(ostream_t *st, bool force)
+{
+    for (;;) {
+        if (st->open && st->open_call && !force && !complete(st->open_call))
+            return;
+        call_t *next = NULL;
+        for (size_t i = 0; i < st->ncalls && next == NULL; i++)
+            if (st->calls[i].state == CALL_HELD)
+                next = &st->calls[i];
+        if (next == NULL || (next->name.len == 0 && !force))
+            return;
+        if (next->id.len == 0)
+            next->id = synth_call_id(st->a, st->msg_id, (size_t)(next - st->calls));
+        open_block(st, SY_IR_TOOL_CALL, next);
+        sy_str_t held = sy_str(next->held, next->held_len);
+        if (held.len) {
+            st->held_total -= held.len;
+            args(st, next, held);
+        }
+        next->held_len = 0;
+    }
+}
+
+static call_t *new_call(ostream_t *st, int64_t key)
+{
+    if (st->ncalls == st->calls_cap) {
+        size_t ncap = st->calls_cap ? st->calls_cap * 2 : 4;
+        call_t *old = st->calls;
+        st->calls = sy_arena_realloc(st->a, st->calls, st->calls_cap * sizeof(*st->calls),
+                                     ncap * sizeof(*st->calls));
+        if (st->open_call) /* keep the pointer into the moved array valid */
+            st->open_call = st->calls + (st->open_call - old);
+        st->calls_cap = ncap;
+    }
+    call_t *c = &st->calls[st->ncalls++];
+    memset(c, 0, sizeof(*c));
+    c->key = key;
+    return c;
+}
+
+static void tool_delta(ostream_t *st, const sy_json_t *tc)
+{
+    int64_t key;
+    bool has_index = sy_json_as_i64(sy_json_get(tc, "index"), &key) == SY_OK;
+    sy_str_t id = sy_json_str(sy_json_get(tc, "id"));
+    const sy_json_t *fn = sy_json_get(tc, "function");
+    sy_str_t name = sy_json_str(sy_json_get(fn, "name"));
+    sy_str_t frag = args_text(st->scratch, sy_json_get(fn, "arguments"));
+
+    call_t *c = NULL;
+    if (has_index) {
+        for (size_t i = 0; i < st->ncalls && !c; i++)
+            if (st->calls[i].key == key)
+                c = &st->calls[i];
+    } else {
+        /* Mistral and some servers send no index: a new id is a new call,
+         * no id continues the latest one. */
+        for (size_t i = 0; i < st->ncalls && !c && id.len; i++)
+            if (sy_str_eq(st->calls[i].id, id))
+                c = &st->calls[i];
+        if (c == NULL && id.len == 0 && st->ncalls)
+            c = &st->calls[st->ncalls - 1];
+        key = -(int64_t)st->ncalls - 1;
+    }
+    if (c == NULL)
+        c = new_call(st, key);
+    if (c->state == CALL_HELD) {
+        if (c->id.len == 0 && id.len)
+            c->id = sy_str_dup(st->a, id);
+        if (c->name.len == 0 && name.len)
+            c->name = sy_str_dup(st->a, name);
+    }
+    if (c->state == CALL_OPEN) {
+        args(st, c, frag);
+    } else if (c->state == CALL_CLOSED) {
+        for (size_t i = 0; i < frag.len; i++)
+            if (frag.p[i] != ' ' && frag.p[i] != '\n' && frag.p[i] != '\t' && frag.p[i] != '\r') {
+                fail(st, SY_IR_ERR_BAD_RESPONSE,
+                     SY_STR("the upstream stream continued a tool call after it ended"), SY_STR(""));
+                return;
+            }
+    } else if (frag.len) {
+        if (st->held_total + frag.len > SY_OPENAI_MAX_HELD_ARGS) {
+            fail(st, SY_IR_ERR_BAD_RESPONSE,
+                 SY_STR("the upstream stream interleaves more tool-call data than the gateway holds"),
+                 SY_STR(""));
+            return;
+        }
+        if (c->held_len + frag.len > c->held_cap) {
+            size_t ncap = c->held_cap ? c->held_cap * 2 : 256;
+            while (ncap < c->held_len + frag.len)
+                ncap *= 2;
+            c->held = sy_arena_realloc(st->a, c->held, c->held_cap, ncap);
+            c->held_cap = ncap;
+        }
+        memcpy(c->held + c->held_len, frag.p, frag.len);
+        c->held_len += frag.len;
+        st->held_total += frag.len;
+    }
+    advance(st, false);
+}
+
+static void finish(ostream_t *st, sy_str_t reason)
+{
+    advance(st, true);
+    close_block(st);
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = SY_IR_DELTA_FINISH;
+    d.finish = sy_openai_read_finish(reason);
+    if (d.finish == SY_IR_FINISH_STOP && st->ncalls)
+        d.finish = SY_IR_FINISH_TOOL_CALLS;
+    else if (d.finish == SY_IR_FINISH_STOP && st->refusal)
+        d.finish = SY_IR_FINISH_REFUSAL;
+    st->finished = true;
+    emit(st, &d);
+}
+
+/* delta.content as a string, or Mistral's typed array. */
+static void content(ostream_t *st, const sy_json_t *c)
+{
+    if (sy_json_is(c, SY_JSON_STRING)) {
+        text(st, SY_IR_TEXT, c->u.str);
+        return;
+    }
+    for (size_t i = 0; i < sy_json_len(c); i++) {
+        const sy_json_t *p = sy_json_index(c, i);
+        sy_str_t type = sy_json_str(sy_json_get(p, "type"));
+        if (sy_str_eq_c(type, "text"))
+            text(st, SY_IR_TEXT, sy_json_str(sy_json_get(p, "text")));
+        else if (sy_str_eq_c(type, "thinking")) {
+            const sy_json_t *t = sy_json_get(p, "thinking");
+            if (sy_json_is(t, SY_JSON_STRING))
+                text(st, SY_IR_THINKING, t->u.str);
+            for (size_t j = 0; j < sy_json_len(t); j++)
+                text(st, SY_IR_THINKING, sy_json_str(sy_json_get(sy_json_index(t, j), "text")));
+        }
+    }
+}
+
+static void chunk(ostream_t *st, const sy_json_t *ch)
+{
+    const sy_json_t *e = sy_json_get(ch, "error");
+    if (e && e->type != SY_JSON_NULL) {
+        sy_ir_error_t err;
+        memset(&err, 0, sizeof(err));
+        sy_openai_read_error(e, 0, &err);
+        if (err.message.len == 0)
+            err.message = SY_STR("the upstream provider failed mid-stream");
+        fail(st, err.cls, err.message, err.type);
+        return;
+    }
+    const sy_json_t *choice = first_choice(sy_json_get(ch, "choices"));
+    const sy_json_t *usage = sy_json_get(ch, "usage");
+    if (choice && !st->finished) {
+        start(st, ch);
+        const sy_json_t *delta = sy_json_get(choice, "delta");
+        sy_str_t r = sy_json_str(sy_json_get(delta, "reasoning_content"));
+        text(st, SY_IR_THINKING, r.len ? r : sy_json_str(sy_json_get(delta, "reasoning")));
+        content(st, sy_json_get(delta, "content"));
+        sy_str_t refusal = sy_json_str(sy_json_get(delta, "refusal"));
+        if (refusal.len) {
+            st->refusal = true;
+            text(st, SY_IR_TEXT, refusal);
+        }
+        const sy_json_t *tcs = sy_json_get(delta, "tool_calls");
+        for (size_t i = 0; i < sy_json_len(tcs) && !st->done; i++)
+            tool_delta(st, sy_json_index(tcs, i));
+        if (st->done)
+            return;
+        sy_str_t reason = sy_json_str(sy_json_get(choice, "finish_reason"));
+        if (reason.len)
+            finish(st, reason);
+    }
+    if (sy_json_is(usage, SY_JSON_OBJECT)) {
+        sy_ir_delta_t d;
+        memset(&d, 0, sizeof(d));
+        sy_openai_read_usage(usage, &d.usage);
+        if (d.usage.has_input || d.usage.has_output) {
+            start(st, ch);
+            d.kind = SY_IR_DELTA_USAGE;
+            emit(st, &d);
+        }
+    }
+}
+
+static void done(ostream_t *st)
+{
+    if (!st->started) {
+        fail(st, SY_IR_ERR_BAD_RESPONSE, SY_STR("the upstream stream ended without a completion"),
+             SY_STR(""));
+        return;
+    }
+    if (!st->finished) /* lenient: [DONE] without a finish_reason */
+        finish(st, SY_STR("stop"));
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = SY_IR_DELTA_END;
+    emit(st, &d);
+    st->done = true;
+    st->result = SY_OK;
+}
+
+static void event(ostream_t *st, const sy_sse_event_t *ev)
+{
+    /* unnamed events carry the chunks; "error" an error; others (pings)
+     * are ignored */
+    bool is_error = sy_str_eq_c(ev->event, "error");
+    if (ev->event.len && !is_error && !sy_str_eq_c(ev->event, "message"))
+        return;
+    sy_str_t data = sy_str_trim(ev->data);
+    if (!is_error && sy_str_eq_c(data, "[DONE]")) {
+        done(st);
+        return;
+    }
+    sy_json_t *v = NULL;
+    if (sy_json_parse(st->scratch, data.p ? data.p : "", data.len, NULL, &v, NULL) != SY_OK ||
+        !sy_json_is(v, SY_JSON_OBJECT)) {
+        fail(st, SY_IR_ERR_BAD_RESPONSE, SY_STR("the upstream stream sent an event that is not JSON"),
+             SY_STR(""));
+        return;
+    }
+    if (is_error && sy_json_get(v, "error") == NULL) {
+        sy_ir_error_t err;
+        memset(&err, 0, sizeof(err));
+        sy_openai_read_error(v, 0, &err);
+        fail(st, err.cls, err.message.len ? err.message : SY_STR("the upstream provider failed mid-stream"),
+             err.type);
+        return;
+    }
+    chunk(st, v);
+}
+
+static int result(ostream_t *st)
+{
+    if (st->cbrc != SY_OK)
+        return st->cbrc;
+    return st->done ? st->result : SY_OK;
+}
+
+int sy_openai_stream_feed(void *vst, const char *data, size_t len, sy_ir_delta_cb cb, void *cbctx)
+{
+    ostream_t *st = vst;
+    if (st->done || st->cbrc != SY_OK)
+        return result(st);
+    st->cb = cb;
+    st->cbctx = cbctx;
+    size_t off = 0;
+    while (!st->done && st->cbrc == SY_OK) {
+        size_t used = 0;
+        sy_sse_event_t ev;
+        int rc = sy_sse_next(&st->sse, len ? data + off : "", len - off, &used, &ev);
+        off += used;
+        if (rc == SY_EAGAIN)
+            break;
+        if (rc != SY_OK) {
+            fail(st, SY_IR_ERR_BAD_RESPONSE, SY_STR("the upstream stream broke the SSE limits"),
+                 SY_STR(""));
+            break;
+        }
+        event(st, &ev);
+        sy_arena_reset(st->scratch);
+    }
+    return result(st);
+}
+
+int sy_openai_stream_end(void *vst, sy_ir_delta_cb cb, void *cbctx)
+{
+    ostream_t *st = vst;
+    if (st->done || st->cbrc != SY_OK)
+        return result(st);
+    st->cb = cb;
+    st->cbctx = cbctx;
+    /* a last event without its blank line ("data: [DONE]\n" then EOF) */
+    sy_sse_event_t ev;
+    int rc;
+    while (!st->done && st->cbrc == SY_OK && (rc = sy_sse_finish(&st->sse, &ev)) == SY_OK) {
+        event(st, &ev);
+        sy_arena_reset(st->scratch);
+    }
+    if (!st->done && st->cbrc == SY_OK)
+        fail(st, SY_IR_ERR_BAD_RESPONSE, SY_STR("the upstream stream ended before [DONE]"),
+             SY_STR(""));
+    return result(st);
+}

@@ -1,0 +1,28 @@
+/*
+ * openai_internal.h - pieces the OpenAI adapter's files share (not public).
+ */
+#ifndef SY_PROVIDERS_OPENAI_INTERNAL_H
+#define SY_PROVIDERS_OPENAI_INTERNAL_H
+
+#include "providers/openai.h"
+
+/* Read an OpenAI usage object into IR usage (see openai.c for the xAI and
+ * DeepSeek variants it understands). A NULL or non-object usage sets nothing. */
+void sy_openai_read_usage(const sy_json_t *u, sy_ir_usage_t *out);
+
+/* "stop", "length", ... -> IR finish (unknown names are STOP). */
+sy_ir_finish_t sy_openai_read_finish(sy_str_t reason);
+
+/* Classify an OpenAI-style error object ({"message","type","param","code"},
+ * or a bare string) given the HTTP status (0 mid-stream). Views point into
+ * the tree. */
+void sy_openai_read_error(const sy_json_t *err, int status, sy_ir_error_t *out);
+
+/* The decoder entry points (openai_decode.c). */
+int sy_openai_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
+                     sy_ir_response_t *out, sy_ir_error_t *err);
+void *sy_openai_stream_new(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_request_t *req);
+int sy_openai_stream_feed(void *st, const char *data, size_t len, sy_ir_delta_cb cb, void *cbctx);
+int sy_openai_stream_end(void *st, sy_ir_delta_cb cb, void *cbctx);
+
+#endif
