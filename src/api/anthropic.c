@@ -653,10 +653,11 @@ static int parse_effort(pctx_t *p, sy_str_t e, sy_ir_effort_t *out)
         *out = SY_IR_EFFORT_LOW;
     else if (sy_str_eq_c(e, "medium"))
         *out = SY_IR_EFFORT_MEDIUM;
-    else if (sy_str_eq_c(e, "high") || sy_str_eq_c(e, "max"))
+    else if (sy_str_eq_c(e, "high") || sy_str_eq_c(e, "xhigh") || sy_str_eq_c(e, "max"))
         *out = SY_IR_EFFORT_HIGH;
     else
-        return bad(p, "output_config.effort: Input should be 'low', 'medium', 'high' or 'max'");
+        return bad(p, "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or "
+                      "'max'");
     return SY_OK;
 }
 

@@ -67,6 +67,7 @@ typedef struct {
     uint32_t next_index;  /* IR index of the next block */
     bool any_block;       /* a block began: a second message_start is a splice */
     bool finished;        /* FINISH emitted */
+    bool ending;          /* stream_end: an event now is one the body's end cut off */
     sy_anthropic_usage_t usage;
 } stream_t;
 
@@ -356,6 +357,10 @@ static int on_event(stream_t *s, sy_str_t name, sy_str_t data)
         if (sy_str_eq_c(type, "error"))
             return fail(s, SY_IR_ERR_SERVER, SY_STR_NULL,
                         SY_STR("anthropic: the upstream stream reported an error"));
+        if (s->ending) /* the last event, cut off by the end of the body */
+            return fail_bad(s, s->phase == PH_WAIT_START
+                                   ? "anthropic: the upstream stream ended before message_start"
+                                   : "anthropic: the upstream stream ended before message_stop");
         return fail_bad(s, "anthropic: a stream event is not a JSON object");
     }
     if (sy_str_eq_c(type, "error"))
@@ -419,6 +424,7 @@ int sy_anthropic_stream_end(void *st, sy_ir_delta_cb cb, void *cbctx)
     s->cb = cb;
     s->cbctx = cbctx;
     /* a last event without its blank line still counts */
+    s->ending = true;
     sy_sse_event_t ev;
     while ((rc = sy_sse_finish(&s->sse, &ev)) == SY_OK) {
         if ((rc = on_event(s, ev.event, ev.data)) != SY_OK)
