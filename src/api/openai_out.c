@@ -75,6 +75,7 @@ static bool quoted_after(sy_str_t m, const char *prefix, sy_str_t *param)
  *   Missing required parameter: 'X'.  -> X, missing_required_parameter
  *   Invalid type for 'X': ...         -> X, invalid_type
  *   Invalid value for 'X': ...        -> X, invalid_value
+ *   Unsupported parameter: 'X' ...    -> X, unsupported_parameter
  *   Invalid 'X': empty array. ...     -> X, empty_array (and the other
  *                                        range phrases below)
  *   ... maximum context length ...    -> null, context_length_exceeded
@@ -100,6 +101,8 @@ static void param_and_code(sy_str_t m, sy_str_t *param, const char **code)
         *code = "invalid_type";
     else if (quoted_after(m, "Invalid value for '", param))
         *code = "invalid_value";
+    else if (quoted_after(m, "Unsupported parameter: '", param))
+        *code = "unsupported_parameter";
     else if (quoted_after(m, "Invalid '", param)) {
         for (size_t i = 0; i < SY_ARRAY_LEN(phrases) && *code == NULL; i++)
             if (sy_str_find(m, sy_str_c(phrases[i].phrase)) >= 0)
@@ -434,7 +437,6 @@ static void tool_call_delta(sy_json_writer_t *w, uint32_t ordinal, const sy_ir_d
 
 static int error_event(fdstream_t *st, const sy_ir_delta_t *d, sy_buf_t *out)
 {
-    SY_UNUSED(st);
     size_t mark;
     sy_json_writer_t w;
     if (event_begin(out, &w, &mark) != SY_OK)
@@ -442,10 +444,14 @@ static int error_event(fdstream_t *st, const sy_ir_delta_t *d, sy_buf_t *out)
     sy_json_write_begin_object(&w);
     KEY(&w, "error");
     int status = sy_ir_error_status(d->error.cls);
-    write_error_object(&w, status, NULL,
+    /* the upstream's own word: an OpenAI type ("server_error") stays the
+     * type, anything else (a code: "rate_limit_exceeded") is the code */
+    sy_str_t up = d->error.type;
+    bool is_type = sy_str_ends_with(up, SY_STR("_error"));
+    write_error_object(&w, status, is_type ? sy_str_cdup(st->a, up) : NULL,
                        d->error.message.len ? d->error.message
                                             : SY_STR("the upstream provider failed mid-stream"),
-                       d->error.type);
+                       is_type ? SY_STR_NULL : up);
     sy_json_write_end_object(&w);
     int rc = event_end(out, mark, &w);
     if (rc == SY_OK)

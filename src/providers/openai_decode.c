@@ -227,6 +227,7 @@ typedef struct {
     size_t held_total;
     sy_str_t msg_id; /* copy, for synthesised call ids */
     bool refusal;
+    bool at_end; /* stream_end is draining the reader's last event */
     sy_ir_delta_cb cb;
     void *cbctx;
     int cbrc; /* first non-OK callback return */
@@ -598,7 +599,10 @@ static void event(ostream_t *st, const sy_sse_event_t *ev)
     sy_json_t *v = NULL;
     if (sy_json_parse(st->scratch, data.p ? data.p : "", data.len, NULL, &v, NULL) != SY_OK ||
         !sy_json_is(v, SY_JSON_OBJECT)) {
-        fail(st, SY_IR_ERR_BAD_RESPONSE, SY_STR("the upstream stream sent an event that is not JSON"),
+        /* at the end, an unparsable last event is one the connection cut */
+        fail(st, SY_IR_ERR_BAD_RESPONSE,
+             st->at_end ? SY_STR("the upstream stream ended in the middle of an event")
+                        : SY_STR("the upstream stream sent an event that is not JSON"),
              SY_STR(""));
         return;
     }
@@ -654,6 +658,7 @@ int sy_openai_stream_end(void *vst, sy_ir_delta_cb cb, void *cbctx)
     st->cb = cb;
     st->cbctx = cbctx;
     /* a last event without its blank line ("data: [DONE]\n" then EOF) */
+    st->at_end = true;
     sy_sse_event_t ev;
     int rc;
     while (!st->done && st->cbrc == SY_OK && (rc = sy_sse_finish(&st->sse, &ev)) == SY_OK) {

@@ -758,6 +758,20 @@ static void run_stream(stream_run_t *r, const sy_frontdoor_vt_t *fd, const sy_pr
     }
 }
 
+/* Client bytes with the digits of every "created": value masked: front doors
+ * stamp wall-clock time where the upstream format carries none, and two
+ * runs may straddle a second. */
+static void mask_created(sy_buf_t *b)
+{
+    static const char key[] = "\"created\":";
+    char *p = b->data ? sy_buf_ptr(b) : NULL, *end = p + b->len;
+    while (p && (p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1)) != NULL) {
+        p += sizeof(key) - 1;
+        while (p < end && *p >= '0' && *p <= '9')
+            *p++ = '#';
+    }
+}
+
 static void free_run(stream_run_t *r)
 {
     sy_buf_free(&r->trace);
@@ -920,8 +934,19 @@ static void run_case(const char *path)
             if (!sy_str_eq(bstr(&r.trace), bstr(&ref.trace)))
                 FAILF("split mode %d gives other deltas than the whole body:\n%.*s\nvs\n%.*s",
                       mode, SY_STR_FMT(bstr(&r.trace)), SY_STR_FMT(bstr(&ref.trace)));
-            else if (!sy_str_eq(bstr(&r.client), bstr(&ref.client)))
-                FAILF("split mode %d gives other client bytes than the whole body", mode);
+            else {
+                sy_buf_t x, y;
+                sy_buf_init(&x, 0);
+                sy_buf_init(&y, 0);
+                sy_buf_append_str(&x, bstr(&r.client));
+                sy_buf_append_str(&y, bstr(&ref.client));
+                mask_created(&x);
+                mask_created(&y);
+                if (!sy_str_eq(bstr(&x), bstr(&y)))
+                    FAILF("split mode %d gives other client bytes than the whole body", mode);
+                sy_buf_free(&x);
+                sy_buf_free(&y);
+            }
             free_run(&r);
         }
         if (dump)
