@@ -3,10 +3,17 @@
  */
 #include "api/gateway.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/anthropic.h"
+#include "api/auth.h"
+#include "api/frontdoors.h"
+#include "api/openai.h"
+#include "api/proxy.h"
+#include "config/config.h"
 #include "core/log.h"
 #include "core/time.h"
 
@@ -16,17 +23,43 @@ void *sy_gateway_worker_init(void *gw, int worker_id, sy_loop_t *loop)
     w->gw = gw;
     w->worker_id = worker_id;
     w->loop = loop;
+    sy_config_t *c = sy_config_acquire();
+    sy_http_client_options_t opt;
+    sy_http_client_options_default(&opt);
+    if (c) {
+        opt.timeouts.connect_ms = c->limits.upstream_connect_timeout_ms;
+        opt.timeouts.first_byte_ms = c->limits.upstream_first_byte_timeout_ms;
+        opt.timeouts.idle_ms = c->limits.upstream_idle_timeout_ms;
+        opt.pool.idle_timeout_ms = c->limits.upstream_idle_timeout_ms;
+    }
+    sy_config_unref(c);
+    char err[256];
+    w->client = sy_http_client_new(loop, &opt, err, sizeof(err));
+    if (w->client == NULL)
+        sy_panic("cannot create the upstream client: %s", err);
+    w->metrics = sy_metrics_shard(worker_id);
+    sy_access_init(&w->access, loop, true);
+    if (RAND_bytes((unsigned char *)&w->id_prefix, sizeof(w->id_prefix)) != 1)
+        w->id_prefix = sy_now_ns() ^ ((uint64_t)worker_id << 56);
     return w;
 }
 
 void sy_gateway_worker_fini(void *gw, void *wctx)
 {
     SY_UNUSED(gw);
-    free(wctx);
+    sy_gateway_worker_t *w = wctx;
+    sy_access_fini(&w->access);
+    sy_http_client_free(w->client);
+    free(w);
 }
 
-static void handle_health(sy_http_req_t *req, sy_gateway_worker_t *w)
+/* ---- endpoints ---- */
+
+typedef void (*endpoint_fn)(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg);
+
+static void handle_health(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
+    SY_UNUSED(cfg);
     char body[256];
     uint64_t up = (sy_wall_ms() - w->gw->started_ms) / 1000;
     int n = snprintf(body, sizeof(body),
@@ -35,15 +68,126 @@ static void handle_health(sy_http_req_t *req, sy_gateway_worker_t *w)
     sy_http_respond(req, 200, "application/json", body, (size_t)n);
 }
 
-/* A route: method + exact path -> handler. */
+static void handle_metrics(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    SY_UNUSED(w);
+    SY_UNUSED(cfg);
+    sy_buf_t b;
+    sy_buf_init(&b, 0);
+    sy_metrics_render(&b);
+    sy_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", sy_buf_ptr(&b), b.len);
+    sy_buf_free(&b);
+}
+
+/* Refuse a request without a valid key, in the front door's format. */
+static bool authorised(sy_http_req_t *req, sy_config_t *cfg, const sy_frontdoor_vt_t *fd)
+{
+    sy_auth_result_t r = sy_auth_check(cfg, req, NULL);
+    if (r == SY_AUTH_OK)
+        return true;
+    sy_buf_t b;
+    sy_buf_init(&b, 4096);
+    fd->error_body(401, NULL,
+                   r == SY_AUTH_MISSING
+                       ? "No API key provided. Send it as `Authorization: Bearer KEY` or `x-api-key: KEY`."
+                       : "Invalid API key.",
+                   &b);
+    sy_http_respond(req, 401, "application/json", sy_buf_ptr(&b), b.len);
+    sy_buf_free(&b);
+    return false;
+}
+
+static void handle_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    if (authorised(req, cfg, &sy_frontdoor_openai))
+        sy_proxy_chat(req, w, cfg, &sy_frontdoor_openai);
+}
+
+static void handle_messages(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    if (authorised(req, cfg, &sy_frontdoor_anthropic))
+        sy_proxy_chat(req, w, cfg, &sy_frontdoor_anthropic);
+}
+
+static void handle_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    if (authorised(req, cfg, &sy_frontdoor_openai))
+        sy_proxy_embeddings(req, w, cfg);
+}
+
+static void handle_count_tokens(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    SY_UNUSED(w);
+    const sy_frontdoor_vt_t *fd = &sy_frontdoor_anthropic;
+    if (!authorised(req, cfg, fd))
+        return;
+    sy_ir_request_t ir;
+    int status = 400;
+    const char *message = NULL;
+    sy_buf_t b;
+    sy_buf_init(&b, 64 * 1024);
+    if (sy_anthropic_parse_count_tokens(req->arena, req->body, &ir, &status, &message) != SY_OK) {
+        fd->error_body(status, NULL, message ? message : "invalid request body", &b);
+    } else if (sy_config_find_model(cfg, ir.model) == NULL) {
+        status = 404;
+        char msg[300];
+        snprintf(msg, sizeof(msg), "model: %.*s", (int)SY_MIN(ir.model.len, (size_t)200), ir.model.p);
+        fd->error_body(status, NULL, msg, &b);
+    } else {
+        status = 200;
+        sy_anthropic_count_tokens_body(&ir, &b);
+    }
+    sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
+    sy_buf_free(&b);
+}
+
+static void handle_models(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    if (!authorised(req, cfg, &sy_frontdoor_openai))
+        return;
+    sy_str_t *names = sy_arena_alloc(req->arena, (cfg->models.n + 1) * sizeof(*names));
+    for (size_t i = 0; i < cfg->models.n; i++)
+        names[i] = cfg->models.items[i].name;
+    sy_buf_t b;
+    sy_buf_init(&b, 0);
+    int64_t created = (int64_t)(w->gw->started_ms / 1000);
+    sy_str_t path = req->head.path;
+    int status = 200;
+    if (path.len > sizeof("/v1/models/") - 1) {
+        sy_str_t id = sy_str_sub(path, sizeof("/v1/models/") - 1, path.len);
+        if (sy_config_find_model(cfg, id))
+            sy_openai_model_object(id, created, NULL, &b);
+        else {
+            status = 404;
+            char msg[300];
+            snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
+                     (int)SY_MIN(id.len, (size_t)200), id.p);
+            sy_frontdoor_openai.error_body(404, NULL, msg, &b);
+        }
+    } else {
+        sy_openai_models_list(names, cfg->models.n, created, NULL, &b);
+    }
+    sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
+    sy_buf_free(&b);
+}
+
+/* A route: method + path (exact, or a prefix ending in '/') -> endpoint. */
 typedef struct {
     const char *method;
     const char *path;
-    void (*fn)(sy_http_req_t *req, sy_gateway_worker_t *w);
+    bool prefix;
+    endpoint_fn fn;
 } route_t;
 
 static const route_t routes[] = {
-    {"GET", "/health", handle_health},
+    {"POST", "/v1/chat/completions", false, handle_chat},
+    {"POST", "/v1/messages", false, handle_messages},
+    {"POST", "/v1/messages/count_tokens", false, handle_count_tokens},
+    {"POST", "/v1/embeddings", false, handle_embeddings},
+    {"GET", "/v1/models", false, handle_models},
+    {"GET", "/v1/models/", true, handle_models},
+    {"GET", "/health", false, handle_health},
+    {"GET", "/metrics", false, handle_metrics},
 };
 
 void sy_gateway_handle(sy_http_req_t *req, void *ctx)
@@ -52,12 +196,19 @@ void sy_gateway_handle(sy_http_req_t *req, void *ctx)
     sy_str_t path = req->head.path;
     bool path_known = false;
     for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) {
-        if (!sy_str_eq_c(path, routes[i].path))
+        const route_t *r = &routes[i];
+        bool match = r->prefix ? sy_str_starts_with(path, sy_str_c(r->path)) && path.len > strlen(r->path)
+                               : sy_str_eq_c(path, r->path);
+        if (!match)
             continue;
         path_known = true;
-        if (sy_str_eq_c(req->head.method, routes[i].method) ||
-            (sy_str_eq_c(req->head.method, "HEAD") && strcmp(routes[i].method, "GET") == 0)) {
-            routes[i].fn(req, w);
+        if (sy_str_eq_c(req->head.method, r->method) ||
+            (sy_str_eq_c(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0)) {
+            /* One snapshot per request: a reload never changes the rules
+             * under a request already being served. */
+            sy_config_t *cfg = sy_config_acquire();
+            r->fn(req, w, cfg);
+            sy_config_unref(cfg);
             return;
         }
     }

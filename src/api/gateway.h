@@ -1,15 +1,23 @@
 /*
  * gateway.h - the gateway application: routes requests to their endpoint.
  *
- * This is what `switchyard serve` runs in each worker. Endpoints so far:
- *   GET /health    200 {"status":"ok", ...}
- *   anything else  404 (or 405 for a known path with the wrong method),
- *                  as a JSON error.
+ * This is what `switchyard serve` runs in each worker:
+ *   POST /v1/chat/completions      OpenAI front door (api/proxy.c)
+ *   POST /v1/messages              Anthropic front door
+ *   POST /v1/messages/count_tokens an estimate, Anthropic's shape
+ *   POST /v1/embeddings            OpenAI embeddings (OpenAI-kind providers)
+ *   GET  /v1/models[/{id}]         the model names this key may use
+ *   GET  /metrics                  Prometheus text format
+ *   GET  /health                   200 {"status":"ok", ...}
+ *   anything else                  404 (405 for a known path, wrong method)
  */
 #ifndef SY_API_GATEWAY_H
 #define SY_API_GATEWAY_H
 
+#include "http/client.h"
 #include "http/server.h"
+#include "obs/access.h"
+#include "obs/metrics.h"
 
 /* Process-wide gateway state shared by the workers (read-only after start). */
 typedef struct {
@@ -22,6 +30,11 @@ typedef struct {
     sy_gateway_t *gw;
     int worker_id;
     sy_loop_t *loop;
+    sy_http_client_t *client;  /* upstream connections of this worker */
+    sy_metrics_shard_t *metrics;
+    sy_access_log_t access;
+    uint64_t id_prefix; /* random per worker and start, for request ids */
+    uint64_t id_seq;
 } sy_gateway_worker_t;
 
 void *sy_gateway_worker_init(void *gw, int worker_id, sy_loop_t *loop);
