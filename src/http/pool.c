@@ -20,6 +20,7 @@ struct sy_pool {
     sy_defer_t reap;
     uint64_t next_id;
     sy_pool_stats_t stats;
+    sy_pool_origin_t *last; /* the origin looked up last: requests come in runs */
 };
 
 static void reap_cb(sy_defer_t *d)
@@ -82,16 +83,20 @@ sy_pool_stats_t sy_pool_stats(const sy_pool_t *p) { return p->stats; }
 
 sy_pool_origin_t *sy_pool_origin(sy_pool_t *p, const sy_http_origin_t *o)
 {
+    if (p->last && memcmp(&p->last->origin, o, sizeof(*o)) == 0)
+        return p->last;
     char key[SY_POOL_KEY_MAX];
     size_t n = sy_http_origin_key(o, key, sizeof(key));
     sy_pool_origin_t *po = sy_map_get(&p->origins, sy_str(key, n));
-    if (po)
-        return po;
-    po = sy_calloc(1, sizeof(*po));
-    po->pool = p;
-    po->origin = *o;
-    memcpy(po->key, key, n + 1);
-    sy_map_put(&p->origins, sy_str(po->key, n), po);
+    if (!po) {
+        po = sy_calloc(1, sizeof(*po));
+        po->pool = p;
+        po->origin = *o;
+        memcpy(po->key, key, n + 1);
+        po->host_len = sy_http_origin_authority(o, false, po->host_hdr, sizeof(po->host_hdr));
+        sy_map_put(&p->origins, sy_str(po->key, n), po);
+    }
+    p->last = po;
     return po;
 }
 

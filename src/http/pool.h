@@ -79,6 +79,8 @@ struct sy_pool_origin {
     sy_pool_waiter_t *wait_head, *wait_tail;
     size_t nwait;
     sy_tls_session_t *session; /* last resumable TLS session, or NULL */
+    char host_hdr[SY_HTTP_HOST_MAX + 16]; /* the Host header value for requests */
+    size_t host_len;
 };
 
 typedef struct {
