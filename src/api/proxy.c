@@ -29,6 +29,8 @@
 
 #include "api/openai.h"
 #include "core/log.h"
+#include "http/sse.h"
+#include "json/json.h"
 #include "providers/openai.h"
 #include "core/time.h"
 #include "router/catalog.h"
@@ -65,6 +67,13 @@ typedef struct {
     bool aborted;
     bool saw_end;
     bool embeddings; /* POST /v1/embeddings: body passed through, usage read */
+    /* Passthrough: the client's format is the provider's own. The client's
+     * JSON goes upstream with only the fields the gateway acts on rewritten,
+     * and the provider's answer comes back as it was sent. */
+    bool passthrough;
+    sy_json_t *client_json;
+    sy_sse_reader_t sse;
+    sy_buf_t sse_buf;
     const sy_json_t *emb_body;
     sy_ir_usage_t usage;
     sy_ir_error_t err;
@@ -204,6 +213,7 @@ static void release_cb(void *arg)
     sy_buf_free(&p->route);
     sy_buf_free(&p->body);
     sy_buf_free(&p->out);
+    sy_buf_free(&p->sse_buf);
     sy_config_unref(p->cfg);
     p->cfg = NULL;
 }
@@ -260,6 +270,8 @@ static int on_delta(void *ctx, const sy_ir_delta_t *d)
     default:
         break;
     }
+    if (p->passthrough && d->kind != SY_IR_DELTA_ERROR)
+        return SY_OK; /* the raw events are forwarded by forward_raw() */
     sy_buf_clear(&p->out);
     if (p->fd->stream_event(p->enc, d, &p->out) != SY_OK)
         return SY_ERR;
@@ -299,10 +311,48 @@ static void fail_stream(proxy_t *p, sy_ir_error_class_t cls, const char *message
 
 static void fail(proxy_t *p);
 
+/* An OpenAI chunk that carries only usage (choices: []), which the gateway
+ * asked for on the client's behalf. */
+static bool usage_only_chunk(sy_str_t data)
+{
+    return sy_str_find(data, SY_STR("\"choices\":[]")) >= 0 &&
+           sy_str_find(data, SY_STR("\"usage\":{")) >= 0;
+}
+
+/* Passthrough: forward the upstream's events as they are, except the usage
+ * chunk a client did not ask for. */
+static int forward_raw(proxy_t *p, const char *data, size_t len)
+{
+    while (len) {
+        size_t used = 0;
+        sy_sse_event_t ev;
+        int rc = sy_sse_next(&p->sse, data, len, &used, &ev);
+        data += used;
+        len -= used;
+        if (rc == SY_EAGAIN)
+            return SY_OK;
+        if (rc != SY_OK)
+            return rc;
+        if (ev.comment)
+            continue;
+        if (p->fd->format == SY_FORMAT_OPENAI && !p->ir.include_usage && usage_only_chunk(ev.data))
+            continue;
+        sy_buf_clear(&p->out);
+        if (sy_sse_write(&p->out, ev.event, ev.data) != SY_OK)
+            return SY_ERR;
+        begin_client_stream(p);
+        if (sy_http_stream_write(p->req, sy_buf_ptr(&p->out), p->out.len) != SY_OK)
+            return SY_ECLOSED;
+    }
+    return SY_OK;
+}
+
 static void stream_body_cb(sy_http_creq_t *r, const char *data, size_t len)
 {
     proxy_t *p = sy_http_creq_data(r);
     int rc = p->vt->stream_feed(p->dec, data, len, on_delta, p);
+    if (rc == SY_OK && p->passthrough && !p->done)
+        rc = forward_raw(p, data, len);
     if (rc == SY_EAGAIN) { /* a retryable error event before any client byte */
         sy_http_client_cancel(r);
         p->creq = NULL;
@@ -360,6 +410,11 @@ static sy_http_client_body_cb on_head(sy_http_creq_t *r, const sy_http_client_he
     if (head->status >= 200 && head->status < 300) {
         if (p->up.stream) {
             p->dec = p->vt->stream_new(p->req->arena, &p->pcx, &p->ir);
+            if (p->passthrough) {
+                sy_buf_free(&p->sse_buf);
+                sy_buf_init(&p->sse_buf, SY_SSE_DEFAULT_MAX_DATA + SY_SSE_DEFAULT_MAX_LINE);
+                sy_sse_reader_init(&p->sse, &p->sse_buf, 0, 0, 0);
+            }
             return stream_body_cb;
         }
         p->body.max = SY_PROXY_MAX_RESPONSE;
@@ -434,6 +489,13 @@ static void on_done(sy_http_creq_t *r)
         return;
     }
     p->usage = resp.usage;
+    if (p->passthrough) {
+        /* The provider's body, as it sent it: decode() above read its usage. */
+        finish(p, 200);
+        add_common_headers(p);
+        sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&p->body), p->body.len);
+        return;
+    }
     sy_buf_t out;
     sy_buf_init(&out, SY_PROXY_MAX_RESPONSE);
     if (p->fd->respond(p->req->arena, &p->ir, &resp, &out) != SY_OK) {
@@ -536,6 +598,37 @@ static void build_ctx(proxy_t *p, const sy_config_deployment_t *dep)
     cx->default_max_tokens = dep->max_tokens_default;
 }
 
+/* The client's body with the fields the gateway acts on rewritten: the
+ * model (the deployment's upstream id) and, for OpenAI streams, usage
+ * reporting (the gateway must read exact usage; the extra chunk is hidden
+ * from a client that did not ask for it). Every other member passes as the
+ * client wrote it, numbers and unknown fields included. */
+static int passthrough_body(proxy_t *p)
+{
+    sy_arena_t *a = p->req->arena;
+    sy_json_t *root = p->client_json;
+    sy_json_set(a, root, SY_STR("model"), sy_json_new_str(a, p->dep->model));
+    if (p->fd->format == SY_FORMAT_OPENAI && p->ir.stream) {
+        sy_json_t *so = sy_json_get(root, "stream_options");
+        sy_json_t *nso = sy_json_new_object(a);
+        if (so && so->type == SY_JSON_OBJECT)
+            for (size_t i = 0; i < so->u.obj.len; i++)
+                if (!sy_str_eq_c(so->u.obj.items[i].key, "include_usage"))
+                    sy_json_set(a, nso, so->u.obj.items[i].key, &so->u.obj.items[i].value);
+        sy_json_set(a, nso, SY_STR("include_usage"), sy_json_new_bool(a, true));
+        sy_json_set(a, root, SY_STR("stream_options"), nso);
+    }
+    sy_buf_t b;
+    sy_buf_init(&b, SY_PROXY_MAX_RESPONSE);
+    if (sy_json_serialize(root, &b, 0) != SY_OK) {
+        sy_buf_free(&b);
+        return SY_ERR;
+    }
+    p->up.body = sy_str_dup(a, sy_buf_str(&b));
+    sy_buf_free(&b);
+    return SY_OK;
+}
+
 static void attempt(proxy_t *p)
 {
     const sy_config_deployment_t *dep = &p->model->deployments[p->next_dep++];
@@ -558,6 +651,10 @@ static void attempt(proxy_t *p)
         fail(p);
         return;
     }
+    p->passthrough = !p->embeddings && p->client_json && p->fd->format != SY_FORMAT_NONE &&
+                     p->fd->format == p->vt->native;
+    if (p->passthrough && passthrough_body(p) != SY_OK)
+        p->passthrough = false; /* keep the adapter's own body */
     sy_http_origin_t origin;
     sy_str_t path;
     const char *oerr = NULL;
@@ -625,6 +722,7 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     sy_buf_init(&p->route, 1024);
     sy_buf_init(&p->body, SY_PROXY_MAX_RESPONSE);
     sy_buf_init(&p->out, 4 * 1024 * 1024);
+    sy_buf_init(&p->sse_buf, 0);
     sy_proxy_request_id(w, p->request_id);
     sy_arena_cleanup(req->arena, release_cb, p);
     req->data = p;
@@ -655,6 +753,11 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
     }
     if (p->ir.stream)
         p->enc = fd->stream_new(req->arena, &p->ir);
+    /* Kept for passthrough to a provider of the same format. The front door
+     * validated the body already, so this parse cannot fail on bad input. */
+    sy_json_error_t jerr;
+    if (sy_json_parse(req->arena, req->body.p, req->body.len, NULL, &p->client_json, &jerr) != SY_OK)
+        p->client_json = NULL;
     attempt(p);
 }
 
