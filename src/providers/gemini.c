@@ -78,8 +78,11 @@ static gpart_t *add_part(enc_t *e, gp_kind_t kind, const sy_ir_part_t *p)
 }
 
 /*
- * Gemini has no call ids: a functionResponse names the function, and
- * responses pair with calls by name and order. So a tool result's name is
+ * Gemini's calls carry no id unless it chooses to send one: a
+ * functionResponse names the function, and responses pair with calls by
+ * name and order (the ids we send along, the decoder's synthetic ones
+ * included, are the optional FunctionCall.id / FunctionResponse.id, which
+ * the API accepts from clients and uses to pair them). A tool result's name is
  * the name of the call with its call_id, searched from the nearest earlier
  * message back (ids the decoder synthesised repeat across turns; the nearest
  * is the one answered). A result whose id matches no call falls back to the
@@ -279,6 +282,10 @@ static int write_part(enc_t *e, const gpart_t *g)
                                   "function-call args as an object)");
         sy_json_write_key(w, SY_STR("functionCall"));
         sy_json_write_begin_object(w);
+        if (g->p->call_id.len) {
+            sy_json_write_key(w, SY_STR("id"));
+            sy_json_write_string(w, g->p->call_id);
+        }
         sy_json_write_key(w, SY_STR("name"));
         sy_json_write_string(w, g->p->name);
         sy_json_write_key(w, SY_STR("args"));
@@ -293,6 +300,10 @@ static int write_part(enc_t *e, const gpart_t *g)
          * the function's failure). */
         sy_json_write_key(w, SY_STR("functionResponse"));
         sy_json_write_begin_object(w);
+        if (g->p->call_id.len) {
+            sy_json_write_key(w, SY_STR("id"));
+            sy_json_write_string(w, g->p->call_id);
+        }
         sy_json_write_key(w, SY_STR("name"));
         sy_json_write_string(w, g->name);
         sy_json_write_key(w, SY_STR("response"));

@@ -16,7 +16,10 @@
  *   - on a thought part: SIGNATURE in that thinking block;
  *   - on a functionCall: a thinking block with no text and the signature,
  *     right before the tool call's block;
- *   - on a text part: the same empty thinking block, right after the text.
+ *   - on a text part: the same empty thinking block, right after the text
+ *     block it belongs to ends (Gemini 2.5 signs the first chunk of a reply,
+ *     Gemini 3 an empty part after the last: either way the reply stays one
+ *     text block).
  * The encoder (gemini.c) moves each back onto its part.
  *
  * Finish: finishReason comes on the last chunk (some recordings repeat it
@@ -77,6 +80,7 @@ typedef struct {
     sy_ir_part_kind_t open_kind;
     uint32_t open_index, next_index;
     uint32_t ncalls;
+    sy_buf_t text_sig; /* a signature from the open text block's parts */
     bool finish_seen;
     sy_ir_finish_t finish;
     bool usage_sent;
@@ -248,13 +252,23 @@ static int fail(gm_t *s, const char *msg)
     return fail_with(s, &e);
 }
 
+static int open_block(gm_t *s, sy_ir_part_kind_t kind, sy_str_t id, sy_str_t name);
+static int emit_text(gm_t *s, sy_ir_delta_kind_t kind, sy_str_t text);
+
 static int close_block(gm_t *s)
 {
     if (!s->open)
         return SY_OK;
     s->open = false;
     sy_ir_delta_t d = {.kind = SY_IR_DELTA_BLOCK_STOP, .index = s->open_index};
-    return emit(s, &d);
+    TRY(emit(s, &d));
+    if (s->text_sig.len == 0)
+        return SY_OK;
+    /* the text block's signature, in the thinking block that follows it */
+    TRY(open_block(s, SY_IR_THINKING, SY_STR_NULL, SY_STR_NULL));
+    TRY(emit_text(s, SY_IR_DELTA_SIGNATURE, sy_buf_str(&s->text_sig)));
+    sy_buf_clear(&s->text_sig);
+    return close_block(s);
 }
 
 static int open_block(gm_t *s, sy_ir_part_kind_t kind, sy_str_t id, sy_str_t name)
@@ -602,10 +616,20 @@ static int part(gm_t *s, const sy_json_t *p)
         }
         return SY_OK;
     }
+    bool in_text = s->open && s->open_kind == SY_IR_TEXT;
     if (text.len) {
+        /* a second signature in one run of text: the first one's block ends */
+        if (in_text && sig.len && s->text_sig.len)
+            TRY(close_block(s));
         if (!(s->open && s->open_kind == SY_IR_TEXT))
             TRY(open_block(s, SY_IR_TEXT, SY_STR_NULL, SY_STR_NULL));
         TRY(emit_text(s, SY_IR_DELTA_TEXT, text));
+        in_text = true;
+    }
+    if (sig.len && in_text && s->text_sig.len == 0) {
+        if (sy_buf_append_str(&s->text_sig, sig) != SY_OK)
+            return fail(s, "gemini: a thought signature is larger than the gateway accepts");
+        return SY_OK;
     }
     /* other parts (inline images, executable code and its results) have no
      * IR block; their signature, if any, is still kept */
@@ -729,6 +753,7 @@ static void cleanup(void *arg)
     sy_buf_free(&s->sse_buf);
     sy_buf_free(&s->stray);
     sy_buf_free(&s->args);
+    sy_buf_free(&s->text_sig);
     if (s->own_scratch)
         sy_arena_free(s->scratch);
 }
@@ -741,6 +766,7 @@ static gm_t *state_new(sy_arena_t *a, bool stream)
     sy_buf_init(&s->sse_buf, SY_SSE_DEFAULT_MAX_LINE + SY_SSE_DEFAULT_MAX_DATA + 1);
     sy_buf_init(&s->stray, GM_MAX_STRAY);
     sy_buf_init(&s->args, SY_SSE_DEFAULT_MAX_DATA * 2);
+    sy_buf_init(&s->text_sig, SY_SSE_DEFAULT_MAX_DATA);
     sy_sse_reader_init(&s->sse, &s->sse_buf, 0, 0, 0);
     sy_arena_cleanup(a, cleanup, s);
     return s;

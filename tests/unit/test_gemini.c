@@ -629,12 +629,14 @@ static void test_encode_tools_round_trip(void)
     CHECK_JSON(out.body,
                "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"Weather in SF and Paris?\"}]},"
                "{\"role\":\"model\",\"parts\":["
-               "{\"functionCall\":{\"name\":\"weather\",\"args\":{\"location\":\"SF\"}},"
-               "\"thoughtSignature\":\"SIG-1\"},"
-               "{\"functionCall\":{\"name\":\"weather\",\"args\":{}}}]},"
+               "{\"functionCall\":{\"id\":\"call_r_0\",\"name\":\"weather\",\"args\":{"
+               "\"location\":\"SF\"}},\"thoughtSignature\":\"SIG-1\"},"
+               "{\"functionCall\":{\"id\":\"call_r_1\",\"name\":\"weather\",\"args\":{}}}]},"
                "{\"role\":\"user\",\"parts\":["
-               "{\"functionResponse\":{\"name\":\"weather\",\"response\":{\"result\":\"18C\"}}},"
-               "{\"functionResponse\":{\"name\":\"weather\",\"response\":{\"error\":\"boom\"}}},"
+               "{\"functionResponse\":{\"id\":\"call_r_0\",\"name\":\"weather\",\"response\":{"
+               "\"result\":\"18C\"}}},"
+               "{\"functionResponse\":{\"id\":\"call_r_1\",\"name\":\"weather\",\"response\":{"
+               "\"error\":\"boom\"}}},"
                "{\"text\":\"Thanks\"}]}],"
                "\"tools\":[{\"functionDeclarations\":[{\"name\":\"weather\",\"description\":"
                "\"Get the weather\",\"parameters\":{\"type\":\"object\",\"properties\":{"
@@ -655,9 +657,10 @@ static void test_encode_tools_round_trip(void)
     CHECK_INT(vt->encode(a, &cx, &req, &out, &err), SY_OK);
     sy_arena_t *b = sy_arena_new(0);
     CHECK_STR(json_at(b, out.body, "contents.1.parts"),
-              "[{\"text\":\"Checking.\"},{\"functionCall\":{\"name\":\"weather\",\"args\":{"
-              "\"location\":\"SF\"}},\"thoughtSignature\":\"skip_thought_signature_validator\"},"
-              "{\"functionCall\":{\"name\":\"weather\",\"args\":{}}}]");
+              "[{\"text\":\"Checking.\"},{\"functionCall\":{\"id\":\"call_r_0\",\"name\":"
+              "\"weather\",\"args\":{\"location\":\"SF\"}},\"thoughtSignature\":"
+              "\"skip_thought_signature_validator\"},{\"functionCall\":{\"id\":\"call_r_1\","
+              "\"name\":\"weather\",\"args\":{}}}]");
     CHECK_STR(json_at(b, out.body, "generationConfig.thinkingConfig"),
               "{\"thinkingLevel\":\"high\",\"includeThoughts\":true}");
     CHECK_STR(json_at(b, out.body, "toolConfig"), "{\"functionCallingConfig\":{\"mode\":\"ANY\"}}");
@@ -718,10 +721,11 @@ static void test_signature_round_trip(void)
     CHECK(sy_str_starts_with(json_at(a, out.body, "contents.3.parts.0.thoughtSignature"),
                              S("\"EpEgCo4gAb4")));
     CHECK_STR(json_at(a, out.body, "contents.3.parts.0.functionCall"),
-              "{\"name\":\"weather\",\"args\":{\"location\":\"San Francisco\"}}");
+              "{\"id\":\"call_QHiLaa6LBrb8vdIPoNztsAg_0\",\"name\":\"weather\",\"args\":{"
+              "\"location\":\"San Francisco\"}}");
     CHECK_STR(json_at(a, out.body, "contents.4.parts.0"),
-              "{\"functionResponse\":{\"name\":\"weather\",\"response\":{\"result\":"
-              "\"{\\\"temp\\\":18}\"}}}");
+              "{\"functionResponse\":{\"id\":\"call_QHiLaa6LBrb8vdIPoNztsAg_0\",\"name\":"
+              "\"weather\",\"response\":{\"result\":\"{\\\"temp\\\":18}\"}}}");
     trace_free(&t);
     trace_free(&t2);
     sy_arena_free(a);
