@@ -13,6 +13,8 @@
 
 #include "providers/provider.h"
 
+extern const sy_provider_vt_t sy_provider_openai;
+
 /* Azure OpenAI api-version used when the deployment configures none: the
  * latest GA (non-preview) data-plane inference version. */
 #define SY_OPENAI_AZURE_API_VERSION "2024-10-21"

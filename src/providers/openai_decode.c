@@ -255,7 +255,7 @@ void *sy_openai_stream_new(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_
 
 static void emit(ostream_t *st, const sy_ir_delta_t *d)
 {
-    if (st->cbrc != SY_OK)
+    if (st->cbrc != SY_OK || st->done) /* nothing follows END or ERROR */
         return;
     int rc = st->cb(st->cbctx, d);
     if (rc != SY_OK)
@@ -392,6 +392,11 @@ static void advance(ostream_t *st, bool force)
                 next = &st->calls[i];
         if (next == NULL || (next->name.len == 0 && !force))
             return;
+        if (next->name.len == 0) {
+            fail(st, SY_IR_ERR_BAD_RESPONSE,
+                 SY_STR("the upstream stream has a tool call without a name"), SY_STR(""));
+            return;
+        }
         if (next->id.len == 0)
             next->id = synth_call_id(st->a, st->msg_id, (size_t)(next - st->calls));
         open_block(st, SY_IR_TOOL_CALL, next);
@@ -486,6 +491,8 @@ static void tool_delta(ostream_t *st, const sy_json_t *tc)
 static void finish(ostream_t *st, sy_str_t reason)
 {
     advance(st, true);
+    if (st->done)
+        return;
     close_block(st);
     sy_ir_delta_t d;
     memset(&d, 0, sizeof(d));
@@ -576,6 +583,8 @@ static void done(ostream_t *st)
     }
     if (!st->finished) /* lenient: [DONE] without a finish_reason */
         finish(st, SY_STR("stop"));
+    if (st->done)
+        return;
     sy_ir_delta_t d;
     memset(&d, 0, sizeof(d));
     d.kind = SY_IR_DELTA_END;
