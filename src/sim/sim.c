@@ -1,6 +1,6 @@
 /*
  * sim.c - the simulator application: shared state, workers, the request
- * handler that serves /health and /_sim/* and offers everything else to the
+ * handler that serves /health and /_sim/ endpoints and offers everything else to the
  * provider families, and the small helpers families share.
  */
 #include <stdio.h>
@@ -18,8 +18,8 @@
  */
 static const sy_sim_family_t *const families[] = {
     &sy_sim_family_anthropic,
+    &sy_sim_family_gemini, /* before OpenAI: /v1/models/{m}:generateContent */
     &sy_sim_family_openai,
-    /* gemini.c and bedrock.c add &sy_sim_family_gemini, &sy_sim_family_bedrock here. */
 };
 
 /* ---------------------------------------------------------- shared state --- */
