@@ -19,6 +19,7 @@
 static const sy_sim_family_t *const families[] = {
     &sy_sim_family_anthropic,
     &sy_sim_family_gemini, /* before OpenAI: /v1/models/{m}:generateContent */
+    &sy_sim_family_bedrock,
     &sy_sim_family_openai,
 };
 

@@ -429,8 +429,44 @@ static void test_zero_copy(void)
     sy_buf_free(&w);
 }
 
-int main(void)
+/* `test_eventstream --decode FILE`: decode FILE (fed in 7-byte pieces) and
+ * print one line per message, "EVENT-TYPE<TAB>MESSAGE-TYPE<TAB>EXCEPTION-TYPE
+ * <TAB>PAYLOAD", then "END <messages> <offset> <verdict>". The end-to-end
+ * tests decode the simulator's Bedrock streams with it. */
+static int decode_file(const char *path)
 {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        perror(path);
+        return 2;
+    }
+    sy_buf_t b;
+    sy_buf_init(&b, 0);
+    sy_es_decoder_t d;
+    sy_es_decoder_init(&d, &b, 0);
+    char piece[7];
+    size_t n;
+    int rc = SY_EAGAIN;
+    while (rc == SY_EAGAIN && (n = fread(piece, 1, sizeof(piece), f)) > 0) {
+        size_t off = 0, used;
+        sy_es_message_t m;
+        while ((rc = sy_es_next(&d, piece + off, n - off, &used, &m)) == SY_OK) {
+            off += used;
+            printf("%.*s\t%.*s\t%.*s\t%.*s\n", SY_STR_FMT(m.event_type), SY_STR_FMT(m.message_type),
+                   SY_STR_FMT(m.exception_type), SY_STR_FMT(m.payload));
+        }
+    }
+    fclose(f);
+    const char *verdict = rc == SY_EAGAIN ? (sy_es_pending(&d) ? "cut-short" : "ok") : d.error;
+    printf("END %llu %llu %s\n", (unsigned long long)d.messages, (unsigned long long)d.offset, verdict);
+    sy_buf_free(&b);
+    return rc == SY_EAGAIN && !sy_es_pending(&d) ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--decode") == 0)
+        return decode_file(argv[2]);
     RUN(test_crc32);
     RUN(test_encode_matches_capture);
     RUN(test_header_types);
