@@ -1,0 +1,388 @@
+/*
+ * test_openai.c - the OpenAI adapter and front door pieces the translation
+ * cases do not reach (tests/data/translate covers the request/response
+ * paths): the IR invariant checker, embeddings, the model list, error
+ * bodies, error classification details, Azure paths.
+ */
+#include <stdlib.h>
+#include "unit.h"
+#include "api/openai.h"
+#include "ir/check.h"
+#include "providers/openai.h"
+
+static sy_ir_delta_t D(sy_ir_delta_kind_t k, uint32_t index)
+{
+    sy_ir_delta_t d;
+    memset(&d, 0, sizeof(d));
+    d.kind = k;
+    d.index = index;
+    d.finish = SY_IR_FINISH_STOP;
+    d.error.cls = SY_IR_ERR_SERVER;
+    return d;
+}
+
+/* Run a sequence through the checker: the index of the first delta it
+ * refuses, -1 when all pass, -2 when only the end check fails. */
+static int check_seq(const sy_ir_delta_t *ds, size_t n)
+{
+    sy_ir_check_t c;
+    sy_ir_check_init(&c);
+    for (size_t i = 0; i < n; i++)
+        if (sy_ir_check_delta(&c, &ds[i]) != SY_OK)
+            return (int)i;
+    return sy_ir_check_end(&c) == SY_OK ? -1 : -2;
+}
+
+static void test_check_accepts(void)
+{
+    sy_ir_delta_t ok[] = {D(SY_IR_DELTA_START, 0),      D(SY_IR_DELTA_BLOCK_START, 0),
+                          D(SY_IR_DELTA_TEXT, 0),       D(SY_IR_DELTA_BLOCK_STOP, 0),
+                          D(SY_IR_DELTA_BLOCK_START, 1), D(SY_IR_DELTA_TOOL_ARGS, 1),
+                          D(SY_IR_DELTA_BLOCK_STOP, 1), D(SY_IR_DELTA_USAGE, 0),
+                          D(SY_IR_DELTA_FINISH, 0),     D(SY_IR_DELTA_USAGE, 0),
+                          D(SY_IR_DELTA_END, 0)};
+    ok[4].block = SY_IR_TOOL_CALL;
+    CHECK_INT(check_seq(ok, SY_ARRAY_LEN(ok)), -1);
+    /* an ERROR may end a stream anywhere, even before START */
+    sy_ir_delta_t err_first[] = {D(SY_IR_DELTA_ERROR, 0)};
+    CHECK_INT(check_seq(err_first, 1), -1);
+    sy_ir_delta_t err_mid[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_BLOCK_START, 0),
+                               D(SY_IR_DELTA_ERROR, 0)};
+    CHECK_INT(check_seq(err_mid, 3), -1);
+}
+
+static void test_check_refuses(void)
+{
+    sy_ir_delta_t no_start[] = {D(SY_IR_DELTA_BLOCK_START, 0)};
+    CHECK_INT(check_seq(no_start, 1), 0);
+    sy_ir_delta_t overlap[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_BLOCK_START, 0),
+                               D(SY_IR_DELTA_BLOCK_START, 1)};
+    CHECK_INT(check_seq(overlap, 3), 2);
+    sy_ir_delta_t skip[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_BLOCK_START, 1)};
+    CHECK_INT(check_seq(skip, 2), 1);
+    sy_ir_delta_t wrong_kind[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_BLOCK_START, 0),
+                                  D(SY_IR_DELTA_TOOL_ARGS, 0)};
+    CHECK_INT(check_seq(wrong_kind, 3), 2);
+    sy_ir_delta_t wrong_index[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_BLOCK_START, 0),
+                                   D(SY_IR_DELTA_TEXT, 1)};
+    CHECK_INT(check_seq(wrong_index, 3), 2);
+    sy_ir_delta_t finish_open[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_BLOCK_START, 0),
+                                   D(SY_IR_DELTA_FINISH, 0)};
+    CHECK_INT(check_seq(finish_open, 3), 2);
+    sy_ir_delta_t two_finish[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_FINISH, 0),
+                                  D(SY_IR_DELTA_FINISH, 0)};
+    CHECK_INT(check_seq(two_finish, 3), 2);
+    sy_ir_delta_t end_no_finish[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_END, 0)};
+    CHECK_INT(check_seq(end_no_finish, 2), 1);
+    sy_ir_delta_t after_end[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_FINISH, 0),
+                                 D(SY_IR_DELTA_END, 0), D(SY_IR_DELTA_USAGE, 0)};
+    CHECK_INT(check_seq(after_end, 4), 3);
+    sy_ir_delta_t block_after_finish[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_FINISH, 0),
+                                          D(SY_IR_DELTA_BLOCK_START, 0)};
+    CHECK_INT(check_seq(block_after_finish, 3), 2);
+    sy_ir_delta_t unfinished[] = {D(SY_IR_DELTA_START, 0), D(SY_IR_DELTA_FINISH, 0)};
+    CHECK_INT(check_seq(unfinished, 2), -2);
+    sy_ir_delta_t classless[] = {D(SY_IR_DELTA_ERROR, 0)};
+    classless[0].error.cls = SY_IR_ERR_NONE;
+    CHECK_INT(check_seq(classless, 1), 0);
+
+    sy_ir_check_t c;
+    sy_ir_check_init(&c);
+    sy_ir_delta_t d = D(SY_IR_DELTA_TEXT, 0);
+    CHECK(sy_ir_check_delta(&c, &d) == SY_EINVAL);
+    CHECK(strstr(c.why, "before START") != NULL);
+}
+
+static void test_check_response(void)
+{
+    sy_ir_part_t p;
+    memset(&p, 0, sizeof(p));
+    p.kind = SY_IR_TOOL_CALL;
+    p.name = SY_STR("f");
+    p.arguments = SY_STR("{}");
+    sy_ir_response_t r;
+    memset(&r, 0, sizeof(r));
+    r.parts = &p;
+    r.nparts = 1;
+    const char *why;
+    CHECK(sy_ir_check_response(&r, &why) == SY_EINVAL); /* no finish */
+    r.finish = SY_IR_FINISH_TOOL_CALLS;
+    CHECK(sy_ir_check_response(&r, &why) == SY_OK);
+    p.name = SY_STR("");
+    CHECK(sy_ir_check_response(&r, &why) == SY_EINVAL);
+    p.name = SY_STR("f");
+    p.kind = SY_IR_TOOL_RESULT;
+    CHECK(sy_ir_check_response(&r, &why) == SY_EINVAL);
+}
+
+static sy_provider_ctx_t ctx(const char *base, const char *path, bool azure)
+{
+    sy_provider_ctx_t cx;
+    memset(&cx, 0, sizeof(cx));
+    cx.base_url = sy_str_c(base);
+    cx.base_path = sy_str_c(path);
+    cx.api_key = SY_STR("key");
+    cx.model = SY_STR("text-embedding-3-small");
+    cx.azure = azure;
+    return cx;
+}
+
+static void test_embeddings(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_openai_embeddings_t e;
+    int status = 0;
+    const char *msg = NULL;
+    sy_str_t body = SY_STR("{\"model\":\"embed\",\"input\":[\"hello world\",\"abcd\"],"
+                           "\"encoding_format\":\"float\",\"dimensions\":256,\"user\":\"u\"}");
+    CHECK(sy_openai_embeddings_parse(a, body, &e, &status, &msg) == SY_OK);
+    CHECK_STR(e.model, "embed");
+    CHECK_INT(e.ninputs, 2);
+    CHECK_INT(e.input_tokens, 4); /* 15 bytes, 4 a token */
+
+    sy_provider_ctx_t cx = ctx("https://api.openai.com/v1", "/v1", false);
+    sy_upstream_req_t u;
+    CHECK(sy_openai_embeddings_encode(a, &cx, e.body, &u) == SY_OK);
+    CHECK_STR(u.path, "/v1/embeddings");
+    CHECK(strcmp(u.method, "POST") == 0);
+    CHECK_STR(u.body, "{\"model\":\"text-embedding-3-small\",\"input\":[\"hello world\",\"abcd\"],"
+                      "\"encoding_format\":\"float\",\"dimensions\":256,\"user\":\"u\"}");
+    CHECK(u.headers && sy_str_eq_c(u.headers->value, "Bearer key"));
+
+    sy_provider_ctx_t az = ctx("https://r.openai.azure.com", "", true);
+    CHECK(sy_openai_embeddings_encode(a, &az, e.body, &u) == SY_OK);
+    CHECK_STR(u.path, "/openai/deployments/text-embedding-3-small/embeddings?api-version="
+                      SY_OPENAI_AZURE_API_VERSION);
+    CHECK(u.headers && sy_str_eq_c(u.headers->name, "api-key"));
+
+    /* token arrays count exactly */
+    CHECK(sy_openai_embeddings_parse(a, SY_STR("{\"model\":\"m\",\"input\":[[1,2,3],[4]]}"), &e,
+                                     &status, &msg) == SY_OK);
+    CHECK_INT(e.input_tokens, 4);
+    CHECK_INT(e.ninputs, 2);
+    CHECK(sy_openai_embeddings_parse(a, SY_STR("{\"model\":\"m\",\"input\":[1,2,3]}"), &e, &status,
+                                     &msg) == SY_OK);
+    CHECK_INT(e.ninputs, 1);
+
+    static const char *const bad[] = {
+        "{\"input\":\"x\"}",
+        "{\"model\":\"m\"}",
+        "{\"model\":\"m\",\"input\":[]}",
+        "{\"model\":\"m\",\"input\":{}}",
+        "{\"model\":\"m\",\"input\":[\"a\",3.5]}",
+        "{\"model\":\"m\",\"input\":\"a\",\"encoding_format\":\"int8\"}",
+        "{\"model\":\"m\",\"input\":\"a\",\"dimensions\":0}",
+        "[1]",
+        "{",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
+        status = 0;
+        CHECK(sy_openai_embeddings_parse(a, sy_str_c(bad[i]), &e, &status, &msg) == SY_EINVAL);
+        CHECK_INT(status, 400);
+    }
+
+    sy_buf_t out;
+    sy_buf_init(&out, 0);
+    CHECK(sy_openai_embeddings_respond(
+              a, SY_STR("{\"object\":\"list\",\"data\":[],\"model\":\"text-embedding-3-small\","
+                        "\"usage\":{\"prompt_tokens\":5,\"total_tokens\":5}}"),
+              SY_STR("embed"), &out) == SY_OK);
+    CHECK_STR(sy_buf_str(&out), "{\"object\":\"list\",\"data\":[],\"model\":\"embed\",\"usage\":{"
+                                "\"prompt_tokens\":5,\"total_tokens\":5}}");
+    sy_ir_usage_t usage;
+    sy_openai_embeddings_usage(a, sy_buf_str(&out), &usage);
+    CHECK(usage.has_input && usage.input == 5 && usage.has_output && usage.output == 0);
+    sy_buf_free(&out);
+    sy_arena_free(a);
+}
+
+static void test_models(void)
+{
+    sy_buf_t out;
+    sy_buf_init(&out, 0);
+    sy_str_t names[] = {SY_STR("gpt-4o-mini"), SY_STR("claude-sonnet")};
+    CHECK(sy_openai_models_list(names, 2, 1700000000, NULL, &out) == SY_OK);
+    CHECK_STR(sy_buf_str(&out),
+              "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o-mini\",\"object\":\"model\","
+              "\"created\":1700000000,\"owned_by\":\"switchyard\"},{\"id\":\"claude-sonnet\","
+              "\"object\":\"model\",\"created\":1700000000,\"owned_by\":\"switchyard\"}]}");
+    sy_buf_clear(&out);
+    CHECK(sy_openai_models_list(NULL, 0, 0, "acme", &out) == SY_OK);
+    CHECK_STR(sy_buf_str(&out), "{\"object\":\"list\",\"data\":[]}");
+    sy_buf_clear(&out);
+    CHECK(sy_openai_model_object(SY_STR("m"), 1, "acme", &out) == SY_OK);
+    CHECK_STR(sy_buf_str(&out), "{\"id\":\"m\",\"object\":\"model\",\"created\":1,\"owned_by\":\"acme\"}");
+    sy_buf_free(&out);
+}
+
+static void error_body(int status, const char *type, const char *msg, const char *want)
+{
+    sy_buf_t out;
+    sy_buf_init(&out, 0);
+    sy_openai_fd_error_body(status, type, msg, &out);
+    CHECK_STR(sy_buf_str(&out), want);
+    sy_buf_free(&out);
+}
+
+static void test_error_body(void)
+{
+    error_body(401, NULL, "Invalid API key.",
+               "{\"error\":{\"message\":\"Invalid API key.\",\"type\":\"authentication_error\","
+               "\"param\":null,\"code\":null}}");
+    error_body(403, NULL, "no", "{\"error\":{\"message\":\"no\",\"type\":\"permission_error\","
+                               "\"param\":null,\"code\":null}}");
+    error_body(404, NULL, "The model `x` does not exist or you do not have access to it.",
+               "{\"error\":{\"message\":\"The model `x` does not exist or you do not have access "
+               "to it.\",\"type\":\"not_found_error\",\"param\":null,\"code\":\"model_not_found\"}}");
+    error_body(429, NULL, "slow down", "{\"error\":{\"message\":\"slow down\",\"type\":"
+                                      "\"rate_limit_error\",\"param\":null,\"code\":null}}");
+    error_body(500, NULL, "x", "{\"error\":{\"message\":\"x\",\"type\":\"server_error\","
+                              "\"param\":null,\"code\":null}}");
+    error_body(502, NULL, "x", "{\"error\":{\"message\":\"x\",\"type\":\"api_error\","
+                              "\"param\":null,\"code\":null}}");
+    error_body(413, "invalid_request_error", "too big",
+               "{\"error\":{\"message\":\"too big\",\"type\":\"invalid_request_error\","
+               "\"param\":null,\"code\":null}}");
+    error_body(400, NULL, "Invalid 'top_p': decimal below minimum value. Expected...",
+               "{\"error\":{\"message\":\"Invalid 'top_p': decimal below minimum value. "
+               "Expected...\",\"type\":\"invalid_request_error\",\"param\":\"top_p\",\"code\":"
+               "\"decimal_below_min_value\"}}");
+    /* a quote that never closes names no parameter */
+    error_body(400, NULL, "Invalid type for 'x", "{\"error\":{\"message\":\"Invalid type for 'x\","
+                                                "\"type\":\"invalid_request_error\",\"param\":null,"
+                                                "\"code\":null}}");
+}
+
+static void map(int status, const sy_http_header_t *h, size_t nh, const char *body,
+                sy_ir_error_t *e)
+{
+    sy_provider_openai.map_error(status, h, nh, sy_str_c(body), e);
+}
+
+static void test_map_error(void)
+{
+    sy_ir_error_t e;
+    /* vLLM / Mistral flat shape */
+    map(400, NULL, 0, "{\"object\":\"error\",\"message\":\"bad thing\",\"type\":\"BadRequestError\","
+                      "\"code\":400}", &e);
+    CHECK_INT(e.cls, SY_IR_ERR_BAD_REQUEST);
+    CHECK_STR(e.message, "bad thing");
+    CHECK_STR(e.type, "400");
+    /* FastAPI detail */
+    map(422, NULL, 0, "{\"detail\":\"field required\"}", &e);
+    CHECK_INT(e.cls, SY_IR_ERR_BAD_REQUEST);
+    CHECK_STR(e.message, "field required");
+    /* not JSON at all */
+    map(503, NULL, 0, "<html>busy</html>", &e);
+    CHECK_INT(e.cls, SY_IR_ERR_OVERLOADED);
+    CHECK_STR(e.message, "the upstream provider answered HTTP 503");
+    /* context length from the message alone (compatible servers) */
+    map(400, NULL, 0, "{\"error\":{\"message\":\"This model's maximum context length is 8192 tokens\"}}",
+        &e);
+    CHECK_INT(e.cls, SY_IR_ERR_CONTEXT_LENGTH);
+    /* Retry-After in seconds; durations from the message */
+    sy_http_header_t ra[] = {{SY_STR("Retry-After"), SY_STR("7")}};
+    map(429, ra, 1, "{}", &e);
+    CHECK_INT(e.retry_after_ms, 7000);
+    map(429, NULL, 0, "{\"error\":{\"message\":\"Limit reached. Please try again in 20ms.\"}}", &e);
+    CHECK_INT(e.retry_after_ms, 20);
+    map(429, NULL, 0, "{\"error\":{\"message\":\"Please try again in 1m30s. Visit ...\"}}", &e);
+    CHECK_INT(e.retry_after_ms, 90000);
+    /* both limits ran out: the later reset */
+    sy_http_header_t both[] = {{SY_STR("x-ratelimit-reset-requests"), SY_STR("2s")},
+                               {SY_STR("x-ratelimit-reset-tokens"), SY_STR("500ms")}};
+    map(429, both, 2, "{}", &e);
+    CHECK_INT(e.retry_after_ms, 2000);
+    /* a long message is cut at a UTF-8 boundary, never mid-character */
+    char big[3000];
+    size_t n = 0;
+    n += (size_t)snprintf(big, sizeof(big), "{\"error\":{\"message\":\"");
+    while (n < 2900) {
+        memcpy(big + n, "\xc3\xa9", 2); /* é */
+        n += 2;
+    }
+    memcpy(big + n, "\"}}", 4);
+    map(400, NULL, 0, big, &e);
+    CHECK(e.message.len < 1024 && e.message.len % 2 == 0);
+}
+
+static void test_encode_paths(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_ir_request_t req;
+    int status;
+    const char *msg;
+    CHECK(sy_openai_fd_parse(a, SY_STR("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"),
+                             &req, &status, &msg) == SY_OK);
+    sy_upstream_req_t u;
+    sy_ir_error_t err;
+    /* base_url already ending in /openai; a deployment name that needs escaping */
+    sy_provider_ctx_t az = ctx("https://r.openai.azure.com/openai", "/openai/", true);
+    az.model = SY_STR("my dep");
+    CHECK(sy_provider_openai.encode(a, &az, &req, &u, &err) == SY_OK);
+    CHECK_STR(u.path, "/openai/deployments/my%20dep/chat/completions?api-version=" SY_OPENAI_AZURE_API_VERSION);
+    /* a keyless local server: no Authorization header */
+    sy_provider_ctx_t local = ctx("http://127.0.0.1:11434/v1", "/v1", false);
+    local.api_key = SY_STR("");
+    CHECK(sy_provider_openai.encode(a, &local, &req, &u, &err) == SY_OK);
+    CHECK(u.headers == NULL);
+    CHECK_STR(u.path, "/v1/chat/completions");
+    sy_arena_free(a);
+}
+
+static void test_usage_variants(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_ir_response_t r;
+    sy_ir_error_t err;
+    sy_provider_ctx_t cx = ctx("https://api.x.ai/v1", "/v1", false);
+    /* xAI: completion_tokens excludes reasoning (total says so) */
+    CHECK(sy_provider_openai.decode(
+              a, &cx,
+              SY_STR("{\"id\":\"x\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                     "\"content\":\"4\",\"reasoning_content\":\"2+2\"},\"finish_reason\":\"stop\"}],"
+                     "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":2,\"total_tokens\":42,"
+                     "\"completion_tokens_details\":{\"reasoning_tokens\":30}}}"),
+              &r, &err) == SY_OK);
+    CHECK_INT(r.usage.output, 32);
+    CHECK_INT(r.usage.reasoning, 30);
+    CHECK_INT(r.nparts, 2);
+    CHECK_INT(r.parts[0].kind, SY_IR_THINKING);
+    /* DeepSeek cache hits; a refusal; tool calls after "stop" */
+    CHECK(sy_provider_openai.decode(
+              a, &cx,
+              SY_STR("{\"choices\":[{\"message\":{\"content\":null,\"refusal\":\"I can't.\"},"
+                     "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":10,"
+                     "\"completion_tokens\":2,\"prompt_cache_hit_tokens\":8}}"),
+              &r, &err) == SY_OK);
+    CHECK_INT(r.usage.cached_input, 8);
+    CHECK_INT(r.finish, SY_IR_FINISH_REFUSAL);
+    CHECK(sy_provider_openai.decode(
+              a, &cx,
+              SY_STR("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
+                     "\"arguments\":{\"a\":1}}}]},\"finish_reason\":\"stop\"}]}"),
+              &r, &err) == SY_OK);
+    CHECK_INT(r.finish, SY_IR_FINISH_TOOL_CALLS);
+    CHECK_STR(r.parts[0].arguments, "{\"a\":1}");
+    CHECK(r.parts[0].call_id.len > 5); /* synthesised */
+    /* an error object in a 200 body */
+    CHECK(sy_provider_openai.decode(a, &cx, SY_STR("{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}"),
+                                    &r, &err) == SY_EINVAL);
+    CHECK_INT(err.cls, SY_IR_ERR_SERVER);
+    CHECK_STR(err.message, "boom");
+    sy_arena_free(a);
+}
+
+int main(void)
+{
+    RUN(test_check_accepts);
+    RUN(test_check_refuses);
+    RUN(test_check_response);
+    RUN(test_embeddings);
+    RUN(test_models);
+    RUN(test_error_body);
+    RUN(test_map_error);
+    RUN(test_encode_paths);
+    RUN(test_usage_variants);
+    return unit_done();
+}
