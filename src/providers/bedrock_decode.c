@@ -331,10 +331,13 @@ static int block_start(bd_t *s, const sy_json_t *v)
             s->skip_index = idx;
             return SY_OK;
         }
+        sy_str_t name = sy_json_str(sy_json_get(tu, "name"));
+        if (name.len == 0)
+            return fail(s, SY_STR("bedrock: a toolUse block without a name"));
         if (s->redacted_index >= 0)
             TRY(flush_redacted(s));
-        return open_block(s, SY_IR_TOOL_CALL, idx, sy_json_str(sy_json_get(tu, "toolUseId")),
-                          sy_json_str(sy_json_get(tu, "name")), SY_STR_NULL);
+        return open_block(s, SY_IR_TOOL_CALL, idx, sy_json_str(sy_json_get(tu, "toolUseId")), name,
+                          SY_STR_NULL);
     }
     if (sy_json_get(st, "toolResult"))
         s->skip_index = idx;
@@ -617,6 +620,11 @@ int sy_bedrock_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
             p->kind = SY_IR_TOOL_CALL;
             p->call_id = sy_json_str(sy_json_get(x, "toolUseId"));
             p->name = sy_json_str(sy_json_get(x, "name"));
+            if (p->name.len == 0) {
+                err->cls = SY_IR_ERR_BAD_RESPONSE;
+                err->message = SY_STR("bedrock: a toolUse block without a name");
+                return SY_EINVAL;
+            }
             p->arguments = serialize(a, sy_json_get(x, "input"));
         } else if ((x = sy_json_get(b, "reasoningContent"))) {
             const sy_json_t *rt = sy_json_get(x, "reasoningText");
