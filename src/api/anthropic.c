@@ -438,7 +438,8 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
                     return rc;
                 prev.n = 0;
             } else {
-                qsort(cur.ids, cur.n, sizeof(*cur.ids), cmp_str);
+                if (cur.n)
+                    qsort(cur.ids, cur.n, sizeof(*cur.ids), cmp_str);
                 for (size_t k = 1; k < cur.n; k++)
                     if (cmp_str(&cur.ids[k - 1], &cur.ids[k]) == 0)
                         return bad(p, "messages.%zu: `tool_use` ids must be unique: %.*s", cur.msg,

@@ -201,6 +201,22 @@ static int ev_close(ev_t *e)
     return rc;
 }
 
+/* A stand-in for a message id the upstream did not give: the front door has
+ * no clock or randomness, so it is derived from the request (stable for the
+ * same request, different across conversations). */
+static uint64_t request_hash(const sy_ir_request_t *req)
+{
+    if (req == NULL)
+        return 0;
+    uint64_t h = sy_hash_bytes(req->model.p, req->model.len) ^ req->nmessages;
+    if (req->nmessages) {
+        const sy_ir_message_t *m = &req->messages[req->nmessages - 1];
+        for (size_t i = 0; i < m->nparts; i++)
+            h = h * 31 + sy_hash_bytes(m->parts[i].text.p, m->parts[i].text.len);
+    }
+    return h;
+}
+
 static int message_start(fd_stream_t *s, const sy_ir_delta_t *d, sy_buf_t *out)
 {
     s->started = true;
@@ -209,7 +225,7 @@ static int message_start(fd_stream_t *s, const sy_ir_delta_t *d, sy_buf_t *out)
     K(w, "message");
     sy_json_write_begin_object(w);
     K(w, "id");
-    write_msg_id(w, d ? d->id : SY_STR_NULL, (uint64_t)(uintptr_t)s);
+    write_msg_id(w, d ? d->id : SY_STR_NULL, request_hash(s->req));
     str_member(w, "type", SY_STR("message"));
     str_member(w, "role", SY_STR("assistant"));
     str_member(w, "model", s->req && s->req->model.len ? s->req->model : d ? d->model : SY_STR_NULL);
@@ -319,7 +335,8 @@ static int message_end(fd_stream_t *s, sy_buf_t *out)
     sy_json_writer_t *w = ev_open(&e, out, "message_delta");
     K(w, "delta");
     sy_json_write_begin_object(w);
-    write_stop(w, s->finish, sy_buf_str(&s->stop_seq), s->has_tool_call);
+    write_stop(w, s->finish, s->stop_seq.data ? sy_buf_str(&s->stop_seq) : SY_STR(""),
+               s->has_tool_call);
     sy_json_write_end_object(w);
     K(w, "usage");
     sy_json_write_begin_object(w);

@@ -555,6 +555,11 @@ static int decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body, sy_
             p->kind = SY_IR_TOOL_CALL;
             p->call_id = sy_json_str(sy_json_get(blk, "id"));
             p->name = sy_json_str(sy_json_get(blk, "name"));
+            if (p->name.len == 0) {
+                set_error(err, SY_IR_ERR_BAD_RESPONSE, 0, SY_STR_NULL,
+                          SY_STR("anthropic: a tool_use block without a name"));
+                return SY_EINVAL;
+            }
             const sy_json_t *in = sy_json_get(blk, "input");
             p->arguments = sy_json_is(in, SY_JSON_OBJECT) ? json_text(a, in) : SY_STR("{}");
         } else {
@@ -566,6 +571,8 @@ static int decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body, sy_
         out->nparts++;
     }
     out->finish = sy_anthropic_finish(sy_json_str(sy_json_get(root, "stop_reason")));
+    if (out->finish == SY_IR_FINISH_UNSET) /* a compatible server that leaves it out */
+        out->finish = SY_IR_FINISH_STOP;
     out->stop_sequence = sy_json_str(sy_json_get(root, "stop_sequence"));
     sy_anthropic_usage_t u;
     memset(&u, 0, sizeof(u));
