@@ -22,6 +22,15 @@ run_step() {
     local rc=$?
     local line
     line=$(grep -E '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ] && grep -qE '^# pass [0-9]+$' "$log"; then
+        # node --test's TAP summary: "# pass N", "# fail N", "# cancelled N"
+        # (a cancelled test, e.g. one that timed out, counts as failed).
+        local np nf nc
+        np=$(grep -E '^# pass [0-9]+$' "$log" | tail -n 1 | cut -d' ' -f3)
+        nf=$(grep -E '^# fail [0-9]+$' "$log" | tail -n 1 | cut -d' ' -f3)
+        nc=$(grep -E '^# cancelled [0-9]+$' "$log" | tail -n 1 | cut -d' ' -f3)
+        line="$np passed, $((${nf:-0} + ${nc:-0})) failed"
+    fi
     if [ -n "$line" ]; then
         local p f
         p=$(sed -E 's/^([A-Za-z_-]+: )?([0-9]+) passed.*/\2/' <<<"$line")
@@ -34,7 +43,7 @@ run_step() {
     total_fail=$((total_fail + f))
     if [ "$f" -ne 0 ]; then
         failed_steps+=("$name")
-        grep -E 'FAIL|failed|error|Error|ERROR' "$log" | head -n 40
+        grep -E '^not ok|FAIL|failed|error|Error|ERROR' "$log" | head -n 40
         echo "   (full log: $log)"
     fi
     echo "   $p passed, $f failed"
