@@ -225,3 +225,21 @@ void sy_gateway_handle(sy_http_req_t *req, void *ctx)
              (int)SY_MIN(req->head.method.len, (size_t)20), req->head.method.p, plen, path.p);
     sy_http_respond_error(req, 404, "not_found_error", msg);
 }
+
+void sy_gateway_error(sy_http_req_t *req, void *ctx, int status, const char *message)
+{
+    SY_UNUSED(ctx);
+    sy_str_t path = req->head.path;
+    const sy_frontdoor_vt_t *fd = NULL;
+    if (sy_str_starts_with(path, SY_STR("/v1/messages")))
+        fd = &sy_frontdoor_anthropic;
+    else if (sy_str_starts_with(path, SY_STR("/v1/")))
+        fd = &sy_frontdoor_openai;
+    if (fd == NULL)
+        return; /* the server's generic JSON error */
+    sy_buf_t b;
+    sy_buf_init(&b, 8192);
+    fd->error_body(status, NULL, message, &b);
+    sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
+    sy_buf_free(&b);
+}

@@ -40,5 +40,8 @@ typedef struct {
 void *sy_gateway_worker_init(void *gw, int worker_id, sy_loop_t *loop);
 void sy_gateway_worker_fini(void *gw, void *wctx);
 void sy_gateway_handle(sy_http_req_t *req, void *ctx);
+/* Errors found by the HTTP layer (413, 408, 400), in the format of the API
+ * the path belongs to: Anthropic's on /v1/messages, OpenAI's on other /v1/. */
+void sy_gateway_error(sy_http_req_t *req, void *ctx, int status, const char *message);
 
 #endif

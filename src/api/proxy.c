@@ -66,6 +66,9 @@ typedef struct {
     bool done;
     bool aborted;
     bool saw_end;
+    /* streamed content, for an estimate when the provider's usage never came */
+    uint64_t streamed_bytes, streamed_deltas;
+    bool usage_estimated;
     bool embeddings; /* POST /v1/embeddings: body passed through, usage read */
     /* Passthrough: the client's format is the provider's own. The client's
      * JSON goes upstream with only the fields the gateway acts on rewritten,
@@ -138,6 +141,23 @@ static void finish(proxy_t *p, int status)
     if (p->done)
         return;
     p->done = true;
+    /* A stream that ended early (client gone, upstream cut) may never have
+     * carried the provider's usage report. The provider still produced, and
+     * bills, what was streamed: estimate it from the content and the request
+     * (about 4 bytes a token) rather than account nothing. */
+    if (p->ir.stream && p->dep && !p->saw_end && (p->streamed_deltas || p->aborted)) {
+        /* message_start-style reports are provisional: keep the larger. */
+        uint64_t est = SY_MAX((p->streamed_bytes + 3) / 4, p->streamed_deltas);
+        if (!p->usage.has_output || p->usage.output < est) {
+            p->usage.output = est;
+            p->usage.has_output = true;
+            p->usage_estimated = true;
+        }
+    }
+    if (p->ir.stream && p->dep && p->usage_estimated && !p->usage.has_input) {
+        p->usage.input = sy_ir_estimate_input_tokens(&p->ir);
+        p->usage.has_input = true;
+    }
     uint64_t now = sy_now_ns();
     const sy_catalog_entry_t *price = price_of(p);
     uint64_t cost = price ? sy_cost_pico(&price->price, &p->usage) : 0;
@@ -197,6 +217,7 @@ static void finish(proxy_t *p, int status)
         .cost_pico = cost,
         .cost_known = price != NULL && (p->usage.has_input || p->usage.has_output),
         .client_aborted = p->aborted,
+        .usage_estimated = p->usage_estimated,
     };
     sy_access_write(&p->w->access, &e);
 }
@@ -250,6 +271,11 @@ static int on_delta(void *ctx, const sy_ir_delta_t *d)
     case SY_IR_DELTA_TEXT:
     case SY_IR_DELTA_THINKING:
     case SY_IR_DELTA_TOOL_ARGS:
+        p->streamed_bytes += d->text.len;
+        p->streamed_deltas++;
+        if (!p->t_ttft)
+            p->t_ttft = sy_now_ns();
+        break;
     case SY_IR_DELTA_BLOCK_START:
         if (!p->t_ttft)
             p->t_ttft = sy_now_ns();
@@ -564,6 +590,10 @@ static void fail(proxy_t *p)
         return;
     }
     int status = p->err.cls ? sy_ir_error_status(p->err.cls) : 502;
+    /* Anthropic's own API says "overloaded" with 529, and its SDK raises
+     * OverloadedError for exactly that status. */
+    if (p->err.cls == SY_IR_ERR_OVERLOADED && p->fd->format == SY_FORMAT_ANTHROPIC)
+        status = 529;
     /* The provider's own words are safe to show (they never hold our key);
      * say which provider so an operator can act. */
     char msg[600];

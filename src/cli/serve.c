@@ -178,6 +178,7 @@ int sy_cli_serve(int argc, char **argv)
         .worker_init = serve_worker_init,
         .worker_fini = serve_worker_fini,
         .handler = sy_gateway_handle,
+        .error_handler = sy_gateway_error,
         .reload = path ? serve_reload : NULL,
     };
     int rc = sy_runtime_run(&s, &rapp);

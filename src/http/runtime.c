@@ -92,6 +92,8 @@ static void *worker_main(void *arg)
     w->loop = sy_loop_new();
     w->wctx = app->worker_init ? app->worker_init(app->app, w->id, w->loop) : app->app;
     w->srv = sy_http_server_new(w->loop, app->handler, w->wctx);
+    if (app->error_handler)
+        sy_http_server_set_error_handler(w->srv, app->error_handler);
     pthread_mutex_lock(&rt->lock);
     sy_http_server_set_limits(w->srv, &rt->settings.limits);
     pthread_mutex_unlock(&rt->lock);

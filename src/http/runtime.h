@@ -44,6 +44,8 @@ typedef struct {
     void *(*worker_init)(void *app, int worker_id, sy_loop_t *loop);
     void (*worker_fini)(void *app, void *wctx);
     sy_http_handler_cb handler;
+    /* Errors the HTTP layer answers itself, in the app's format (optional). */
+    sy_http_error_cb error_handler;
     /* SIGHUP: fill *out (pre-filled with the current settings) or return an
      * error with a message in err; NULL disables reload. */
     int (*reload)(void *app, sy_runtime_settings_t *out, char *err, size_t errsz);

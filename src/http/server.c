@@ -82,6 +82,7 @@ struct sy_http_conn {
 struct sy_http_server {
     sy_loop_t *loop;
     sy_http_handler_cb handler;
+    sy_http_error_cb error_handler;
     void *ctx;
     sy_http_server_limits_t lim;
     sy_io_t listeners[SY_HTTP_MAX_LISTENERS];
@@ -305,8 +306,11 @@ static void conn_fail(sy_http_conn_t *c, int status, const char *message)
     }
     c->state = CONN_HANDLING;
     c->in_handler = true;
-    sy_http_respond_error(&c->req, status, status == 408 ? "timeout" : "invalid_request_error",
-                          message);
+    if (c->srv->error_handler)
+        c->srv->error_handler(&c->req, c->srv->ctx, status, message);
+    if (!c->req.done) /* no handler, or it did not answer */
+        sy_http_respond_error(&c->req, status,
+                              status == 408 ? "timeout" : "invalid_request_error", message);
     c->in_handler = false;
 }
 
@@ -803,6 +807,11 @@ int sy_http_server_add_listener(sy_http_server_t *srv, int fd)
         return SY_ERR;
     srv->nlisteners++;
     return SY_OK;
+}
+
+void sy_http_server_set_error_handler(sy_http_server_t *srv, sy_http_error_cb cb)
+{
+    srv->error_handler = cb;
 }
 
 void sy_http_server_set_limits(sy_http_server_t *srv, const sy_http_server_limits_t *l)

@@ -41,6 +41,12 @@ typedef struct sy_http_req sy_http_req_t;
 typedef void (*sy_http_handler_cb)(sy_http_req_t *req, void *ctx);
 typedef void (*sy_http_req_cb)(sy_http_req_t *req);
 typedef void (*sy_http_server_done_cb)(sy_http_server_t *srv, void *data);
+/* Renders an error the server found itself (413 body too large, 408 slow
+ * client, 400 bad framing) in the application's format, by calling
+ * sy_http_respond on req. req->head holds the parsed head when the error
+ * came after it (path and headers usable), else an empty head (path empty).
+ * ctx is the handler's ctx. */
+typedef void (*sy_http_error_cb)(sy_http_req_t *req, void *ctx, int status, const char *message);
 
 /* The caps and timeouts a connection runs under; copied at accept time, so a
  * configuration reload applies to new connections. */
@@ -86,6 +92,8 @@ void sy_http_server_free(sy_http_server_t *srv);
 /* Start accepting on a listening socket (non-blocking). The server closes it. */
 int sy_http_server_add_listener(sy_http_server_t *srv, int fd);
 void sy_http_server_set_limits(sy_http_server_t *srv, const sy_http_server_limits_t *l);
+/* Use cb for errors the server answers itself (default: a generic JSON body). */
+void sy_http_server_set_error_handler(sy_http_server_t *srv, sy_http_error_cb cb);
 /* Stop accepting, close idle connections, let in-flight requests finish, and
  * force-close whatever remains after drain_ms. done(srv, data) is called once
  * no connection remains (possibly before this returns). */

@@ -96,6 +96,8 @@ void sy_access_write(sy_access_log_t *l, const sy_access_entry_t *e)
     }
     if (e->client_aborted)
         sy_buf_append_c(b, ",\"client_aborted\":true");
+    if (e->usage_estimated)
+        sy_buf_append_c(b, ",\"usage_estimated\":true");
     sy_buf_append_c(b, "}\n");
     if (b->len >= SY_ACCESS_FLUSH_BYTES)
         sy_access_flush(l);

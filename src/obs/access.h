@@ -34,6 +34,7 @@ typedef struct {
     uint64_t cost_pico;
     bool cost_known;
     bool client_aborted;
+    bool usage_estimated; /* the provider's usage never arrived: tokens estimated */
 } sy_access_entry_t;
 
 typedef struct {
