@@ -883,6 +883,108 @@ static void test_dns_failure(void)
     CHECK(st.dns.shortcuts >= 1); /* the IP literals and localhost before */
 }
 
+
+/* A tiny DNS server on 127.0.0.1 for the c-ares success path: answers every
+ * A question with 127.0.0.1 (TTL 60) and every other type with no records. */
+static int dns_fd, dns_port, dns_packets;
+static sy_io_t dns_io;
+
+static void dns_io_cb(sy_io_t *io, uint32_t events)
+{
+    SY_UNUSED(io);
+    SY_UNUSED(events);
+    unsigned char q[512], a[600];
+    struct sockaddr_storage from;
+    socklen_t flen = sizeof(from);
+    ssize_t n = recvfrom(dns_fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+    if (n < 12)
+        return;
+    dns_packets++;
+    size_t i = 12;
+    while (i < (size_t)n && q[i])
+        i += (size_t)q[i] + 1;
+    i += 5; /* the root label, QTYPE, QCLASS */
+    if (i > (size_t)n)
+        return;
+    int qtype = (q[i - 4] << 8) | q[i - 3];
+    memcpy(a, q, i);
+    a[2] = 0x81; /* response, recursion desired */
+    a[3] = 0x80; /* recursion available, NOERROR */
+    a[6] = 0;
+    a[7] = qtype == 1 ? 1 : 0; /* ANCOUNT */
+    a[8] = a[9] = a[10] = a[11] = 0;
+    size_t len = i;
+    if (qtype == 1) {
+        static const unsigned char rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1};
+        memcpy(a + len, rr, sizeof(rr));
+        len += sizeof(rr);
+    }
+    sendto(dns_fd, a, len, 0, (struct sockaddr *)&from, flen);
+}
+
+static void test_dns_resolution(void)
+{
+    dns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(dns_fd, (struct sockaddr *)&sa, sizeof(sa));
+    socklen_t slen = sizeof(sa);
+    getsockname(dns_fd, (struct sockaddr *)&sa, &slen);
+    dns_port = ntohs(sa.sin_port);
+    sy_io_start(loop, &dns_io, dns_fd, SY_IO_READ, dns_io_cb, NULL);
+
+    sy_http_client_options_t o;
+    sy_http_client_options_default(&o);
+    char servers[64];
+    snprintf(servers, sizeof(servers), "127.0.0.1:%d", dns_port);
+    o.dns.servers = servers;
+    o.dns.timeout_ms = 1000;
+    char err[256];
+    sy_http_client_t *c = sy_http_client_new(loop, &o, err, sizeof(err));
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    char base[64];
+    snprintf(base, sizeof(base), "http://upstream.test:%s", strrchr(srv_base, ':') + 1);
+    /* two requests at once share one lookup */
+    result_t a, b, d;
+    res_init(&a);
+    res_init(&b);
+    res_init(&d);
+    start_on(c, base, "GET", "/hello", SY_STR_NULL, &a, NULL);
+    start_on(c, base, "GET", "/hello", SY_STR_NULL, &b, NULL);
+    wait_all(3000);
+    if (!a.done)
+        fprintf(stderr, "  dns: %s\n", a.msg);
+    CHECK(a.done && b.done);
+    CHECK_MEM(sy_buf_ptr(&a.body), a.body.len, "hello");
+    sy_http_client_stats_t st = sy_http_client_stats(c);
+    CHECK_INT(st.dns.queries, 1);
+    int packets = dns_packets;
+    CHECK(packets >= 1 && packets <= 2); /* A and AAAA */
+    /* three at once: two reuse the pooled connections, the third opens
+     * one with the cached answer (TTL 60 s): no new packet */
+    result_t e, f;
+    res_init(&e);
+    res_init(&f);
+    start_on(c, base, "GET", "/hello", SY_STR_NULL, &d, NULL);
+    start_on(c, base, "GET", "/hello", SY_STR_NULL, &e, NULL);
+    start_on(c, base, "GET", "/hello", SY_STR_NULL, &f, NULL);
+    wait_all(3000);
+    CHECK(d.done && e.done && f.done);
+    res_free(&e);
+    res_free(&f);
+    st = sy_http_client_stats(c);
+    CHECK_INT(st.dns.queries, 1);
+    CHECK(st.dns.cache_hits >= 1);
+    CHECK_INT(dns_packets, packets);
+    res_free(&a);
+    res_free(&b);
+    res_free(&d);
+    sy_http_client_free(c);
+    sy_io_stop(&dns_io);
+    close(dns_fd);
+}
+
 static void test_timeouts(void)
 {
     sy_http_client_timeouts_t to = {.first_byte_ms = 150};
@@ -1075,7 +1177,8 @@ static char tls_dir[512];
 static bool make_certs(void)
 {
     const char *root = getenv("SY_ROOT");
-    snprintf(tls_dir, sizeof(tls_dir), "%s/build/test-tls", root ? root : ".");
+    /* one directory per process: several test runs may share the tree */
+    snprintf(tls_dir, sizeof(tls_dir), "%s/build/test-tls/%d", root ? root : ".", (int)getpid());
     char cmd[4096];
     snprintf(cmd, sizeof(cmd),
              "set -e; d='%s'; mkdir -p \"$d\"; cd \"$d\";"
@@ -1228,6 +1331,10 @@ static void test_tls_and_proxy(void)
     sy_http_client_free(c);
     sy_http_client_free(plain);
     peer_stop(&tls);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tls_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "  could not remove %s\n", tls_dir);
 }
 
 int main(void)
@@ -1259,6 +1366,7 @@ int main(void)
     RUN(test_connect_refused);
     RUN(test_ipv6_fallback);
     RUN(test_dns_failure);
+    RUN(test_dns_resolution);
     RUN(test_timeouts);
     RUN(test_pool_limits);
     RUN(test_cancel_mid_body);
