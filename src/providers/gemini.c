@@ -320,6 +320,32 @@ static int write_part(enc_t *e, const gpart_t *g)
 
 /* ---- contents ---- */
 
+/* Does a message give Gemini any part? (System messages are written as
+ * systemInstruction; another provider's redacted reasoning is dropped.) */
+static bool message_emits(const sy_ir_message_t *m)
+{
+    if (m->role == SY_IR_SYSTEM)
+        return false;
+    for (size_t i = 0; i < m->nparts; i++) {
+        const sy_ir_part_t *p = &m->parts[i];
+        switch (p->kind) {
+        case SY_IR_TEXT:
+            if (p->text.len)
+                return true;
+            break;
+        case SY_IR_THINKING:
+            if (p->text.len || p->signature.len)
+                return true;
+            break;
+        case SY_IR_REDACTED_THINKING:
+            break;
+        default:
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Consecutive messages that map to the same Gemini role (tool results and
  * the user's next words, say) become one content: Gemini expects turns to
  * alternate. Messages that leave no part are skipped. */
@@ -331,11 +357,17 @@ static int write_contents(enc_t *e)
     sy_json_write_begin_array(w);
     size_t m = 0;
     while (m < r->nmessages) {
+        if (!message_emits(&r->messages[m])) {
+            m++;
+            continue;
+        }
         const char *role = role_of(r->messages[m].role);
         size_t from = e->nparts;
-        for (; m < r->nmessages && strcmp(role_of(r->messages[m].role), role) == 0; m++) {
-            if (r->messages[m].role == SY_IR_SYSTEM)
-                continue; /* written as systemInstruction */
+        for (; m < r->nmessages; m++) {
+            if (!message_emits(&r->messages[m]))
+                continue; /* system messages go to systemInstruction */
+            if (strcmp(role_of(r->messages[m].role), role) != 0)
+                break;
             int rc = gather_message(e, m);
             if (rc != SY_OK)
                 return rc;

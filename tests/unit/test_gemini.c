@@ -805,6 +805,31 @@ static void test_schema_conversion(void)
     sy_arena_free(a);
 }
 
+/* Messages that give Gemini nothing do not split a turn in two. */
+static void test_encode_skips_empty_messages(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_provider_ctx_t cx = ctx("gemini-2.5-flash");
+    sy_ir_part_t u1 = text_part("one"), u2 = text_part("two"), sys = text_part("be kind");
+    sy_ir_part_t red;
+    memset(&red, 0, sizeof(red));
+    red.kind = SY_IR_REDACTED_THINKING;
+    red.signature = S("opaque");
+    sy_ir_message_t m[] = {msg(SY_IR_USER, &u1, 1), msg(SY_IR_ASSISTANT, &red, 1),
+                           msg(SY_IR_SYSTEM, &sys, 1), msg(SY_IR_USER, &u2, 1)};
+    sy_ir_request_t req;
+    memset(&req, 0, sizeof(req));
+    req.messages = m;
+    req.nmessages = 4;
+    sy_upstream_req_t out;
+    sy_ir_error_t err;
+    CHECK_INT(vt->encode(a, &cx, &req, &out, &err), SY_OK);
+    CHECK_JSON(out.body, "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"one\"},"
+                         "{\"text\":\"two\"}]}],\"systemInstruction\":{\"parts\":[{\"text\":"
+                         "\"be kind\"}]}}");
+    sy_arena_free(a);
+}
+
 int main(void)
 {
     RUN(test_stream_text);
@@ -824,5 +849,6 @@ int main(void)
     RUN(test_encode_tools_round_trip);
     RUN(test_signature_round_trip);
     RUN(test_schema_conversion);
+    RUN(test_encode_skips_empty_messages);
     return unit_done();
 }
