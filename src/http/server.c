@@ -63,6 +63,7 @@ struct sy_http_conn {
     sy_http_server_limits_t lim;
     sy_http_header_t *headers; /* lim.parse.max_headers slots */
     size_t head_len;           /* bytes of the current head in rbuf */
+    const char *head_base;     /* where rbuf's bytes were when the head was parsed */
     size_t wire_len;           /* head + body bytes on the wire, once framed */
     sy_http_chunked_t chunked;
     sy_http_head_scan_t scan; /* skips re-parsing a head that cannot be complete yet */
@@ -372,6 +373,7 @@ static void conn_finish_request(sy_http_conn_t *c)
 {
     sy_buf_consume(&c->rbuf, c->wire_len);
     c->head_len = c->wire_len = 0;
+    c->head_base = NULL;
     c->req_active = false;
     c->served++;
     req_reset(c);
@@ -493,6 +495,7 @@ static void conn_process(sy_http_conn_t *c)
                 break;
             }
             c->head_len = (size_t)n;
+            c->head_base = sy_buf_ptr(&c->rbuf);
             memset(&c->scan, 0, sizeof(c->scan));
             c->req_active = true;
             c->keep_alive = h->keep_alive;
@@ -583,6 +586,33 @@ static void conn_flush(sy_http_conn_t *c)
     conn_update_events(c);
 }
 
+/* The read buffer moved (grown or compacted while a body arrives): every view
+ * of the parsed head points into it, so shift them all by the same amount. */
+static void conn_rebase(sy_http_conn_t *c)
+{
+    const char *now = sy_buf_ptr(&c->rbuf);
+    if (!c->req_active || c->head_base == NULL || now == c->head_base)
+        return;
+    const char *old = c->head_base;
+    sy_http_request_t *h = &c->req.head;
+#define REBASE(v)                                                                                  \
+    do {                                                                                           \
+        if ((v).p && (v).p >= old && (v).p <= old + c->head_len)                                  \
+            (v).p = now + ((v).p - old);                                                           \
+    } while (0)
+    REBASE(h->method);
+    REBASE(h->target);
+    REBASE(h->path);
+    REBASE(h->query);
+    REBASE(h->host);
+    for (size_t i = 0; i < h->nheaders; i++) {
+        REBASE(h->headers[i].name);
+        REBASE(h->headers[i].value);
+    }
+#undef REBASE
+    c->head_base = now;
+}
+
 static void conn_read(sy_http_conn_t *c)
 {
     for (;;) {
@@ -593,12 +623,14 @@ static void conn_read(sy_http_conn_t *c)
             /* Only reachable mid-body: the head cap is enforced by the parser. */
             size_t room = c->rbuf.max - c->rbuf.len;
             if (room == 0 || sy_buf_reserve(&c->rbuf, room) != SY_OK) {
+                conn_rebase(c);
                 conn_fail(c, 413, "request body is larger than the configured limit (limits.max_body_bytes)");
                 conn_flush(c);
                 return;
             }
             want = room;
         }
+        conn_rebase(c); /* sy_buf_reserve may have moved the bytes */
         ssize_t n = recv(c->fd, sy_buf_tail(&c->rbuf), SY_MIN(want, sy_buf_room(&c->rbuf)), 0);
         if (n > 0) {
             sy_buf_commit(&c->rbuf, (size_t)n);

@@ -90,6 +90,18 @@ st = read_response(s)[0]
 s.close()
 check("body arriving in pieces", st == 404, st)
 
+# A body large enough to move the read buffer while it arrives: the head
+# (path, headers) must still be read correctly by the handler afterwards.
+s = connect(P)
+big = b"x" * 60000
+s.sendall(b"POST /large/path/for/head/views HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big))
+for i in range(0, len(big), 7000):
+    s.sendall(big[i:i + 7000])
+    time.sleep(0.002)
+st, h, b = read_response(s)
+s.close()
+check("large body arriving in pieces: handler still sees the right path", st == 404 and b"/large/path/for/head/views" in b, (st, b[:120]))
+
 # --- caps ---
 r = raw_exchange(P, b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
 check("request line over cap -> 414", status_of(r) == 414, r[:60])
