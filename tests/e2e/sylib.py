@@ -97,6 +97,14 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        # A sanitizer build reports memory errors in the log without
+        # necessarily failing a request: make them fail the test.
+        text = self.logtext()
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+            if marker in text:
+                i = text.index(marker)
+                check("no sanitizer report in the server log", False, text[max(0, i - 200):i + 1500])
+                break
         return self.proc.returncode
 
     def rss_kb(self):
