@@ -10,6 +10,7 @@
 
 #include "api/anthropic.h"
 #include "api/auth.h"
+#include "audit/audit.h"
 #include "api/frontdoors.h"
 #include "api/openai.h"
 #include "api/proxy.h"
@@ -75,6 +76,7 @@ static void handle_metrics(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config
     sy_buf_t b;
     sy_buf_init(&b, 0);
     sy_metrics_render(&b);
+    sy_audit_metrics_render(&b);
     sy_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
 }

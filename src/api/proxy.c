@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "api/openai.h"
+#include "audit/audit.h"
 #include "core/log.h"
 #include "http/sse.h"
 #include "json/json.h"
@@ -80,6 +81,7 @@ typedef struct {
     const sy_json_t *emb_body;
     sy_ir_usage_t usage;
     sy_ir_error_t err;
+    sy_audit_req_t *audit; /* this request's audit record (NULL: audit off) */
     /* timing (monotonic ns) */
     uint64_t t_start, t_up_start, t_up_end, t_ttft;
 } proxy_t;
@@ -114,6 +116,7 @@ static void respond_error(proxy_t *p, int status, const char *type, const char *
     sy_buf_t b;
     sy_buf_init(&b, 64 * 1024);
     p->fd->error_body(status, type, message, &b);
+    sy_audit_response_bytes(p->audit, sy_buf_ptr(&b), b.len);
     finish(p, status);
     add_common_headers(p);
     if (p->err.retry_after_ms && (status == 429 || status == 503 || status == 529)) {
@@ -220,6 +223,7 @@ static void finish(proxy_t *p, int status)
         .usage_estimated = p->usage_estimated,
     };
     sy_access_write(&p->w->access, &e);
+    sy_audit_submit(p->audit, &e, p->dep ? p->dep->provider_cfg : NULL, p->req->body);
 }
 
 /* Runs when the request's arena is reset, i.e. when the request has ended
@@ -304,6 +308,7 @@ static int on_delta(void *ctx, const sy_ir_delta_t *d)
     if (p->out.len == 0)
         return SY_OK;
     begin_client_stream(p);
+    sy_audit_response_bytes(p->audit, sy_buf_ptr(&p->out), p->out.len);
     if (sy_http_stream_write(p->req, sy_buf_ptr(&p->out), p->out.len) != SY_OK)
         return SY_ECLOSED;
     return SY_OK;
@@ -328,8 +333,10 @@ static void fail_stream(proxy_t *p, sy_ir_error_class_t cls, const char *message
     d.error.message = sy_str_c(message);
     p->err = d.error;
     sy_buf_clear(&p->out);
-    if (p->fd->stream_event(p->enc, &d, &p->out) == SY_OK && p->out.len)
+    if (p->fd->stream_event(p->enc, &d, &p->out) == SY_OK && p->out.len) {
+        sy_audit_response_bytes(p->audit, sy_buf_ptr(&p->out), p->out.len);
         sy_http_stream_write(p->req, sy_buf_ptr(&p->out), p->out.len);
+    }
     end_client_stream(p);
 }
 
@@ -367,6 +374,7 @@ static int forward_raw(proxy_t *p, const char *data, size_t len)
         if (sy_sse_write(&p->out, ev.event, ev.data) != SY_OK)
             return SY_ERR;
         begin_client_stream(p);
+        sy_audit_response_bytes(p->audit, sy_buf_ptr(&p->out), p->out.len);
         if (sy_http_stream_write(p->req, sy_buf_ptr(&p->out), p->out.len) != SY_OK)
             return SY_ECLOSED;
     }
@@ -495,6 +503,7 @@ static void on_done(sy_http_creq_t *r)
             fail(p);
             return;
         }
+        sy_audit_response_bytes(p->audit, sy_buf_ptr(&eout), eout.len);
         finish(p, 200);
         add_common_headers(p);
         sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&eout), eout.len);
@@ -517,6 +526,7 @@ static void on_done(sy_http_creq_t *r)
     p->usage = resp.usage;
     if (p->passthrough) {
         /* The provider's body, as it sent it: decode() above read its usage. */
+        sy_audit_response_bytes(p->audit, sy_buf_ptr(&p->body), p->body.len);
         finish(p, 200);
         add_common_headers(p);
         sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&p->body), p->body.len);
@@ -530,6 +540,7 @@ static void on_done(sy_http_creq_t *r)
         respond_error(p, 500, NULL, "the gateway could not encode the response");
         return;
     }
+    sy_audit_response_bytes(p->audit, sy_buf_ptr(&out), out.len);
     finish(p, 200);
     add_common_headers(p);
     sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&out), out.len);
@@ -761,10 +772,24 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     return p;
 }
 
+/* A place for the request's audit record, or a 503 when the audit queue
+ * stayed full (audit/audit.h): a request is never served unrecorded. */
+static bool audit_admit(proxy_t *p)
+{
+    if (sy_audit_begin(p->req->arena, &p->audit) == SY_OK)
+        return true;
+    p->err.cls = SY_IR_ERR_OVERLOADED;
+    p->err.retry_after_ms = 1000;
+    respond_error(p, 503, NULL, "The gateway's audit log is falling behind; retry shortly.");
+    return false;
+}
+
 void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
                    const sy_frontdoor_vt_t *fd)
 {
     proxy_t *p = proxy_new(req, w, cfg, fd);
+    if (!audit_admit(p))
+        return;
     int status = 400;
     const char *message = NULL;
     if (fd->parse(req->arena, req->body, &p->ir, &status, &message) != SY_OK) {
@@ -794,6 +819,8 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
 void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
     proxy_t *p = proxy_new(req, w, cfg, &sy_frontdoor_openai);
+    if (!audit_admit(p))
+        return;
     p->embeddings = true;
     int status = 400;
     const char *message = NULL;

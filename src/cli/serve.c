@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/gateway.h"
+#include "audit/audit.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -168,6 +169,13 @@ int sy_cli_serve(int argc, char **argv)
     sy_runtime_settings_t s;
     memset(&s, 0, sizeof(s));
     sy_cli_settings_from_config(c, &s);
+    char aerr[1024];
+    if (sy_audit_start(c, aerr, sizeof(aerr)) != SY_OK) {
+        fprintf(stderr, "switchyard serve: audit log: %s\n", aerr);
+        sy_config_unref(c);
+        sy_config_publish(NULL);
+        return 1;
+    }
     sy_config_unref(c);
     apply_overrides(&app, &s);
 
@@ -182,6 +190,7 @@ int sy_cli_serve(int argc, char **argv)
         .reload = path ? serve_reload : NULL,
     };
     int rc = sy_runtime_run(&s, &rapp);
+    sy_audit_stop(); /* the workers are gone: write what is queued */
     sy_config_publish(NULL);
     return rc;
 }

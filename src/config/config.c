@@ -349,6 +349,15 @@ static const sy_cfg_field_t root_fields[] = {
      .offset = offsetof(sy_config_t, models),
      .parse = sy_config_parse_models,
      .format = sy_config_format_models},
+    {.key = "store",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_config_t, store),
+     .parse = sy_config_parse_store,
+     .format = sy_config_format_store},
+    {.key = "audit",
+     .type = SY_CFG_SECTION,
+     .offset = offsetof(sy_config_t, audit),
+     .section = &sy_config_audit_section},
 };
 static const sy_cfg_section_t root_section = {"", root_fields, SY_ARRAY_LEN(root_fields)};
 

@@ -148,6 +148,49 @@ typedef struct {
     size_t n;
 } sy_config_key_list_t;
 
+/* `store`: where the background writer keeps what it records (the audit
+ * log today). `url` is as written: "sqlite:PATH" (PATH relative to the
+ * configuration file's directory) or "postgres://..." (may hold a password:
+ * redacted when printed). */
+typedef enum {
+    SY_CONFIG_STORE_SQLITE,
+    SY_CONFIG_STORE_POSTGRES,
+} sy_config_store_kind_t;
+
+typedef struct {
+    sy_str_t url;
+    int kind;      /* sy_config_store_kind_t */
+    sy_str_t path; /* SQLite: the file part of the URL, as written */
+} sy_config_store_t;
+
+/* `audit.content`: how much of a request's content its audit record keeps. */
+typedef enum {
+    SY_CONFIG_AUDIT_CONTENT_NONE,
+    SY_CONFIG_AUDIT_CONTENT_REDACTED,
+    SY_CONFIG_AUDIT_CONTENT_FULL,
+} sy_config_audit_content_t;
+
+/* `audit.synchronous`: when a committed batch counts as durable. */
+typedef enum {
+    SY_CONFIG_AUDIT_SYNC_FULL,   /* fsync at every commit: survives power loss */
+    SY_CONFIG_AUDIT_SYNC_NORMAL, /* survives a process crash; power loss may lose the last batches */
+} sy_config_audit_sync_t;
+
+/* `audit`: the tamper-evident decision log (docs/internals/audit.md). */
+typedef struct {
+    bool enabled;
+    int content; /* sy_config_audit_content_t */
+    uint64_t max_content_bytes;
+    uint64_t flush_interval_ms;
+    uint64_t batch_records;
+    uint64_t queue_capacity;
+    uint64_t queue_full_wait_ms;
+    uint64_t checkpoint_records;
+    uint64_t checkpoint_interval_ms;
+    sy_str_t signing_key_file; /* relative to the configuration file's directory */
+    int synchronous;           /* sy_config_audit_sync_t */
+} sy_config_audit_t;
+
 /*
  * One immutable configuration snapshot. Readers may look at every public
  * field from any thread while they hold a reference, and must not write any.
@@ -167,6 +210,8 @@ typedef struct sy_config {
     sy_config_key_list_t keys;
     sy_config_provider_list_t providers;
     sy_config_model_list_t models;
+    sy_config_store_t store;
+    sy_config_audit_t audit;
     /* private */
     atomic_uint refs;
     sy_arena_t *arena;
@@ -455,6 +500,15 @@ void sy_config_format_keys(const void *field, sy_buf_t *out, bool redact);
 void sy_config_format_providers(const void *field, sy_buf_t *out, bool redact);
 void sy_config_format_models(const void *field, sy_buf_t *out, bool redact);
 int sy_config_link_gateway(sy_cfg_ctx_t *cx, sy_config_t *c);
+
+/* Store and audit sections (config/store.c). */
+int sy_config_parse_store(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path, void *field);
+void sy_config_format_store(const void *field, sy_buf_t *out, bool redact);
+extern const sy_cfg_section_t sy_config_audit_section;
+/* `rel` resolved against the directory of c's file (c->path): absolute paths
+ * and snapshots without a file give `rel` itself. Writes at most outsz bytes
+ * (NUL included); returns SY_ETOOBIG when it does not fit. */
+int sy_config_resolve_path(const sy_config_t *c, sy_str_t rel, char *out, size_t outsz);
 
 /* Lookups on a snapshot. */
 const sy_config_model_t *sy_config_find_model(const sy_config_t *c, sy_str_t name);

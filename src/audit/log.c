@@ -1,0 +1,260 @@
+/*
+ * log.c - numbering, hashing, storing and checkpointing audit records.
+ */
+#include "audit/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/time.h"
+
+const uint64_t sy_audit_batch_bounds_ns[SY_AUDIT_BATCH_BUCKETS] = {
+    1000000, 5000000, 10000000, 50000000, 100000000, 500000000, 1000000000, 5000000000};
+
+struct sy_audit_log {
+    sy_store_t *store;
+    sy_signer_t *signer;
+    char key_id[17];
+    sy_audit_log_opts_t o;
+    sy_merkle_frontier_t fr;
+    uint64_t ckpt_size;    /* tree size of the last checkpoint */
+    uint64_t ckpt_mono_ns; /* when it was signed (monotonic) */
+    sy_buf_t enc;
+    size_t *offs;
+    sy_store_row_t *rows;
+    uint64_t last_error_log_ns;
+};
+
+/* Sign a checkpoint of the current tree into *cp. */
+static int make_checkpoint(sy_audit_log_t *l, sy_store_checkpoint_t *cp)
+{
+    memset(cp, 0, sizeof(*cp));
+    cp->tree_size = l->fr.size;
+    sy_merkle_frontier_root(&l->fr, &cp->root);
+    cp->time_ms = sy_wall_ms();
+    memcpy(cp->key_id, l->key_id, sizeof(cp->key_id));
+    char msg[SY_CHECKPOINT_MAX];
+    size_t n = sy_checkpoint_message(cp->tree_size, &cp->root, cp->time_ms, msg);
+    return sy_signer_sign(l->signer, msg, n, cp->sig);
+}
+
+static void checkpoint_done(sy_audit_log_t *l, const sy_store_checkpoint_t *cp)
+{
+    l->ckpt_size = cp->tree_size;
+    l->ckpt_mono_ns = sy_now_ns();
+    atomic_fetch_add(&l->o.counters->checkpoints, 1);
+    atomic_store(&l->o.counters->checkpoint_size, cp->tree_size);
+}
+
+static void store_error(sy_audit_log_t *l, const char *what, const char *err)
+{
+    atomic_fetch_add(&l->o.counters->store_errors, 1);
+    uint64_t now = sy_now_ns();
+    if (now - l->last_error_log_ns > 1000000000u || l->last_error_log_ns == 0) {
+        l->last_error_log_ns = now;
+        char esc[600];
+        sy_error("audit store write failed; retrying", "\"what\":\"%s\",\"error\":\"%s\"", what,
+                 sy_log_esc(esc, sizeof(esc), err, strlen(err)));
+    }
+}
+
+static bool checkpoint_due(const sy_audit_log_t *l, bool final)
+{
+    if (l->fr.size <= l->ckpt_size)
+        return false;
+    if (final || l->fr.size - l->ckpt_size >= l->o.checkpoint_records)
+        return true;
+    return sy_now_ns() - l->ckpt_mono_ns >= l->o.checkpoint_interval_ms * 1000000u;
+}
+
+int sy_audit_log_write(void *ctx, sy_writer_item_t **items, size_t n)
+{
+    sy_audit_log_t *l = ctx;
+    uint64_t t0 = sy_now_ns();
+    sy_merkle_frontier_t saved = l->fr;
+    sy_buf_clear(&l->enc);
+    for (size_t i = 0; i < n; i++) {
+        sy_audit_item_t *it = (sy_audit_item_t *)items[i];
+        it->rec.seq = l->fr.size + i;
+        l->offs[i] = l->enc.len;
+        sy_audit_record_encode(&it->rec, &l->enc);
+    }
+    for (size_t i = 0; i < n; i++) {
+        sy_audit_item_t *it = (sy_audit_item_t *)items[i];
+        size_t end = i + 1 < n ? l->offs[i + 1] : l->enc.len;
+        sy_store_row_t *r = &l->rows[i];
+        r->seq = it->rec.seq;
+        r->request_id = it->rec.request_id;
+        r->time_ms = it->rec.time_ms;
+        r->record = sy_str(sy_buf_ptr(&l->enc) + l->offs[i], end - l->offs[i]);
+        sy_merkle_leaf(r->record.p, r->record.len, &r->leaf);
+        sy_merkle_frontier_push(&l->fr, &r->leaf);
+    }
+    uint8_t fbuf[8 + 64 * SY_HASH_LEN];
+    size_t flen = sy_merkle_frontier_encode(&l->fr, fbuf);
+    sy_store_checkpoint_t cp;
+    bool with_cp = checkpoint_due(l, false) && make_checkpoint(l, &cp) == SY_OK;
+    sy_store_batch_t b = {l->rows, n, fbuf, flen, with_cp ? &cp : NULL};
+    char err[512];
+    if (l->store->vt->append(l->store, &b, err, sizeof(err)) != SY_OK) {
+        l->fr = saved;
+        store_error(l, "records", err);
+        return SY_ERR;
+    }
+    if (with_cp)
+        checkpoint_done(l, &cp);
+    uint64_t t1 = sy_now_ns(), lag = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t e = items[i]->enqueued_ns;
+        if (t1 > e && t1 - e > lag)
+            lag = t1 - e;
+        free(items[i]);
+    }
+    sy_audit_counters_t *c = l->o.counters;
+    atomic_fetch_add(&c->written, n);
+    atomic_fetch_add(&c->batches, 1);
+    atomic_fetch_add(&c->batch_ns_sum, t1 - t0);
+    for (int k = 0; k < SY_AUDIT_BATCH_BUCKETS; k++)
+        if (t1 - t0 <= sy_audit_batch_bounds_ns[k]) {
+            atomic_fetch_add(&c->batch_buckets[k], 1);
+            break;
+        }
+    atomic_store(&c->lag_last_ns, lag);
+    if (lag > atomic_load(&c->lag_max_ns))
+        atomic_store(&c->lag_max_ns, lag);
+    if (l->o.release)
+        l->o.release(l->o.release_ctx, n);
+    return SY_OK;
+}
+
+/* A checkpoint on its own, when its time has come without a batch. */
+static void checkpoint_now(sy_audit_log_t *l, bool final)
+{
+    if (!checkpoint_due(l, final))
+        return;
+    sy_store_checkpoint_t cp;
+    if (make_checkpoint(l, &cp) != SY_OK) {
+        store_error(l, "checkpoint", "signing failed");
+        return;
+    }
+    sy_store_batch_t b = {NULL, 0, NULL, 0, &cp};
+    char err[512];
+    if (l->store->vt->append(l->store, &b, err, sizeof(err)) != SY_OK) {
+        store_error(l, "checkpoint", err);
+        return;
+    }
+    checkpoint_done(l, &cp);
+}
+
+void sy_audit_log_tick(void *ctx, bool final)
+{
+    checkpoint_now(ctx, final);
+}
+
+uint64_t sy_audit_log_size(const sy_audit_log_t *l)
+{
+    return l->fr.size;
+}
+
+/* The compact range from the stored leaves, when the saved one is missing
+ * or does not match the record count (a store written by hand, say). */
+static int rebuild_cb(void *ctx, const sy_store_row_t *row)
+{
+    sy_audit_log_t *l = ctx;
+    if (row->seq != l->fr.size)
+        return SY_EINVAL;
+    sy_merkle_frontier_push(&l->fr, &row->leaf);
+    return SY_OK;
+}
+
+sy_audit_log_t *sy_audit_log_open(sy_store_t *store, sy_signer_t *signer,
+                                  const sy_audit_log_opts_t *o, char *err, size_t errsz)
+{
+    if (errsz)
+        err[0] = '\0';
+    sy_audit_log_t *l = sy_calloc(1, sizeof(*l));
+    l->store = store;
+    l->signer = signer;
+    l->o = *o;
+    if (l->o.batch_max == 0)
+        l->o.batch_max = 1;
+    sy_buf_init(&l->enc, 0);
+    l->offs = sy_calloc(l->o.batch_max, sizeof(*l->offs));
+    l->rows = sy_calloc(l->o.batch_max, sizeof(*l->rows));
+    sy_ed25519_key_id(sy_signer_public(signer), l->key_id);
+    const sy_store_vt_t *vt = store->vt;
+
+    /* One log, one key: checkpoints signed by two keys could not be checked
+     * against one public key. */
+    sy_buf_t pk;
+    sy_buf_init(&pk, 0);
+    int rc = vt->meta_get(store, "public_key", &pk, err, errsz);
+    if (rc == SY_OK && (pk.len != SY_ED25519_PUB_LEN ||
+                        memcmp(sy_buf_ptr(&pk), sy_signer_public(signer), SY_ED25519_PUB_LEN))) {
+        char kid[17] = "?";
+        if (pk.len == SY_ED25519_PUB_LEN)
+            sy_ed25519_key_id((const uint8_t *)sy_buf_ptr(&pk), kid);
+        snprintf(err, errsz,
+                 "the signing key (key id %s) is not the key this audit log was started with "
+                 "(key id %s): restore that key file or start a new log",
+                 l->key_id, kid);
+        rc = SY_ERR;
+    } else if (rc == SY_ENOTFOUND) {
+        rc = vt->meta_set(store, "public_key", sy_signer_public(signer), SY_ED25519_PUB_LEN, err,
+                          errsz);
+    }
+    sy_buf_free(&pk);
+    if (rc != SY_OK)
+        goto fail;
+
+    uint8_t fbuf[8 + 64 * SY_HASH_LEN];
+    size_t flen = 0;
+    uint64_t count = 0;
+    if (vt->load_frontier(store, fbuf, sizeof(fbuf), &flen, err, errsz) != SY_OK ||
+        vt->count(store, &count, err, errsz) != SY_OK)
+        goto fail;
+    sy_merkle_frontier_init(&l->fr);
+    if (flen == 0 || sy_merkle_frontier_decode(&l->fr, fbuf, flen) != SY_OK ||
+        l->fr.size != count) {
+        sy_merkle_frontier_init(&l->fr);
+        if (count) {
+            sy_warn("audit: rebuilding the tree state from the stored leaves",
+                    "\"records\":%llu", (unsigned long long)count);
+            if (vt->scan_records(store, 0, rebuild_cb, l, err, errsz) != SY_OK ||
+                l->fr.size != count) {
+                if (!*err)
+                    snprintf(err, errsz, "the audit log's records are not numbered 0..%llu",
+                             (unsigned long long)count - 1);
+                goto fail;
+            }
+        }
+    }
+    sy_store_checkpoint_t last;
+    rc = vt->last_checkpoint(store, &last, err, errsz);
+    if (rc == SY_OK)
+        l->ckpt_size = last.tree_size;
+    else if (rc != SY_ENOTFOUND)
+        goto fail;
+    l->ckpt_mono_ns = sy_now_ns();
+    /* Records no checkpoint covers (the process stopped before signing):
+     * sign them now, so the log resumes fully covered. */
+    checkpoint_now(l, true);
+    return l;
+fail:
+    sy_audit_log_close(l);
+    return NULL;
+}
+
+void sy_audit_log_close(sy_audit_log_t *l)
+{
+    if (l == NULL)
+        return;
+    sy_store_close(l->store);
+    sy_signer_free(l->signer);
+    sy_buf_free(&l->enc);
+    free(l->offs);
+    free(l->rows);
+    free(l);
+}

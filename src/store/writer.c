@@ -1,0 +1,168 @@
+/*
+ * writer.c - the batching loop of the background writer.
+ *
+ * Sleep/wake protocol (no lost wake-ups): the writer publishes sleeping = 1,
+ * then looks at the queue once more, then waits on the futex only while the
+ * word is still 1. A producer pushes, then swaps sleeping to 0 and wakes the
+ * futex if it was 1. Both sides order their store before their load with a
+ * sequentially consistent fence, so at least one of them sees the other.
+ */
+#include "store/writer.h"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/time.h"
+
+struct sy_writer {
+    sy_queue_t *q;
+    sy_writer_opts_t o;
+    sy_writer_sink_t sink;
+    pthread_t thread;
+    _Atomic uint32_t sleeping; /* the futex word */
+    atomic_bool stopping;
+    atomic_bool paused;
+    sy_writer_item_t **batch;
+};
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t timeout_ns)
+{
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expect, &ts, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void sy_writer_wake(sy_writer_t *w)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) &&
+        atomic_exchange(&w->sleeping, 0u))
+        futex_wake(&w->sleeping);
+}
+
+static sy_writer_item_t *pop(sy_writer_t *w)
+{
+    if (atomic_load_explicit(&w->paused, memory_order_relaxed))
+        return NULL;
+    return sy_queue_pop(w->q);
+}
+
+/* Sleep until a producer wakes us or timeout_ns pass, unless an item
+ * arrived meanwhile: returns it (popped) in that case. */
+static sy_writer_item_t *wait_for_item(sy_writer_t *w, uint64_t timeout_ns)
+{
+    atomic_store(&w->sleeping, 1u);
+    atomic_thread_fence(memory_order_seq_cst);
+    sy_writer_item_t *it = pop(w);
+    if (it == NULL && !atomic_load(&w->stopping))
+        futex_wait(&w->sleeping, 1u, timeout_ns);
+    atomic_store(&w->sleeping, 0u);
+    return it;
+}
+
+static void write_batch(sy_writer_t *w, size_t n)
+{
+    while (w->sink.write(w->sink.ctx, w->batch, n) != SY_OK) {
+        /* Keep the batch and try again; the queue absorbs what arrives. */
+        struct timespec ts = {(time_t)(w->o.retry_ms / 1000), (long)(w->o.retry_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    sy_writer_t *w = arg;
+    uint64_t tick_ns = w->o.tick_ms * 1000000u, linger_ns = w->o.linger_ms * 1000000u;
+    uint64_t next_tick = sy_now_ns() + tick_ns;
+    for (;;) {
+        bool stopping = atomic_load(&w->stopping);
+        sy_writer_item_t *first = pop(w);
+        uint64_t now = sy_now_ns();
+        if (now >= next_tick) {
+            w->sink.tick(w->sink.ctx, false);
+            next_tick = now + tick_ns;
+        }
+        if (first == NULL) {
+            if (stopping && sy_queue_size(w->q) == 0)
+                break;
+            first = wait_for_item(w, next_tick > now ? next_tick - now : 1000000u);
+            if (first == NULL)
+                continue;
+        }
+        /* A batch: until batch_max items, or linger after the oldest. */
+        size_t n = 0;
+        w->batch[n++] = first;
+        uint64_t deadline = first->enqueued_ns + linger_ns;
+        while (n < w->o.batch_max) {
+            sy_writer_item_t *it = pop(w);
+            if (it) {
+                w->batch[n++] = it;
+                continue;
+            }
+            now = sy_now_ns();
+            if (now >= deadline || atomic_load(&w->stopping))
+                break;
+            it = wait_for_item(w, deadline - now);
+            if (it)
+                w->batch[n++] = it;
+        }
+        write_batch(w, n);
+    }
+    w->sink.tick(w->sink.ctx, true);
+    return NULL;
+}
+
+sy_writer_t *sy_writer_start(sy_queue_t *q, const sy_writer_opts_t *opts,
+                             const sy_writer_sink_t *sink)
+{
+    sy_writer_t *w = sy_calloc(1, sizeof(*w));
+    w->q = q;
+    w->o = *opts;
+    if (w->o.batch_max == 0)
+        w->o.batch_max = 1;
+    if (w->o.tick_ms == 0)
+        w->o.tick_ms = 1000;
+    if (w->o.retry_ms == 0)
+        w->o.retry_ms = 1000;
+    w->sink = *sink;
+    w->batch = sy_calloc(w->o.batch_max, sizeof(*w->batch));
+    atomic_init(&w->sleeping, 0u);
+    atomic_init(&w->stopping, false);
+    atomic_init(&w->paused, false);
+    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc != 0)
+        sy_panic("writer: cannot start the thread (%d)", rc);
+    return w;
+}
+
+void sy_writer_pause(sy_writer_t *w, bool paused)
+{
+    atomic_store(&w->paused, paused);
+    if (!paused) {
+        atomic_store(&w->sleeping, 1u); /* force a wake */
+        sy_writer_wake(w);
+    }
+}
+
+void sy_writer_stop(sy_writer_t *w)
+{
+    if (w == NULL)
+        return;
+    atomic_store(&w->paused, false); /* stopping always drains */
+    atomic_store(&w->stopping, true);
+    atomic_store(&w->sleeping, 1u);
+    sy_writer_wake(w);
+    pthread_join(w->thread, NULL);
+    free(w->batch);
+    free(w);
+}

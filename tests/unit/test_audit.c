@@ -1,0 +1,601 @@
+/*
+ * test_audit.c - the audit trail: RFC 6962 hashing and proofs, Ed25519
+ * checkpoints, the canonical record encoding, the content mask, the store,
+ * verification naming a tampered record, and the queue-full policy with a
+ * stopped writer.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "audit/log.h"
+#include "audit/merkle.h"
+#include "audit/record.h"
+#include "audit/sign.h"
+#include "audit/verify.h"
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "json/json.h"
+#include "store/store.h"
+#include "unit.h"
+
+static sy_hash_t H(const char *hex)
+{
+    sy_hash_t h;
+    memset(&h, 0, sizeof(h));
+    if (sy_unhex(sy_str_c(hex), h.b, SY_HASH_LEN) != SY_OK)
+        fprintf(stderr, "  bad hex in test: %s\n", hex);
+    return h;
+}
+
+static bool heq(const sy_hash_t *a, const sy_hash_t *b)
+{
+    return memcmp(a->b, b->b, SY_HASH_LEN) == 0;
+}
+
+/* ---- RFC 6962 ---- */
+
+/* The inputs and tree heads of the Certificate Transparency reference
+ * implementation's Merkle tree tests (also RFC 9162's test data): leaves are
+ * these byte strings, roots the MTH of the first n of them. */
+static const struct {
+    const char *data;
+    size_t len;
+} ct_leaves[8] = {
+    {"", 0},
+    {"\x00", 1},
+    {"\x10", 1},
+    {"\x20\x21", 2},
+    {"\x30\x31", 2},
+    {"\x40\x41\x42\x43", 4},
+    {"\x50\x51\x52\x53\x54\x55\x56\x57", 8},
+    {"\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f", 16},
+};
+static const char *const ct_roots[9] = {
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+};
+
+static void test_merkle_known_roots(void)
+{
+    sy_hash_t leaves[8];
+    for (int i = 0; i < 8; i++)
+        sy_merkle_leaf(ct_leaves[i].data, ct_leaves[i].len, &leaves[i]);
+    sy_merkle_frontier_t f;
+    sy_merkle_frontier_init(&f);
+    for (int n = 0; n <= 8; n++) {
+        sy_hash_t want = H(ct_roots[n]), got, fr;
+        sy_merkle_root(leaves, (uint64_t)n, &got);
+        CHECK(heq(&got, &want));
+        sy_merkle_frontier_root(&f, &fr);
+        CHECK(heq(&fr, &want));
+        if (n < 8)
+            sy_merkle_frontier_push(&f, &leaves[n]);
+    }
+    /* By hand, from the definitions: a tree of 3 is node(node(l0, l1), l2). */
+    sy_hash_t a, b;
+    sy_merkle_node(&leaves[0], &leaves[1], &a);
+    sy_merkle_node(&a, &leaves[2], &b);
+    sy_hash_t want3 = H(ct_roots[3]);
+    CHECK(heq(&b, &want3));
+    /* The leaf and node prefixes are what separate them: 0x00 vs 0x01. */
+    sy_hash_t direct;
+    uint8_t buf[1] = {0x00};
+    sy_sha256(buf, 1, &direct);
+    CHECK(heq(&direct, &leaves[0]));
+}
+
+static void test_merkle_known_paths(void)
+{
+    sy_hash_t leaves[8], path[SY_MERKLE_MAX_PATH];
+    for (int i = 0; i < 8; i++)
+        sy_merkle_leaf(ct_leaves[i].data, ct_leaves[i].len, &leaves[i]);
+    /* PATH(0, D[8]) = l1, MTH(D[2:4]), MTH(D[4:8]) */
+    size_t n = sy_merkle_path(leaves, 8, 0, path);
+    CHECK_INT(n, 3);
+    sy_hash_t m23, m47;
+    sy_merkle_root(leaves + 2, 2, &m23);
+    sy_merkle_root(leaves + 4, 4, &m47);
+    CHECK(heq(&path[0], &leaves[1]));
+    CHECK(heq(&path[1], &m23));
+    CHECK(heq(&path[2], &m47));
+    /* PATH(6, D[7]) = MTH(D[4:6]), MTH(D[0:4]): the last leaf of an odd tree */
+    n = sy_merkle_path(leaves, 7, 6, path);
+    CHECK_INT(n, 2);
+    sy_hash_t m45, m03;
+    sy_merkle_root(leaves + 4, 2, &m45);
+    sy_merkle_root(leaves, 4, &m03);
+    CHECK(heq(&path[0], &m45));
+    CHECK(heq(&path[1], &m03));
+    /* a tree of one: empty path, the root is the leaf */
+    CHECK_INT(sy_merkle_path(leaves, 1, 0, path), 0);
+    CHECK(sy_merkle_verify_path(&leaves[0], 0, 1, path, 0, &leaves[0]));
+}
+
+/* Every leaf of every tree of 1..33 leaves: the proof verifies with the
+ * RFC 9162 algorithm (written independently of the path builder), and
+ * fails for a changed leaf, index, size, path element or root. */
+static void test_merkle_inclusion_all(void)
+{
+    sy_hash_t leaves[33], path[SY_MERKLE_MAX_PATH];
+    for (int i = 0; i < 33; i++) {
+        char d[16];
+        int len = snprintf(d, sizeof(d), "record %d", i);
+        sy_merkle_leaf(d, (size_t)len, &leaves[i]);
+    }
+    int bad = 0;
+    for (uint64_t n = 1; n <= 33; n++) {
+        sy_hash_t root;
+        sy_merkle_root(leaves, n, &root);
+        sy_merkle_frontier_t f;
+        sy_merkle_frontier_init(&f);
+        for (uint64_t i = 0; i < n; i++)
+            sy_merkle_frontier_push(&f, &leaves[i]);
+        sy_hash_t froot;
+        sy_merkle_frontier_root(&f, &froot);
+        if (!heq(&froot, &root))
+            bad++;
+        for (uint64_t m = 0; m < n; m++) {
+            size_t np = sy_merkle_path(leaves, n, m, path);
+            if (!sy_merkle_verify_path(&leaves[m], m, n, path, np, &root))
+                bad++;
+            if (n > 1 && sy_merkle_verify_path(&leaves[(m + 1) % n], m, n, path, np, &root))
+                bad++;
+            if (n > 1 && sy_merkle_verify_path(&leaves[m], (m + 1) % n, n, path, np, &root))
+                bad++;
+            if (np) {
+                path[np - 1].b[5] ^= 1;
+                if (sy_merkle_verify_path(&leaves[m], m, n, path, np, &root))
+                    bad++;
+                path[np - 1].b[5] ^= 1;
+                if (sy_merkle_verify_path(&leaves[m], m, n, path, np - 1, &root))
+                    bad++;
+            }
+            sy_hash_t other = root;
+            other.b[0] ^= 0x80;
+            if (sy_merkle_verify_path(&leaves[m], m, n, path, np, &other))
+                bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
+static void test_frontier_codec(void)
+{
+    sy_merkle_frontier_t f, g;
+    sy_merkle_frontier_init(&f);
+    for (int i = 0; i < 13; i++) {
+        sy_hash_t l;
+        sy_merkle_leaf(&i, sizeof(i), &l);
+        sy_merkle_frontier_push(&f, &l);
+    }
+    CHECK_INT(f.n, 3); /* 13 = 8 + 4 + 1 */
+    uint8_t buf[8 + 64 * SY_HASH_LEN];
+    size_t n = sy_merkle_frontier_encode(&f, buf);
+    CHECK_INT(n, 8 + 3 * SY_HASH_LEN);
+    CHECK(sy_merkle_frontier_decode(&g, buf, n) == SY_OK);
+    sy_hash_t a, b;
+    sy_merkle_frontier_root(&f, &a);
+    sy_merkle_frontier_root(&g, &b);
+    CHECK(heq(&a, &b) && g.size == 13);
+    CHECK(sy_merkle_frontier_decode(&g, buf, n - SY_HASH_LEN) == SY_EINVAL);
+}
+
+/* ---- Ed25519 ---- */
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/sy-audit-unit-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL)
+        sy_panic("mkdtemp");
+}
+
+static void test_ed25519(void)
+{
+    char path[128], pub[160], err[256];
+    snprintf(path, sizeof(path), "%s/sign.key", tmpdir);
+    bool created = false;
+    sy_signer_t *s = sy_signer_open(path, true, &created, err, sizeof(err));
+    CHECK(s != NULL && created);
+    if (s == NULL)
+        return;
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    const char msg[] = "switchyard-audit-checkpoint/v1\ntree_size=1\n";
+    uint8_t sig[SY_ED25519_SIG_LEN];
+    CHECK(sy_signer_sign(s, msg, sizeof(msg) - 1, sig) == SY_OK);
+    CHECK(sy_ed25519_verify(sy_signer_public(s), msg, sizeof(msg) - 1, sig));
+    CHECK(!sy_ed25519_verify(sy_signer_public(s), msg, sizeof(msg) - 2, sig));
+    sig[10] ^= 4;
+    CHECK(!sy_ed25519_verify(sy_signer_public(s), msg, sizeof(msg) - 1, sig));
+    /* the same key comes back from the file, and its public half from FILE.pub */
+    sy_signer_t *again = sy_signer_open(path, false, &created, err, sizeof(err));
+    CHECK(again && !created &&
+          memcmp(sy_signer_public(again), sy_signer_public(s), SY_ED25519_PUB_LEN) == 0);
+    uint8_t p[SY_ED25519_PUB_LEN];
+    snprintf(pub, sizeof(pub), "%s.pub", path);
+    CHECK(sy_ed25519_load_public(pub, p, err, sizeof(err)) == SY_OK &&
+          memcmp(p, sy_signer_public(s), SY_ED25519_PUB_LEN) == 0);
+    memset(p, 0, sizeof(p));
+    CHECK(sy_ed25519_load_public(path, p, err, sizeof(err)) == SY_OK &&
+          memcmp(p, sy_signer_public(s), SY_ED25519_PUB_LEN) == 0);
+    /* a key others can read is refused, and the message never holds key bytes */
+    chmod(path, 0644);
+    sy_signer_t *open_key = sy_signer_open(path, false, NULL, err, sizeof(err));
+    CHECK(open_key == NULL && strstr(err, "chmod 600") != NULL);
+    CHECK(strstr(err, "PRIVATE") == NULL);
+    chmod(path, 0600);
+    /* RFC 8032 section 7.1, TEST 2: a one-byte message under a known key */
+    uint8_t pk2[32], sig2[64];
+    CHECK(sy_unhex(sy_str_c("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"), pk2,
+                   32) == SY_OK);
+    CHECK(sy_unhex(sy_str_c("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+                            "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+                   sig2, 64) == SY_OK);
+    CHECK(sy_ed25519_verify(pk2, "\x72", 1, sig2));
+    CHECK(!sy_ed25519_verify(pk2, "\x73", 1, sig2));
+    sy_signer_free(s);
+    sy_signer_free(again);
+}
+
+/* ---- the record ---- */
+
+static sy_audit_record_t sample_record(void)
+{
+    static const sy_str_t verdicts[] = {{"guardrail:pii:redacted", 22}};
+    sy_audit_record_t r;
+    memset(&r, 0, sizeof(r));
+    r.seq = 41;
+    r.time_ms = 1790000000123;
+    r.request_id = SY_STR("req_0123456789abcdef01234567");
+    r.key_id = SY_STR("key_1");
+    r.frontdoor = SY_STR("openai");
+    r.endpoint = SY_STR("/v1/chat/completions");
+    r.model = SY_STR("gpt \"4o\"\n\x01 caf\xc3\xa9 \xff bad");
+    r.provider = SY_STR("openai-main");
+    r.upstream_model = SY_STR("gpt-4o-mini");
+    r.region = SY_STR("eu-west-1");
+    r.route = SY_STR("openai-main:429,openai-main:200");
+    r.attempts = 2;
+    r.verdicts = verdicts;
+    r.nverdicts = 1;
+    r.status = 200;
+    r.stream = true;
+    r.tokens_in = 12;
+    r.tokens_out = 34;
+    r.cost_pico = 18446744073709551615ull;
+    r.cost_known = true;
+    r.duration_us = 1500;
+    sy_sha256("abc", 3, &r.request_sha256);
+    return r;
+}
+
+static void test_record_canonical(void)
+{
+    sy_audit_record_t r = sample_record();
+    sy_buf_t a, b;
+    sy_buf_init(&a, 0);
+    sy_buf_init(&b, 0);
+    CHECK(sy_audit_record_encode(&r, &a) == SY_OK);
+    CHECK(sy_audit_record_encode(&r, &b) == SY_OK);
+    CHECK(a.len == b.len && memcmp(sy_buf_ptr(&a), sy_buf_ptr(&b), a.len) == 0);
+    /* valid JSON, keys in strictly increasing byte order, nothing but the fields */
+    sy_arena_t *ar = sy_arena_new(0);
+    sy_json_t *j = NULL;
+    CHECK(sy_json_parse(ar, sy_buf_ptr(&a), a.len, NULL, &j, NULL) == SY_OK);
+    if (j) {
+        CHECK(j->type == SY_JSON_OBJECT);
+        for (uint32_t i = 1; i < j->u.obj.len; i++) {
+            sy_str_t p = j->u.obj.items[i - 1].key, q = j->u.obj.items[i].key;
+            int c = memcmp(p.p, q.p, SY_MIN(p.len, q.len));
+            if (!(c < 0 || (c == 0 && p.len < q.len))) {
+                fprintf(stderr, "  key order: %.*s before %.*s\n", SY_STR_FMT(p), SY_STR_FMT(q));
+                unit_cur_failed++;
+            }
+        }
+        uint64_t cost = 0, seq = 0;
+        CHECK(sy_json_as_u64(sy_json_get(j, "cost_pico"), &cost) == SY_OK &&
+              cost == 18446744073709551615ull);
+        CHECK(sy_json_as_u64(sy_json_get(j, "seq"), &seq) == SY_OK && seq == 41);
+        sy_str_t m = sy_json_str(sy_json_get(j, "model"));
+        CHECK_STR(m, "gpt \"4o\"\n\x01 caf\xc3\xa9 \xef\xbf\xbd bad");
+        CHECK_STR(sy_json_str(sy_json_get(j, "request_sha256")),
+                  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        CHECK(sy_json_len(sy_json_get(j, "verdicts")) == 1);
+        CHECK(sy_json_get(j, "request_content") == NULL); /* content: none */
+    }
+    /* one escape per character, written one way */
+    CHECK(strstr(sy_buf_ptr(&a), "\"model\":\"gpt \\\"4o\\\"\\n\\u0001 caf\xc3\xa9 \\ufffd bad\"") !=
+          NULL);
+    /* a changed field changes the bytes */
+    r.tokens_out = 35;
+    sy_buf_clear(&b);
+    sy_audit_record_encode(&r, &b);
+    CHECK(!(a.len == b.len && memcmp(sy_buf_ptr(&a), sy_buf_ptr(&b), a.len) == 0));
+    /* content: valid UTF-8 as text, other bytes as base64 */
+    r.content = SY_AUDIT_CONTENT_FULL;
+    r.request_content = SY_STR("{\"a\":1}");
+    r.response_content = SY_STR("\xff\xfe");
+    sy_buf_clear(&b);
+    sy_audit_record_encode(&r, &b);
+    CHECK(strstr(sy_buf_ptr(&b), "\"request_content\":\"{\\\"a\\\":1}\"") != NULL);
+    CHECK(strstr(sy_buf_ptr(&b), "\"response_content_b64\":\"//4=\"") != NULL);
+    sy_arena_reset(ar);
+    CHECK(sy_json_parse(ar, sy_buf_ptr(&b), b.len, NULL, &j, NULL) == SY_OK);
+    sy_arena_free(ar);
+    sy_buf_free(&a);
+    sy_buf_free(&b);
+}
+
+static void test_redact(void)
+{
+    sy_buf_t o;
+    sy_buf_init(&o, 0);
+    sy_audit_redact(SY_STR("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":"
+                           "\"my card is 4111 1111 1111 1111\"}],\"stop\":[\"a\",\"b\"],"
+                           "\"max_tokens\":5,\"x\":{\"type\":\"text\",\"text\":\"se\\\"cret\"}}"),
+                    &o);
+    CHECK_MEM(sy_buf_ptr(&o), o.len,
+              "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"[redacted]\"}],"
+              "\"stop\":[\"[redacted]\",\"[redacted]\"],\"max_tokens\":5,"
+              "\"x\":{\"type\":\"text\",\"text\":\"[redacted]\"}}");
+    sy_buf_clear(&o);
+    sy_audit_redact(SY_STR("event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+                           "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n"),
+                    &o);
+    CHECK_MEM(sy_buf_ptr(&o), o.len,
+              "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+              "\"delta\":{\"type\":\"text_delta\",\"text\":\"[redacted]\"}}\n\n");
+    sy_buf_free(&o);
+}
+
+/* ---- the log: store, resume, verify, tamper ---- */
+
+static sy_config_t *audit_config(unsigned capacity, const char *extra)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "store: sqlite:%s/audit.db\n"
+             "audit:\n  enabled: true\n  signing_key_file: %s/log.key\n"
+             "  flush_interval: 5ms\n  batch_records: 7\n  queue_capacity: %u\n"
+             "  queue_full_wait: 20ms\n  checkpoint_records: 10\n  checkpoint_interval: 100ms\n%s",
+             tmpdir, tmpdir, capacity, extra ? extra : "");
+    char *err = NULL;
+    sy_config_t *c = sy_config_parse("<test>", text, strlen(text), &err);
+    if (c == NULL)
+        fprintf(stderr, "  config: %s\n", err);
+    free(err);
+    return c;
+}
+
+/* Admit and submit one request's record through the public API. */
+static int one_request(sy_arena_t *a, int i)
+{
+    sy_audit_req_t *r = NULL;
+    int rc = sy_audit_begin(a, &r);
+    if (rc != SY_OK)
+        return rc;
+    char id[40], body[64];
+    snprintf(id, sizeof(id), "req_unit_%04d", i);
+    int blen = snprintf(body, sizeof(body), "{\"model\":\"m\",\"n\":%d}", i);
+    sy_audit_response_bytes(r, "data: x\n\n", 9);
+    sy_audit_response_bytes(r, "data: [DONE]\n\n", 14);
+    sy_access_entry_t e;
+    memset(&e, 0, sizeof(e));
+    e.request_id = sy_str_c(id);
+    e.frontdoor = SY_STR("openai");
+    e.path = SY_STR("/v1/chat/completions");
+    e.model = SY_STR("m");
+    e.provider = SY_STR("p");
+    e.upstream_model = SY_STR("m-1");
+    e.status = 200;
+    e.attempts = 1;
+    e.attempt_log = SY_STR("p:200");
+    e.usage.input = 10;
+    e.usage.has_input = true;
+    e.usage.output = (uint64_t)i;
+    e.usage.has_output = true;
+    e.cost_pico = 1000u * (uint64_t)i;
+    e.cost_known = true;
+    sy_audit_submit(r, &e, NULL, sy_str(body, (size_t)blen));
+    return SY_OK;
+}
+
+static void wait_written(uint64_t n)
+{
+    sy_audit_stats_t s;
+    for (int i = 0; i < 500; i++) {
+        sy_audit_stats(&s);
+        if (s.written >= n)
+            return;
+        usleep(2000);
+    }
+}
+
+static int verify_db(sy_audit_verify_t *res)
+{
+    char path[128], err[256], keyp[128];
+    snprintf(path, sizeof(path), "%s/audit.db", tmpdir);
+    snprintf(keyp, sizeof(keyp), "%s/log.key.pub", tmpdir);
+    sy_store_opts_t so = {.readonly = true};
+    sy_store_t *s = sy_store_sqlite_open(path, &so, err, sizeof(err));
+    uint8_t pub[SY_ED25519_PUB_LEN];
+    if (s == NULL || sy_ed25519_load_public(keyp, pub, err, sizeof(err)) != SY_OK) {
+        fprintf(stderr, "  %s\n", err);
+        sy_store_close(s);
+        return SY_ERR;
+    }
+    int rc = sy_audit_verify(s, pub, res, err, sizeof(err));
+    sy_store_close(s);
+    return rc;
+}
+
+static void test_queue_full_policy(void)
+{
+    sy_config_t *c = audit_config(16, NULL);
+    char err[512];
+    CHECK(c && sy_audit_start(c, err, sizeof(err)) == SY_OK);
+    if (!sy_audit_enabled()) {
+        fprintf(stderr, "  %s\n", err);
+        unit_cur_failed++;
+        sy_config_unref(c);
+        return;
+    }
+    sy_audit_test_pause(true); /* the writer stops taking records */
+    sy_arena_t *a = sy_arena_new(0);
+    int admitted = 0;
+    for (int i = 0; i < 16; i++)
+        admitted += one_request(a, i) == SY_OK;
+    CHECK_INT(admitted, 16);
+    sy_audit_stats_t s;
+    sy_audit_stats(&s);
+    CHECK_INT(s.queued, 16);
+    CHECK_INT(s.reserved, 16);
+    CHECK_INT(s.written, 0);
+    /* full: brief back-pressure (queue_full_wait), then a refusal, counted */
+    sy_audit_req_t *r = (sy_audit_req_t *)1;
+    uint64_t t0 = sy_now_ms();
+    CHECK(sy_audit_begin(a, &r) == SY_EAGAIN && r == NULL);
+    uint64_t waited = sy_now_ms() - t0;
+    CHECK(waited >= 18 && waited < 1000);
+    sy_audit_stats(&s);
+    CHECK_INT(s.queue_full, 1);
+    /* the writer resumes: everything queued is written, places come back */
+    sy_audit_test_pause(false);
+    wait_written(16);
+    sy_audit_stats(&s);
+    CHECK_INT(s.written, 16);
+    CHECK_INT(s.reserved, 0);
+    CHECK(one_request(a, 16) == SY_OK);
+    /* a request that ends without its record gives its place back, counted */
+    sy_audit_req_t *lost = NULL;
+    sy_arena_t *b = sy_arena_new(0);
+    CHECK(sy_audit_begin(b, &lost) == SY_OK && lost != NULL);
+    sy_log_setup(SY_LOG_ERROR, SY_LOG_TEXT, 2); /* the warning is expected */
+    sy_arena_free(b);
+    sy_log_setup(SY_LOG_WARN, SY_LOG_JSON, 2);
+    sy_audit_stats(&s);
+    CHECK_INT(s.unsubmitted, 1);
+    sy_audit_stop();
+    sy_arena_free(a);
+    sy_audit_verify_t res;
+    CHECK(verify_db(&res) == SY_OK && res.ok && res.records == 17 && res.covered == 17);
+    sy_config_unref(c);
+}
+
+/* Stop and start again: numbering, tree and checkpoints resume; then one
+ * changed byte is named by verify. */
+static void test_resume_and_tamper(void)
+{
+    sy_config_t *c = audit_config(64, NULL);
+    char err[512];
+    CHECK(c && sy_audit_start(c, err, sizeof(err)) == SY_OK);
+    sy_arena_t *a = sy_arena_new(0);
+    for (int i = 17; i < 40; i++)
+        CHECK(one_request(a, i) == SY_OK);
+    sy_audit_stop();
+    sy_arena_free(a);
+    sy_audit_verify_t res;
+    CHECK(verify_db(&res) == SY_OK && res.ok && res.records == 40 && res.covered == 40);
+    CHECK(res.checkpoints >= 4);
+
+    /* a different key is refused: one log, one key */
+    sy_config_t *other = audit_config(64, "");
+    char text[600];
+    snprintf(text, sizeof(text),
+             "store: sqlite:%s/audit.db\naudit: {enabled: true, signing_key_file: %s/other.key}\n",
+             tmpdir, tmpdir);
+    sy_config_unref(other);
+    other = sy_config_parse("<t>", text, strlen(text), NULL);
+    CHECK(other && sy_audit_start(other, err, sizeof(err)) == SY_ERR &&
+          strstr(err, "not the key this audit log was started with"));
+    sy_config_unref(other);
+
+    /* one byte of record 23 changes */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/audit.db", tmpdir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "UPDATE audit_records SET record = replace(record, '\"tokens_out\":23', "
+                       "'\"tokens_out\":93') WHERE seq = 23",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_INT(sqlite3_changes(db), 1);
+    CHECK(verify_db(&res) == SY_OK && !res.ok);
+    CHECK_INT(res.bad_index, 23);
+    CHECK(strcmp(res.bad_id, "req_unit_0023") == 0);
+    CHECK(strstr(res.first, "req_unit_0023") != NULL);
+    /* the leaf hash rewritten to match: the signed checkpoint still catches it */
+    CHECK(sqlite3_exec(db,
+                       "UPDATE audit_records SET leaf = (SELECT leaf FROM audit_records WHERE seq "
+                       "= 22) WHERE seq = 23",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(verify_db(&res) == SY_OK && !res.ok);
+    /* the last record removed: the checkpoint covering it says so */
+    CHECK(sqlite3_exec(db, "DELETE FROM audit_records WHERE seq >= 23", NULL, NULL, NULL) ==
+          SQLITE_OK);
+    CHECK(verify_db(&res) == SY_OK && !res.ok && strstr(res.first, "removed") != NULL);
+    sqlite3_close(db);
+    sy_config_unref(c);
+}
+
+static void test_store_url(void)
+{
+    char *err = NULL;
+    sy_config_t *c = sy_config_parse("<t>", "store: mysql://x\n", 17, &err);
+    CHECK(c == NULL && err && strstr(err, "store: expected sqlite:FILE"));
+    free(err);
+    const char pg[] = "store: postgres://sy:hunter2@db.example/audit\n";
+    c = sy_config_parse("<t>", pg, sizeof(pg) - 1, &err);
+    CHECK(c != NULL && c->store.kind == SY_CONFIG_STORE_POSTGRES);
+    if (c) {
+        sy_buf_t b;
+        sy_buf_init(&b, 0);
+        sy_config_format(c, &b, true);
+        sy_buf_append(&b, "", 1);
+        CHECK(strstr(sy_buf_ptr(&b), "hunter2") == NULL);
+        CHECK(strstr(sy_buf_ptr(&b), "postgres://sy:<redacted>@db.example/audit") != NULL);
+        sy_buf_free(&b);
+        sy_config_unref(c);
+    }
+    sy_config_t *d = sy_config_default();
+    CHECK(d && !d->audit.enabled && d->audit.flush_interval_ms == 50 &&
+          d->store.kind == SY_CONFIG_STORE_SQLITE);
+    char out[64];
+    CHECK(sy_config_resolve_path(d, SY_STR("a.db"), out, sizeof(out)) == SY_OK &&
+          strcmp(out, "a.db") == 0);
+    sy_config_unref(d);
+}
+
+int main(void)
+{
+    sy_log_setup(SY_LOG_WARN, SY_LOG_JSON, 2);
+    make_tmpdir();
+    RUN(test_merkle_known_roots);
+    RUN(test_merkle_known_paths);
+    RUN(test_merkle_inclusion_all);
+    RUN(test_frontier_codec);
+    RUN(test_ed25519);
+    RUN(test_record_canonical);
+    RUN(test_redact);
+    RUN(test_store_url);
+    RUN(test_queue_full_policy);
+    RUN(test_resume_and_tamper);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return unit_done();
+}
