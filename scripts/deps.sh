@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="make gcc libc6-dev pkg-config clang libclang-rt-14-dev
-      libssl-dev libyaml-dev libsqlite3-dev libjansson-dev libc-ares-dev
+      libssl-dev libyaml-dev libsqlite3-dev libjansson-dev libc-ares-dev libpcre2-dev
       python3 valgrind curl ca-certificates"
 # Node.js and npm run the official SDK clients in the tests; a machine that
 # already has a node (any packaging) keeps it.

@@ -98,6 +98,14 @@ typedef struct {
     int format;
 } sy_config_log_t;
 
+/* `guardrails`: named guardrail policies (harness/guard.h; parsed by
+ * config/guardrails.c). Keys and teams refer to them by name. */
+struct sy_guard_policy;
+typedef struct {
+    const struct sy_guard_policy *items;
+    size_t n;
+} sy_config_guardrails_t;
+
 /* One entry of `providers`: an upstream account of one adapter kind. Secret
  * fields are redacted by sy_config_format(redact=true) and never logged. */
 typedef struct {
@@ -207,6 +215,7 @@ typedef struct sy_config {
     sy_config_workers_t workers;
     sy_config_limits_t limits;
     sy_config_log_t log;
+    sy_config_guardrails_t guardrails;
     sy_config_key_list_t keys;
     sy_config_provider_list_t providers;
     sy_config_model_list_t models;
@@ -488,6 +497,11 @@ void sy_cfg_section_format(const sy_cfg_section_t *s, const void *target, sy_buf
  */
 int sy_cfg_section_list(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
                         const sy_cfg_section_t *s, size_t elem_size, void **items, size_t *n);
+
+/* The `guardrails` section (config/guardrails.c). */
+int sy_config_parse_guardrails(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                               void *field);
+void sy_config_format_guardrails(const void *field, sy_buf_t *out, bool redact);
 
 /* Gateway sections (config/gateway.c): parse callbacks for the root table,
  * and the cross-checks run once every section is parsed. */
