@@ -22,6 +22,8 @@
 #include "core/buf.h"
 #include "core/common.h"
 #include "core/str.h"
+#include "core/map.h"
+#include "router/catalog.h"
 
 /* Named caps. */
 #define SY_CONFIG_MAX_FILE_BYTES (4u << 20) /* a config file larger than this is refused */
@@ -124,21 +126,90 @@ typedef struct {
     uint64_t max_connections;       /* per worker, to this provider's origin */
 } sy_config_provider_t;
 
-/* One deployment of a model: where a model name can be served. */
+/* Capabilities a deployment has and a request may need (bit flags). */
+enum {
+    SY_CAP_TOOLS = 1u << 0,       /* function / tool calling */
+    SY_CAP_VISION = 1u << 1,      /* image parts */
+    SY_CAP_JSON_SCHEMA = 1u << 2, /* JSON-schema structured output */
+    SY_CAP_THINKING = 1u << 3,    /* reasoning / extended thinking */
+};
+
+/* A deployment's price overrides, pico-dollars per token (sy_price_parse of
+ * USD per million tokens); has_ says which were set. */
+typedef struct {
+    uint64_t input, output, cached_input, cache_write;
+    bool has_input, has_output, has_cached_input, has_cache_write;
+} sy_config_price_t;
+
+struct sy_route_state; /* router/state.h */
+
+/* One deployment of a model: where a model name can be served. The first
+ * block is the configuration as written (region and jurisdiction are
+ * filled from the provider when left empty); the second is resolved when
+ * the snapshot is built, for the router's hot path. */
 typedef struct {
     sy_str_t provider;                       /* name in `providers` */
     const sy_config_provider_t *provider_cfg; /* resolved */
-    sy_str_t model;                          /* the upstream model / deployment id */
+    sy_str_t model;                          /* the upstream model / deployment id; `*` in a wildcard group */
     uint64_t max_tokens_default;             /* sent when the format needs max_tokens */
+    uint64_t weight;                         /* weighted strategy: share of first picks */
+    uint64_t priority;                       /* priority strategy: lower is tried first */
+    sy_str_t region, jurisdiction;           /* tags; default: the provider's */
+    bool tools, vision, json_schema, thinking; /* capabilities (default: all true) */
+    uint64_t context_window, max_output;     /* tokens; 0: from the catalogue */
+    sy_config_price_t price;                 /* overrides of the catalogue's prices */
+    uint64_t rpm, tpm;                       /* the account's limits here; 0: none */
     const sy_yaml_node_t *node;              /* private: its YAML, only while building */
+    /* resolved */
+    sy_str_t label;                /* "provider/model" */
+    uint32_t caps;                 /* SY_CAP_* */
+    uint64_t ctx_window, max_out;  /* effective; 0 when unknown (never filters) */
+    sy_price_t cost;               /* effective prices */
+    bool priced;                   /* input and output prices are known */
+    bool wildcard;                 /* model holds `*`: completed per request */
+    struct sy_route_state *state;  /* shared health and load (a wildcard's: the pattern's) */
 } sy_config_deployment_t;
 
-/* One entry of `models`: a name clients ask for and its deployments. */
+/* A list of strings in the snapshot's arena. */
+typedef struct {
+    const sy_str_t *items;
+    size_t n;
+} sy_config_str_list_t;
+
+/* One entry of `models`: a name clients ask for (plus aliases) and its
+ * deployments, ranked by `strategy` (router/router.h). A name with one `*`
+ * is a wildcard group: the name "openai/ *" (written without the space)
+ * matches "openai/<x>", and each deployment's `*` becomes <x>. */
 typedef struct {
     sy_str_t name;
     sy_config_deployment_t *deployments;
     size_t ndeployments;
+    int strategy;                 /* sy_route_strategy_t */
+    sy_config_str_list_t aliases;
+    uint64_t hedge_after_ms;      /* SY_CONFIG_INHERIT: router.hedge_after */
+    /* resolved */
+    bool wildcard;
+    sy_str_t prefix, suffix;      /* around the name's `*` */
 } sy_config_model_t;
+
+#define SY_CONFIG_INHERIT UINT64_MAX /* a group value that follows the router's */
+
+/* `router`: defaults of the attempt loop and the circuit breakers. Durations
+ * in milliseconds. Defaults in config/gateway.c and README.md. */
+typedef struct {
+    uint64_t retries;             /* same-deployment retries for transient errors */
+    uint64_t backoff_base_ms;     /* first backoff ceiling; doubles per retry (full jitter) */
+    uint64_t backoff_max_ms;      /* ceiling of a backoff, and the longest Retry-After waited */
+    uint64_t timeout_ms;          /* per-request deadline for starting attempts */
+    uint64_t max_attempts;        /* upstream attempts per request, all deployments */
+    uint64_t circuit_failures;    /* consecutive failures that open a circuit; 0 off */
+    uint64_t circuit_failure_ratio; /* percent over the window that opens it; 0 off */
+    uint64_t circuit_min_requests;
+    uint64_t circuit_window_ms;
+    uint64_t circuit_cooldown_ms;
+    uint64_t hedge_after_ms;      /* 0: no hedging */
+    uint64_t explore_after_ms;    /* least latency: refresh a deployment's figures this often */
+} sy_config_router_t;
 
 typedef struct {
     const sy_config_provider_t *items;
@@ -219,9 +290,11 @@ typedef struct sy_config {
     sy_config_key_list_t keys;
     sy_config_provider_list_t providers;
     sy_config_model_list_t models;
+    sy_config_router_t router;
     sy_config_store_t store;
     sy_config_audit_t audit;
     /* private */
+    sy_map_t model_index; /* exact names and aliases -> sy_config_model_t */
     atomic_uint refs;
     sy_arena_t *arena;
 } sy_config_t;
@@ -524,9 +597,20 @@ extern const sy_cfg_section_t sy_config_audit_section;
  * (NUL included); returns SY_ETOOBIG when it does not fit. */
 int sy_config_resolve_path(const sy_config_t *c, sy_str_t rel, char *out, size_t outsz);
 
-/* Lookups on a snapshot. */
+/* The `router` section's table (its rows are checked against README.md). */
+extern const sy_cfg_section_t sy_config_router_section;
+
+/* Lookups on a snapshot. find_model matches a name, an alias, then the
+ * wildcard groups in order; match_model also gives what the `*` matched
+ * (empty for a non-wildcard group). */
 const sy_config_model_t *sy_config_find_model(const sy_config_t *c, sy_str_t name);
+const sy_config_model_t *sy_config_match_model(const sy_config_t *c, sy_str_t name,
+                                               sy_str_t *capture);
 const sy_config_provider_t *sy_config_find_provider(const sy_config_t *c, sy_str_t name);
+/* Fill a deployment's resolved fields (label, caps, context window, max
+ * output, prices; the shared state when with_state) from what is written
+ * and the catalogue; label strings go in `a`. provider_cfg must be set. */
+void sy_config_resolve_deployment(sy_arena_t *a, sy_config_deployment_t *d, bool with_state);
 
 /* The root table (sy_config_t's keys), for documentation checks and tools. */
 const sy_cfg_section_t *sy_config_schema(void);

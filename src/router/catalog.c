@@ -45,6 +45,17 @@ int sy_price_parse(sy_str_t s, uint64_t *out)
     return SY_OK;
 }
 
+char *sy_price_format(uint64_t pico, char buf[32])
+{
+    uint64_t whole = pico / PICO_PER_USD_PER_MTOK, frac = pico % PICO_PER_USD_PER_MTOK;
+    int n = snprintf(buf, 32, "%llu.%06llu", (unsigned long long)whole, (unsigned long long)frac);
+    while (n > 0 && buf[n - 1] == '0')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '.')
+        buf[--n] = '\0';
+    return buf;
+}
+
 bool sy_glob_match(sy_str_t pat, sy_str_t s)
 {
     size_t p = 0, i = 0, star = (size_t)-1, mark = 0;

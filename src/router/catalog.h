@@ -44,6 +44,10 @@ const sy_catalog_entry_t *sy_catalog_at(size_t i);
  * six decimals) into pico-dollars per token. SY_OK, SY_EINVAL or SY_ETOOBIG. */
 int sy_price_parse(sy_str_t usd_per_mtok, uint64_t *pico_per_token);
 
+/* The inverse: pico-dollars per token as USD per million tokens, shortest
+ * exact decimal ("0.15", "10", "0.000001"). buf needs 32 bytes; returns buf. */
+char *sy_price_format(uint64_t pico_per_token, char buf[32]);
+
 /* Exact cost of a usage in pico-dollars. The IR's input counts every prompt
  * token; cached_input and cache_write are the parts billed at their own
  * prices (when the price has none, at the input price). */

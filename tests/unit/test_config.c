@@ -313,7 +313,7 @@ static void test_env_in_config(void)
     /* Keys are never expanded. */
     EXPECT_ERR("${SY_T_KEY}: 127.0.0.1:4000\n",
                "t.yaml:1:1: unknown key \"${SY_T_KEY}\" (expected one of: listen, workers, limits, "
-               "log, guardrails, keys, providers, models, store, audit)");
+               "log, guardrails, keys, providers, models, router, store, audit)");
     /* An unset variable is one error (not also a type error) with its path. */
     EXPECT_ERR("log:\n  level: ${SY_T_UNSET}\n",
                "t.yaml:2:3: log.level: environment variable SY_T_UNSET is not set (write "
@@ -459,12 +459,12 @@ static void test_unknown_keys(void)
     EXPECT_ERR("log:\n  levle: info\n",
                "t.yaml:2:3: unknown key \"log.levle\" (did you mean \"log.level\"?)");
     EXPECT_ERR("zzz: 1\n",
-               "t.yaml:1:1: unknown key \"zzz\" (expected one of: listen, workers, limits, log, guardrails, keys, providers, models, store, audit)");
+               "t.yaml:1:1: unknown key \"zzz\" (expected one of: listen, workers, limits, log, guardrails, keys, providers, models, router, store, audit)");
     EXPECT_ERR("log:\n  level: inf\n",
                "t.yaml:2:3: log.level: expected one of debug, info, warn, error, got \"inf\" (did "
                "you mean \"info\"?)");
     EXPECT_ERR("\"a\\nb\": 1\n", "t.yaml:1:1: unknown key \"a\\nb\" (expected one of: listen, "
-                                 "workers, limits, log, guardrails, keys, providers, models, store, audit)");
+                                 "workers, limits, log, guardrails, keys, providers, models, router, store, audit)");
 }
 
 static void test_type_errors(void)
@@ -594,6 +594,19 @@ static void test_defaults(void)
                          "keys: []\n"
                          "providers: []\n"
                          "models: []\n"
+                         "router:\n"
+                         "  retries: 1\n"
+                         "  backoff_base: 100ms\n"
+                         "  backoff_max: 2s\n"
+                         "  timeout: 10m\n"
+                         "  max_attempts: 10\n"
+                         "  circuit_failures: 10\n"
+                         "  circuit_failure_ratio: 50\n"
+                         "  circuit_min_requests: 20\n"
+                         "  circuit_window: 1m\n"
+                         "  circuit_cooldown: 30s\n"
+                         "  hedge_after: 0ms\n"
+                         "  explore_after: 30s\n"
                          "store: \"sqlite:switchyard.db\"\n"
                          "audit:\n"
                          "  enabled: false\n"

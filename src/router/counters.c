@@ -1,0 +1,104 @@
+/*
+ * counters.c - the in-process rate counter backend (see counters.h).
+ */
+#include "router/counters.h"
+
+#define MINUTE_BITS 24
+#define COUNT_BITS 40
+#define COUNT_MASK ((1ull << COUNT_BITS) - 1)
+#define MINUTE_MASK ((1ull << MINUTE_BITS) - 1)
+
+static inline uint64_t w_minute(uint64_t w) { return w >> COUNT_BITS; }
+static inline uint64_t w_count(uint64_t w) { return w & COUNT_MASK; }
+static inline uint64_t w_make(uint64_t minute, uint64_t count)
+{
+    return ((minute & MINUTE_MASK) << COUNT_BITS) | (count > COUNT_MASK ? COUNT_MASK : count);
+}
+
+void sy_rate_window_init(sy_rate_window_t *w)
+{
+    atomic_init(&w->slot[0], 0);
+    atomic_init(&w->slot[1], 0);
+}
+
+/* The count a slot word holds for `minute`, or 0 if it belongs to another. */
+static inline uint64_t count_for(uint64_t w, uint64_t minute)
+{
+    return w_minute(w) == (minute & MINUTE_MASK) ? w_count(w) : 0;
+}
+
+/* Sliding-minute estimate: this minute's count plus the previous minute's,
+ * weighted by the part of it still inside the window. */
+static uint64_t estimate(sy_rate_window_t *win, uint64_t now_ms, uint64_t *cur_word)
+{
+    uint64_t m = now_ms / SY_RATE_WINDOW_MS;
+    uint64_t cw = atomic_load_explicit(&win->slot[m & 1], memory_order_relaxed);
+    uint64_t pw = atomic_load_explicit(&win->slot[(m + 1) & 1], memory_order_relaxed);
+    uint64_t prev = m ? count_for(pw, m - 1) : 0;
+    uint64_t into = now_ms % SY_RATE_WINDOW_MS;
+    if (cur_word)
+        *cur_word = cw;
+    return count_for(cw, m) + prev * (SY_RATE_WINDOW_MS - into) / SY_RATE_WINDOW_MS;
+}
+
+static bool local_fits(sy_rate_window_t *w, uint64_t limit, uint64_t amount, uint64_t now_ms)
+{
+    return estimate(w, now_ms, NULL) + amount <= limit;
+}
+
+static uint64_t local_current(sy_rate_window_t *w, uint64_t now_ms)
+{
+    return estimate(w, now_ms, NULL);
+}
+
+static int local_reserve(sy_rate_window_t *win, uint64_t limit, uint64_t amount, uint64_t now_ms,
+                         sy_rate_resv_t *r)
+{
+    uint64_t m = now_ms / SY_RATE_WINDOW_MS;
+    _Atomic uint64_t *slot = &win->slot[m & 1];
+    r->win = NULL;
+    r->amount = 0;
+    r->minute = m;
+    for (;;) {
+        uint64_t cw;
+        uint64_t est = estimate(win, now_ms, &cw);
+        if (est + amount > limit)
+            return SY_ETOOBIG;
+        /* A slot still holding minute m-2 starts over at this minute. */
+        uint64_t nw = w_make(m, count_for(cw, m) + amount);
+        if (atomic_compare_exchange_weak_explicit(slot, &cw, nw, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            r->win = win;
+            r->amount = amount;
+            return SY_OK;
+        }
+    }
+}
+
+static void local_settle(sy_rate_resv_t *r, uint64_t used)
+{
+    if (r->win == NULL || used == r->amount) {
+        r->win = NULL;
+        return;
+    }
+    _Atomic uint64_t *slot = &r->win->slot[r->minute & 1];
+    uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
+    for (;;) {
+        if (w_minute(w) != (r->minute & MINUTE_MASK))
+            break; /* that minute has left the window: nothing to correct */
+        uint64_t c = w_count(w);
+        c = used > r->amount ? c + (used - r->amount) : c - SY_MIN(c, r->amount - used);
+        if (atomic_compare_exchange_weak_explicit(slot, &w, w_make(r->minute, c),
+                                                  memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    r->win = NULL;
+}
+
+const sy_route_counters_vt_t sy_route_counters_local = {
+    .name = "local",
+    .fits = local_fits,
+    .reserve = local_reserve,
+    .settle = local_settle,
+    .current = local_current,
+};
