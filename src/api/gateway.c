@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/admin.h"
 #include "api/anthropic.h"
 #include "api/auth.h"
 #include "audit/audit.h"
@@ -17,6 +18,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "router/router.h"
 
 void *sy_gateway_worker_init(void *gw, int worker_id, sy_loop_t *loop)
 {
@@ -72,10 +74,10 @@ static void handle_health(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
 static void handle_metrics(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
     SY_UNUSED(w);
-    SY_UNUSED(cfg);
     sy_buf_t b;
     sy_buf_init(&b, 0);
     sy_metrics_render(&b);
+    sy_route_metrics_render(cfg, &b);
     sy_audit_metrics_render(&b);
     sy_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
@@ -173,6 +175,12 @@ static void handle_models(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     sy_buf_free(&b);
 }
 
+static void handle_routes_explain(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    SY_UNUSED(w);
+    sy_admin_routes_explain(req, cfg);
+}
+
 /* A route: method + path (exact, or a prefix ending in '/') -> endpoint. */
 typedef struct {
     const char *method;
@@ -190,6 +198,8 @@ static const route_t routes[] = {
     {"GET", "/v1/models/", true, handle_models},
     {"GET", "/health", false, handle_health},
     {"GET", "/metrics", false, handle_metrics},
+    {"GET", "/admin/routes/explain", false, handle_routes_explain},
+    {"POST", "/admin/routes/explain", false, handle_routes_explain},
 };
 
 void sy_gateway_handle(sy_http_req_t *req, void *ctx)

@@ -3,17 +3,32 @@
  *
  * A request's state (proxy_t) lives in its arena. The sequence:
  *
- *   start: parse (front door) -> model -> attempt(deployment 0)
- *   attempt: adapter.encode -> client.start
+ *   start: parse (front door) -> model group -> the router's plan (an
+ *          ordered list of deployments, router/router.h); nothing can
+ *          serve it: a 4xx/503 naming the unmet constraints
+ *   launch(candidate): admission (circuit, RPM/TPM reservation) ->
+ *          adapter.encode -> client.start
  *     on_head 2xx stream  -> stream_body: adapter.stream_feed -> on_delta ->
  *                            front door.stream_event -> client socket
  *     on_head 2xx whole   -> whole_body (capped) -> on_done: decode -> respond
- *     on_head non-2xx     -> error_body (capped) -> on_done: map_error -> fail
- *     on_error            -> fail
- *   fail: before any byte reached the client and the error is retryable ->
- *         attempt(next deployment); otherwise answer the error (or, mid-
- *         stream, end the stream with the front door's error event).
+ *     on_head non-2xx     -> error_body (capped) -> on_done: map_error -> failed
+ *     on_error            -> failed
+ *   failed: the policy (router/policy.h) decides from the error class:
+ *          retry the same deployment after a backoff (a timer), fall back
+ *          to the plan's next deployment (after "context too long", only a
+ *          larger window), or answer the error. Nothing is retried once a
+ *          byte reached the client: a stream then ends with the front
+ *          door's own error event.
+ *   hedge: for whole (non-streamed) chat calls when the group hedges, a
+ *          second deployment is asked after the hedge delay if the first
+ *          has not answered; the first 2xx head wins and the other is
+ *          cancelled (not accounted: its usage never arrives).
  *   finish: usage -> exact cost -> headers, metrics, access log.
+ *
+ * Each attempt (attempt_t) holds its deployment's in-flight count, its
+ * RPM/TPM reservations and, when it probes an open circuit, the probe; all
+ * are given back exactly once when the attempt ends (attempt_end), however
+ * it ends: answered, failed, cancelled, or the client gone.
  *
  * The client response head is written only when the first client event is
  * ready, so a stream that fails before its first event can still fall back.
@@ -30,17 +45,51 @@
 #include "api/openai.h"
 #include "audit/audit.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "http/sse.h"
 #include "json/json.h"
 #include "providers/openai.h"
-#include "core/time.h"
 #include "router/catalog.h"
+#include "router/policy.h"
+#include "router/router.h"
 
 #define SY_PROXY_MAX_RESPONSE (64u * 1024 * 1024) /* whole upstream bodies */
 #define SY_PROXY_MAX_ERROR_BODY (64u * 1024)
 #define SY_PROXY_MAX_HEADERS 32
+#define SY_PROXY_MAX_ROUTE_LOG (16u * 1024) /* the access log's route array */
 
+typedef struct proxy proxy_t;
+
+/* One upstream attempt. A request runs at most two at once (a hedge). */
 typedef struct {
+    proxy_t *p;
+    uint32_t cand; /* index in the plan's candidates */
+    const sy_config_deployment_t *dep;
+    sy_route_state_t *state;
+    const sy_provider_vt_t *vt;
+    sy_provider_ctx_t pcx;
+    sy_upstream_req_t up;
+    sy_http_creq_t *creq;
+    int up_status;
+    const sy_http_client_head_t *up_head;
+    sy_buf_t body; /* whole 2xx body, or an error body */
+    void *dec;
+    sy_ir_error_t err;
+    uint64_t t_start, t_first; /* ns: sent; first token (streams) */
+    sy_rate_resv_t rpm, tpm;
+    bool active;  /* between launch and attempt_end */
+    bool counted; /* holds an in-flight count */
+    bool probe;   /* holds the circuit's half-open probe (until its verdict) */
+    bool probed;  /* was admitted as the probe (for the log) */
+    bool heard_ok, heard_fail; /* the circuit heard a success / a failure */
+    bool hedge;   /* started by the hedge timer */
+    /* Passthrough: the client's format is the provider's own. The client's
+     * JSON goes upstream with only the fields the gateway acts on rewritten,
+     * and the provider's answer comes back as it was sent. */
+    bool passthrough;
+} attempt_t;
+
+struct proxy {
     sy_http_req_t *req;
     sy_gateway_worker_t *w;
     sy_config_t *cfg;
@@ -48,20 +97,30 @@ typedef struct {
     sy_ir_request_t ir;
     const sy_config_model_t *model;
     char request_id[32];
+    /* the plan */
+    sy_route_ctx_t rc;
+    sy_route_need_t need;
+    sy_route_plan_t *plan;
+    const sy_config_deployment_t *deps;
+    size_t ndeps;
+    uint32_t cursor;      /* next position in plan->order */
+    uint8_t tries[SY_ROUTE_MAX_DEPLOYMENTS]; /* attempts per candidate */
+    uint64_t ctx_floor;   /* after "context too long": only larger windows */
+    uint64_t deadline_ns; /* no attempt starts after this */
     /* attempts */
-    size_t next_dep;
-    uint32_t attempts;
-    sy_buf_t route; /* "provider:status,..." */
-    const sy_config_deployment_t *dep;
-    const sy_provider_vt_t *vt;
-    sy_provider_ctx_t pcx;
-    sy_upstream_req_t up;
-    sy_http_creq_t *creq;
-    int up_status;
-    const sy_http_client_head_t *up_head;
-    sy_buf_t body;  /* whole 2xx body, or an error body */
-    void *dec, *enc;
-    sy_buf_t out;   /* client bytes produced by one delta */
+    attempt_t att[2];
+    attempt_t *cur; /* the attempt whose answer the client gets */
+    const sy_config_deployment_t *dep; /* cur's deployment (for accounting and headers) */
+    uint32_t attempts, retries, fallbacks;
+    bool hedged;
+    sy_timer_t retry_timer, hedge_timer;
+    uint32_t retry_cand;
+    sy_buf_t route;   /* JSON array of attempts, for the access log */
+    sy_buf_t tried;   /* "label:class,..." for x-switchyard-route */
+    sy_buf_t summary; /* "label:status,label:class,..." of every attempt (audit record) */
+    /* client side */
+    void *enc;
+    sy_buf_t out; /* client bytes produced by one delta */
     bool client_started;
     bool paused;
     bool done;
@@ -71,28 +130,92 @@ typedef struct {
     uint64_t streamed_bytes, streamed_deltas;
     bool usage_estimated;
     bool embeddings; /* POST /v1/embeddings: body passed through, usage read */
-    /* Passthrough: the client's format is the provider's own. The client's
-     * JSON goes upstream with only the fields the gateway acts on rewritten,
-     * and the provider's answer comes back as it was sent. */
-    bool passthrough;
-    sy_json_t *client_json;
+    sy_json_t *client_json; /* the client's body, for passthrough */
     sy_sse_reader_t sse;
     sy_buf_t sse_buf;
     const sy_json_t *emb_body;
     sy_ir_usage_t usage;
-    sy_ir_error_t err;
-    sy_audit_req_t *audit; /* this request's audit record (NULL: audit off) */
+    sy_ir_error_t err; /* the last attempt's error */
     /* timing (monotonic ns) */
     uint64_t t_start, t_up_start, t_up_end, t_ttft;
-} proxy_t;
+    sy_audit_req_t *audit; /* this request's audit record (NULL: audit off) */
+};
 
-static void attempt(proxy_t *p);
+static bool try_next(proxy_t *p, attempt_t *a, bool hedge);
+static void launch(proxy_t *p, attempt_t *a, uint32_t cand, bool hedge);
+static void attempt_failed(attempt_t *a);
 static void finish(proxy_t *p, int status);
+static void give_up(proxy_t *p);
 
 void sy_proxy_request_id(sy_gateway_worker_t *w, char out[32])
 {
     snprintf(out, 32, "req_%016llx%08llx", (unsigned long long)w->id_prefix,
              (unsigned long long)(++w->id_seq & 0xffffffffULL));
+}
+
+static inline uint64_t now_ms(void) { return sy_now_ns() / 1000000ull; }
+
+static sy_str_t group_name(const proxy_t *p)
+{
+    return p->model ? p->model->name : p->ir.model;
+}
+
+/* ---- the route log ---- */
+
+/* One entry of the access log's route array:
+ * {"deployment":..,"status":..,"class":..,"ms":..,"action":..}. */
+static void route_note(proxy_t *p, const attempt_t *a, const char *action, const char *extra)
+{
+    sy_buf_t *b = &p->route;
+    if (b->len + 512 > SY_PROXY_MAX_ROUTE_LOG)
+        return;
+    char esc[300];
+    sy_log_esc(esc, sizeof(esc), a->dep->label.p, SY_MIN(a->dep->label.len, (size_t)200));
+    sy_buf_printf(b, "%s{\"deployment\":\"%s\"", b->len ? "," : "", esc);
+    if (a->up_status)
+        sy_buf_printf(b, ",\"status\":%d", a->up_status);
+    if (a->err.cls)
+        sy_buf_printf(b, ",\"class\":\"%s\"", sy_ir_error_class_name(a->err.cls));
+    if (a->t_start)
+        sy_buf_printf(b, ",\"ms\":%.3f", (double)(sy_now_ns() - a->t_start) / 1e6);
+    if (a->hedge)
+        sy_buf_append_c(b, ",\"hedge\":true");
+    if (a->probed)
+        sy_buf_append_c(b, ",\"probe\":true");
+    sy_buf_printf(b, ",\"action\":\"%s\"%s}", action, extra ? extra : "");
+    if (p->summary.len < 900) {
+        char what[48];
+        if (a->err.cls)
+            snprintf(what, sizeof(what), "%s", sy_ir_error_class_name(a->err.cls));
+        else if (a->up_status)
+            snprintf(what, sizeof(what), "%d", a->up_status);
+        else
+            snprintf(what, sizeof(what), "%s", action);
+        sy_buf_printf(&p->summary, "%s%.*s:%s", p->summary.len ? "," : "",
+                      (int)SY_MIN(a->dep->label.len, (size_t)120), a->dep->label.p, what);
+    }
+}
+
+static void route_skip(proxy_t *p, uint32_t cand, sy_route_drop_t why)
+{
+    const sy_config_deployment_t *d = p->plan->cand[cand].dep;
+    sy_metrics_add(p->w->metrics, SY_M_ROUTE_SKIPS, 1, group_name(p), d->label,
+                   sy_str_c(sy_route_drop_name(why)), SY_STR_NULL);
+    if (p->route.len + 512 > SY_PROXY_MAX_ROUTE_LOG)
+        return;
+    char esc[300];
+    sy_log_esc(esc, sizeof(esc), d->label.p, SY_MIN(d->label.len, (size_t)200));
+    sy_buf_printf(&p->route, "%s{\"deployment\":\"%s\",\"skipped\":\"%s\"}",
+                  p->route.len ? "," : "", esc, sy_route_drop_name(why));
+}
+
+static void tried_note(proxy_t *p, const attempt_t *a)
+{
+    if (p->tried.len > 400)
+        return;
+    sy_buf_printf(&p->tried, "%s%.*s:%s", p->tried.len ? "," : "",
+                  (int)SY_MIN(a->dep->label.len, (size_t)120), a->dep->label.p,
+                  a->err.cls ? sy_ir_error_class_name(a->err.cls) : "cancelled");
 }
 
 /* ---- answering ---- */
@@ -103,9 +226,21 @@ static void add_common_headers(proxy_t *p)
     if (p->dep) {
         sy_http_add_header(p->req, "x-switchyard-provider", p->dep->provider);
         sy_http_add_header(p->req, "x-switchyard-model", p->dep->model);
-        char route[160];
-        snprintf(route, sizeof(route), "%.*s/%.*s; attempts=%u", SY_STR_FMT(p->dep->provider),
-                 (int)SY_MIN(p->dep->model.len, (size_t)100), p->dep->model.p, p->attempts);
+        char route[700];
+        int n = snprintf(route, sizeof(route), "%.*s; attempts=%u; strategy=%s",
+                         (int)SY_MIN(p->dep->label.len, (size_t)150), p->dep->label.p, p->attempts,
+                         p->plan ? sy_route_strategy_names[p->plan->strategy] : "priority");
+        size_t len = n > 0 ? (size_t)n : 0;
+        if (p->retries && len < sizeof(route))
+            len += (size_t)snprintf(route + len, sizeof(route) - len, "; retries=%u", p->retries);
+        if (p->fallbacks && len < sizeof(route))
+            len += (size_t)snprintf(route + len, sizeof(route) - len, "; fallbacks=%u",
+                                    p->fallbacks);
+        if (p->hedged && len < sizeof(route))
+            len += (size_t)snprintf(route + len, sizeof(route) - len, "; hedged");
+        if (p->tried.len && len < sizeof(route))
+            snprintf(route + len, sizeof(route) - len, "; tried=%.*s",
+                     (int)SY_MIN(p->tried.len, (size_t)420), sy_buf_ptr(&p->tried));
         sy_http_add_header(p->req, "x-switchyard-route", sy_str_c(route));
     }
 }
@@ -128,14 +263,111 @@ static void respond_error(proxy_t *p, int status, const char *type, const char *
     sy_buf_free(&b);
 }
 
-/* ---- accounting ---- */
+/* ---- attempts: admission and release ---- */
 
-static const sy_catalog_entry_t *price_of(const proxy_t *p)
+static void circuit_params(const proxy_t *p, sy_circuit_params_t *cp)
 {
-    if (p->dep == NULL || p->dep->provider_cfg == NULL)
-        return NULL;
-    return sy_catalog_find(p->dep->provider_cfg->kind, p->dep->model);
+    sy_route_circuit_params(&p->cfg->router, cp);
 }
+
+/* Ask the deployment's circuit and rate windows for one attempt. Returns
+ * SY_DROP_NONE and holds what it took in `a`, or the reason it may not go. */
+static sy_route_drop_t admit(proxy_t *p, attempt_t *a, const sy_config_deployment_t *d)
+{
+    sy_route_state_t *s = d->state;
+    if (s == NULL)
+        return SY_DROP_NONE;
+    uint64_t now = now_ms();
+    sy_circuit_params_t cp;
+    circuit_params(p, &cp);
+    if (!sy_circuit_allow(&s->circuit, &cp, now, &a->probe))
+        return SY_DROP_CIRCUIT;
+    const sy_route_counters_vt_t *ctr = &sy_route_counters_local;
+    if (d->rpm && ctr->reserve(&s->rpm, d->rpm, 1, now, &a->rpm) != SY_OK) {
+        sy_circuit_abandon(&s->circuit, &cp, now, a->probe);
+        a->probe = false;
+        return SY_DROP_RPM;
+    }
+    if (d->tpm &&
+        ctr->reserve(&s->tpm, d->tpm, sy_route_tpm_amount(d, &p->need), now, &a->tpm) != SY_OK) {
+        ctr->settle(&a->rpm, 0);
+        sy_circuit_abandon(&s->circuit, &cp, now, a->probe);
+        a->probe = false;
+        return SY_DROP_TPM;
+    }
+    return SY_DROP_NONE;
+}
+
+typedef enum { END_OK, END_FAILED, END_CANCELLED } end_how_t;
+
+/* The circuit's verdict on an attempt: a failure that says the deployment
+ * is unhealthy, a success otherwise; a rate limit or an attempt that never
+ * got an answer gives none (a probe is handed back). A stream is heard as a
+ * success when its head arrives, and again as a failure if it breaks later. */
+static void give_verdict(proxy_t *p, attempt_t *a, end_how_t how)
+{
+    if (a->state == NULL)
+        return;
+    sy_circuit_params_t cp;
+    circuit_params(p, &cp);
+    uint64_t now = now_ms();
+    if (how == END_FAILED && sy_route_counts_against_circuit(a->err.cls)) {
+        if (a->heard_fail)
+            return;
+        a->heard_fail = true;
+        atomic_fetch_add_explicit(&a->state->failures, 1, memory_order_relaxed);
+        sy_circuit_failure(&a->state->circuit, &cp, now, a->probe);
+    } else if (a->heard_ok || a->heard_fail) {
+        return;
+    } else if (how == END_CANCELLED || a->err.cls == SY_IR_ERR_RATE_LIMITED ||
+               a->err.cls == SY_IR_ERR_INTERNAL) {
+        a->heard_fail = true; /* nothing more to hear */
+        sy_circuit_abandon(&a->state->circuit, &cp, now, a->probe);
+    } else {
+        a->heard_ok = true;
+        sy_circuit_success(&a->state->circuit, &cp, now, a->probe);
+    }
+    a->probe = false; /* the probe, if it held it, is resolved */
+}
+
+/* End an attempt: verdict, in-flight count, reservations settled with what
+ * was used. Idempotent. */
+static void attempt_end(attempt_t *a, end_how_t how)
+{
+    if (!a->active)
+        return;
+    a->active = false;
+    proxy_t *p = a->p;
+    if (a->creq) {
+        sy_http_client_cancel(a->creq);
+        a->creq = NULL;
+    }
+    give_verdict(p, a, how);
+    if (a->counted && a->state) {
+        atomic_fetch_sub_explicit(&a->state->inflight, 1, memory_order_relaxed);
+        a->counted = false;
+    }
+    const sy_route_counters_vt_t *ctr = &sy_route_counters_local;
+    /* A request that reached the provider counts against its RPM whatever
+     * came back; tokens count as the provider reported them (the input
+     * estimate for an answer that never said). */
+    ctr->settle(&a->rpm, a->t_start ? 1 : 0);
+    uint64_t used = 0;
+    if (how == END_OK && a == p->cur && (p->usage.has_input || p->usage.has_output))
+        used = p->usage.input + p->usage.output;
+    else if (a->t_start && how != END_FAILED)
+        used = p->need.input_tokens;
+    ctr->settle(&a->tpm, used);
+    if (a->state && a->t_start && how == END_FAILED)
+        atomic_fetch_add_explicit(&a->state->attempts, 1, memory_order_relaxed);
+}
+
+static attempt_t *other_of(proxy_t *p, const attempt_t *a)
+{
+    return a == &p->att[0] ? &p->att[1] : &p->att[0];
+}
+
+/* ---- accounting ---- */
 
 /* Record the request once: metrics and the access log. `status` is what the
  * client got. Safe to call more than once (only the first counts). */
@@ -144,6 +376,8 @@ static void finish(proxy_t *p, int status)
     if (p->done)
         return;
     p->done = true;
+    sy_timer_stop(&p->retry_timer);
+    sy_timer_stop(&p->hedge_timer);
     /* A stream that ended early (client gone, upstream cut) may never have
      * carried the provider's usage report. The provider still produced, and
      * bills, what was streamed: estimate it from the content and the request
@@ -161,11 +395,15 @@ static void finish(proxy_t *p, int status)
         p->usage.input = sy_ir_estimate_input_tokens(&p->ir);
         p->usage.has_input = true;
     }
+    /* Whatever attempt is still open ends here (the answer is out, or the
+     * client is gone). */
+    for (int i = 0; i < 2; i++)
+        attempt_end(&p->att[i], status < 400 ? END_OK : END_CANCELLED);
     uint64_t now = sy_now_ns();
-    const sy_catalog_entry_t *price = price_of(p);
-    uint64_t cost = price ? sy_cost_pico(&price->price, &p->usage) : 0;
+    bool priced = p->dep && p->dep->priced;
+    uint64_t cost = priced ? sy_cost_pico(&p->dep->cost, &p->usage) : 0;
     sy_str_t provider = p->dep ? p->dep->provider : SY_STR("");
-    sy_str_t model = p->model ? p->model->name : p->ir.model;
+    sy_str_t model = group_name(p);
     char st[8];
     snprintf(st, sizeof(st), "%d", status);
     sy_metrics_shard_t *m = p->w->metrics;
@@ -193,12 +431,19 @@ static void finish(proxy_t *p, int status)
         if (u->has_reasoning)
             sy_metrics_add(m, SY_M_TOKENS, u->reasoning, provider, p->dep->model,
                            SY_STR("reasoning"), SY_STR_NULL);
-        if (price)
+        if (priced)
             sy_metrics_cost(m, cost, provider, p->dep->model);
     }
-    if (status < 400 && p->usage.has_output && !p->client_started && price) {
+    if (status < 400 && p->usage.has_output && !p->client_started && priced) {
         char usd[32];
         sy_http_add_header(p->req, "x-switchyard-cost-usd", sy_str_c(sy_cost_format(cost, usd)));
+    }
+    sy_buf_t route;
+    sy_buf_init(&route, 0);
+    if (p->route.len) {
+        sy_buf_append_c(&route, "[");
+        sy_buf_append_str(&route, sy_buf_str(&p->route));
+        sy_buf_append_c(&route, "]");
     }
     sy_access_entry_t e = {
         .request_id = sy_str_c(p->request_id),
@@ -211,19 +456,22 @@ static void finish(proxy_t *p, int status)
         .status = status,
         .stream = p->ir.stream,
         .attempts = p->attempts,
-        .attempt_log = sy_buf_str(&p->route),
+        .attempt_log = sy_buf_str(&p->summary),
+        .route_json = sy_buf_str(&route),
+        .strategy = p->plan ? sy_str_c(sy_route_strategy_names[p->plan->strategy]) : SY_STR(""),
         .error_class = p->err.cls ? sy_str_c(sy_ir_error_class_name(p->err.cls)) : SY_STR(""),
         .duration_ns = total,
         .upstream_ns = upstream,
         .ttft_ns = p->t_ttft ? p->t_ttft - p->t_start : 0,
         .usage = p->usage,
         .cost_pico = cost,
-        .cost_known = price != NULL && (p->usage.has_input || p->usage.has_output),
+        .cost_known = priced && (p->usage.has_input || p->usage.has_output),
         .client_aborted = p->aborted,
         .usage_estimated = p->usage_estimated,
     };
     sy_access_write(&p->w->access, &e);
     sy_audit_submit(p->audit, &e, p->dep ? p->dep->provider_cfg : NULL, p->req->body);
+    sy_buf_free(&route);
 }
 
 /* Runs when the request's arena is reset, i.e. when the request has ended
@@ -231,12 +479,15 @@ static void finish(proxy_t *p, int status)
 static void release_cb(void *arg)
 {
     proxy_t *p = arg;
-    if (p->creq) {
-        sy_http_client_cancel(p->creq);
-        p->creq = NULL;
+    sy_timer_stop(&p->retry_timer);
+    sy_timer_stop(&p->hedge_timer);
+    for (int i = 0; i < 2; i++) {
+        attempt_end(&p->att[i], END_CANCELLED);
+        sy_buf_free(&p->att[i].body);
     }
     sy_buf_free(&p->route);
-    sy_buf_free(&p->body);
+    sy_buf_free(&p->tried);
+    sy_buf_free(&p->summary);
     sy_buf_free(&p->out);
     sy_buf_free(&p->sse_buf);
     sy_config_unref(p->cfg);
@@ -248,9 +499,9 @@ static void release_cb(void *arg)
 static void client_drain_cb(sy_http_req_t *req)
 {
     proxy_t *p = req->data;
-    if (p->paused && p->creq) {
+    if (p->paused && p->cur && p->cur->creq) {
         p->paused = false;
-        sy_http_client_resume(p->creq);
+        sy_http_client_resume(p->cur->creq);
     }
 }
 
@@ -266,7 +517,8 @@ static void begin_client_stream(proxy_t *p)
 
 static int on_delta(void *ctx, const sy_ir_delta_t *d)
 {
-    proxy_t *p = ctx;
+    attempt_t *a = ctx;
+    proxy_t *p = a->p;
     switch (d->kind) {
     case SY_IR_DELTA_START:
     case SY_IR_DELTA_USAGE:
@@ -279,28 +531,28 @@ static int on_delta(void *ctx, const sy_ir_delta_t *d)
         p->streamed_deltas++;
         if (!p->t_ttft)
             p->t_ttft = sy_now_ns();
+        if (!a->t_first)
+            a->t_first = sy_now_ns();
         break;
     case SY_IR_DELTA_BLOCK_START:
         if (!p->t_ttft)
             p->t_ttft = sy_now_ns();
+        if (!a->t_first)
+            a->t_first = sy_now_ns();
         break;
     case SY_IR_DELTA_END:
         p->saw_end = true;
         break;
     case SY_IR_DELTA_ERROR:
-        if (!p->client_started && sy_ir_error_retryable(d->error.cls) &&
-            p->next_dep < p->model->ndeployments) {
-            /* Nothing reached the client yet: this attempt can still fail over. */
-            p->err = d->error;
-            p->err.message = sy_str_dup(p->req->arena, d->error.message);
-            return SY_EAGAIN;
-        }
-        p->err = d->error;
+        a->err = d->error;
+        a->err.message = sy_str_dup(p->req->arena, d->error.message);
+        if (!p->client_started && sy_ir_error_retryable(d->error.cls))
+            return SY_EAGAIN; /* nothing reached the client yet: the policy decides */
         break;
     default:
         break;
     }
-    if (p->passthrough && d->kind != SY_IR_DELTA_ERROR)
+    if (a->passthrough && d->kind != SY_IR_DELTA_ERROR)
         return SY_OK; /* the raw events are forwarded by forward_raw() */
     sy_buf_clear(&p->out);
     if (p->fd->stream_event(p->enc, d, &p->out) != SY_OK)
@@ -342,8 +594,6 @@ static void fail_stream(proxy_t *p, sy_ir_error_class_t cls, const char *message
 
 /* ---- upstream callbacks ---- */
 
-static void fail(proxy_t *p);
-
 /* An OpenAI chunk that carries only usage (choices: []), which the gateway
  * asked for on the client's behalf. */
 static bool usage_only_chunk(sy_str_t data)
@@ -383,33 +633,39 @@ static int forward_raw(proxy_t *p, const char *data, size_t len)
 
 static void stream_body_cb(sy_http_creq_t *r, const char *data, size_t len)
 {
-    proxy_t *p = sy_http_creq_data(r);
-    int rc = p->vt->stream_feed(p->dec, data, len, on_delta, p);
-    if (rc == SY_OK && p->passthrough && !p->done)
+    attempt_t *a = sy_http_creq_data(r);
+    proxy_t *p = a->p;
+    int rc = a->vt->stream_feed(a->dec, data, len, on_delta, a);
+    if (rc == SY_OK && a->passthrough && !p->done)
         rc = forward_raw(p, data, len);
     if (rc == SY_EAGAIN) { /* a retryable error event before any client byte */
         sy_http_client_cancel(r);
-        p->creq = NULL;
-        fail(p);
+        a->creq = NULL;
+        attempt_failed(a);
         return;
     }
     if (rc == SY_ECLOSED) {
         sy_http_client_cancel(r);
-        p->creq = NULL;
+        a->creq = NULL;
         return; /* the client is gone: on_abort accounts */
     }
     if (rc != SY_OK) {
         /* Malformed stream: the decoder emitted an ERROR delta already when it could. */
         sy_http_client_cancel(r);
-        p->creq = NULL;
-        if (p->client_started) {
-            if (!p->done)
-                end_client_stream(p);
-        } else {
-            p->err.cls = SY_IR_ERR_BAD_RESPONSE;
-            p->err.message = SY_STR("the provider sent a malformed stream");
-            fail(p);
+        a->creq = NULL;
+        if (!a->err.cls) {
+            a->err.cls = SY_IR_ERR_BAD_RESPONSE;
+            a->err.message = SY_STR("the provider sent a malformed stream");
         }
+        if (p->client_started && !p->done) {
+            /* The front door's error event is out already: end the stream. */
+            route_note(p, a, "failed", ",\"after_first_byte\":true");
+            attempt_end(a, END_FAILED);
+            p->err = a->err;
+            end_client_stream(p);
+            return;
+        }
+        attempt_failed(a);
         return;
     }
     if (!p->paused && sy_http_stream_congested(p->req)) {
@@ -420,89 +676,138 @@ static void stream_body_cb(sy_http_creq_t *r, const char *data, size_t len)
 
 static void collect_body_cb(sy_http_creq_t *r, const char *data, size_t len)
 {
-    proxy_t *p = sy_http_creq_data(r);
-    if (sy_buf_append(&p->body, data, len) != SY_OK) {
+    attempt_t *a = sy_http_creq_data(r);
+    if (sy_buf_append(&a->body, data, len) != SY_OK) {
         sy_http_client_cancel(r);
-        p->creq = NULL;
-        p->err.cls = SY_IR_ERR_BAD_RESPONSE;
-        p->err.status = p->up_status;
-        p->err.message = SY_STR("the provider's response is larger than the gateway accepts");
-        fail(p);
+        a->creq = NULL;
+        a->err.cls = SY_IR_ERR_BAD_RESPONSE;
+        a->err.status = a->up_status;
+        a->err.message = SY_STR("the provider's response is larger than the gateway accepts");
+        attempt_failed(a);
     }
+}
+
+/* A 2xx head: this attempt answers. With a hedge running, the other one
+ * loses and is cancelled. */
+static void won(proxy_t *p, attempt_t *a)
+{
+    attempt_t *o = other_of(p, a);
+    if (o->active) {
+        route_note(p, o, "cancelled", ",\"charged\":false");
+        o->err.cls = SY_IR_ERR_NONE;
+        tried_note(p, o);
+        attempt_end(o, END_CANCELLED);
+        sy_metrics_add(p->w->metrics, SY_M_ROUTE_HEDGES, 1, group_name(p),
+                       a->hedge ? SY_STR("hedge") : SY_STR("primary"), SY_STR_NULL, SY_STR_NULL);
+    }
+    sy_timer_stop(&p->hedge_timer);
+    p->cur = a;
+    p->dep = a->dep;
 }
 
 static sy_http_client_body_cb on_head(sy_http_creq_t *r, const sy_http_client_head_t *head)
 {
-    proxy_t *p = sy_http_creq_data(r);
-    p->up_status = head->status;
-    p->up_head = head;
-    sy_buf_clear(&p->body);
-    char st[16];
-    snprintf(st, sizeof(st), "%s%.*s:%d", p->route.len ? "," : "", SY_STR_FMT(p->dep->provider),
-             head->status);
-    sy_buf_append_c(&p->route, st);
+    attempt_t *a = sy_http_creq_data(r);
+    proxy_t *p = a->p;
+    a->up_status = head->status;
+    a->up_head = head;
+    sy_buf_clear(&a->body);
     if (head->status >= 200 && head->status < 300) {
-        if (p->up.stream) {
-            p->dec = p->vt->stream_new(p->req->arena, &p->pcx, &p->ir);
-            if (p->passthrough) {
+        won(p, a);
+        /* The deployment answers: the circuit hears so now (a stream that
+         * breaks later is a failure of its own). */
+        give_verdict(p, a, END_OK);
+        if (a->state && !a->up.stream)
+            sy_route_state_sample_ttft(a->state, sy_now_ns() - a->t_start, now_ms());
+        if (a->up.stream) {
+            a->dec = a->vt->stream_new(p->req->arena, &a->pcx, &p->ir);
+            if (a->passthrough) {
                 sy_buf_free(&p->sse_buf);
                 sy_buf_init(&p->sse_buf, SY_SSE_DEFAULT_MAX_DATA + SY_SSE_DEFAULT_MAX_LINE);
                 sy_sse_reader_init(&p->sse, &p->sse_buf, 0, 0, 0);
             }
             return stream_body_cb;
         }
-        p->body.max = SY_PROXY_MAX_RESPONSE;
+        a->body.max = SY_PROXY_MAX_RESPONSE;
         return collect_body_cb;
     }
-    p->body.max = SY_PROXY_MAX_ERROR_BODY;
+    a->body.max = SY_PROXY_MAX_ERROR_BODY;
     return collect_body_cb;
+}
+
+/* Latency figures of a finished stream: time to first token, and time per
+ * output token after it. */
+static void sample_stream(proxy_t *p, attempt_t *a)
+{
+    if (a->state == NULL || !a->t_first)
+        return;
+    sy_route_state_sample_ttft(a->state, a->t_first - a->t_start, now_ms());
+    if (p->usage.has_output)
+        sy_route_state_sample_tpot(a->state, sy_now_ns() - a->t_first, p->usage.output);
+}
+
+static void answered(proxy_t *p, attempt_t *a)
+{
+    route_note(p, a, "answered", NULL);
+    attempt_end(a, END_OK);
 }
 
 static void on_done(sy_http_creq_t *r)
 {
-    proxy_t *p = sy_http_creq_data(r);
-    p->creq = NULL;
+    attempt_t *a = sy_http_creq_data(r);
+    proxy_t *p = a->p;
+    a->creq = NULL;
     p->t_up_end = sy_now_ns();
-    if (p->up_status < 200 || p->up_status >= 300) {
+    if (a->up_status < 200 || a->up_status >= 300) {
         sy_ir_error_t e;
         memset(&e, 0, sizeof(e));
-        p->vt->map_error(p->up_status, p->up_head->headers, p->up_head->nheaders,
-                         sy_buf_str(&p->body), &e);
-        p->err = e;
-        p->err.status = p->up_status;
-        p->err.message = sy_str_dup(p->req->arena, e.message);
-        sy_metrics_add(p->w->metrics, SY_M_UPSTREAM_ERRORS, 1, p->dep->provider,
+        a->vt->map_error(a->up_status, a->up_head->headers, a->up_head->nheaders,
+                         sy_buf_str(&a->body), &e);
+        a->err = e;
+        a->err.status = a->up_status;
+        a->err.message = sy_str_dup(p->req->arena, e.message);
+        sy_metrics_add(p->w->metrics, SY_M_UPSTREAM_ERRORS, 1, a->dep->provider,
                        sy_str_c(sy_ir_error_class_name(e.cls)), SY_STR_NULL, SY_STR_NULL);
-        fail(p);
+        attempt_failed(a);
         return;
     }
-    if (p->up.stream) {
-        int rc = p->vt->stream_end(p->dec, on_delta, p);
+    if (a->up.stream) {
+        int rc = a->vt->stream_end(a->dec, on_delta, a);
         if (rc == SY_EAGAIN) {
-            fail(p);
+            attempt_failed(a);
             return;
         }
         if (p->done || p->req->conn == NULL)
             return;
-        if (!p->client_started && p->err.cls) {
-            fail(p);
+        if (!p->client_started && a->err.cls) {
+            attempt_failed(a);
             return;
+        }
+        sample_stream(p, a);
+        if (a->err.cls) {
+            /* The stream carried an error event to the client and ended. */
+            route_note(p, a, "failed", ",\"after_first_byte\":true");
+            attempt_end(a, END_FAILED);
+            p->err = a->err;
+        } else {
+            answered(p, a);
         }
         end_client_stream(p);
         return;
     }
     if (p->embeddings) {
-        sy_openai_embeddings_usage(p->req->arena, sy_buf_str(&p->body), &p->usage);
+        sy_openai_embeddings_usage(p->req->arena, sy_buf_str(&a->body), &p->usage);
         sy_buf_t eout;
         sy_buf_init(&eout, SY_PROXY_MAX_RESPONSE);
-        if (sy_openai_embeddings_respond(p->req->arena, sy_buf_str(&p->body), p->ir.model, &eout) !=
+        if (sy_openai_embeddings_respond(p->req->arena, sy_buf_str(&a->body), p->ir.model, &eout) !=
             SY_OK) {
             sy_buf_free(&eout);
-            p->err.cls = SY_IR_ERR_BAD_RESPONSE;
-            p->err.message = SY_STR("the provider's embeddings response could not be read");
-            fail(p);
+            a->err.cls = SY_IR_ERR_BAD_RESPONSE;
+            a->err.message = SY_STR("the provider's embeddings response could not be read");
+            attempt_failed(a);
             return;
         }
+        answered(p, a);
         sy_audit_response_bytes(p->audit, sy_buf_ptr(&eout), eout.len);
         finish(p, 200);
         add_common_headers(p);
@@ -514,22 +819,23 @@ static void on_done(sy_http_creq_t *r)
     memset(&resp, 0, sizeof(resp));
     sy_ir_error_t e;
     memset(&e, 0, sizeof(e));
-    if (p->vt->decode(p->req->arena, &p->pcx, sy_buf_str(&p->body), &resp, &e) != SY_OK) {
-        p->err = e;
-        if (!p->err.cls)
-            p->err.cls = SY_IR_ERR_BAD_RESPONSE;
-        if (!p->err.message.len)
-            p->err.message = SY_STR("the provider's response could not be read");
-        fail(p);
+    if (a->vt->decode(p->req->arena, &a->pcx, sy_buf_str(&a->body), &resp, &e) != SY_OK) {
+        a->err = e;
+        if (!a->err.cls)
+            a->err.cls = SY_IR_ERR_BAD_RESPONSE;
+        if (!a->err.message.len)
+            a->err.message = SY_STR("the provider's response could not be read");
+        attempt_failed(a);
         return;
     }
     p->usage = resp.usage;
-    if (p->passthrough) {
+    answered(p, a);
+    if (a->passthrough) {
         /* The provider's body, as it sent it: decode() above read its usage. */
-        sy_audit_response_bytes(p->audit, sy_buf_ptr(&p->body), p->body.len);
+        sy_audit_response_bytes(p->audit, sy_buf_ptr(&a->body), a->body.len);
         finish(p, 200);
         add_common_headers(p);
-        sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&p->body), p->body.len);
+        sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&a->body), a->body.len);
         return;
     }
     sy_buf_t out;
@@ -566,41 +872,146 @@ static sy_ir_error_class_t client_error_class(sy_http_client_err_t code)
 
 static void on_error(sy_http_creq_t *r, const sy_http_client_error_t *err)
 {
-    proxy_t *p = sy_http_creq_data(r);
-    p->creq = NULL;
+    attempt_t *a = sy_http_creq_data(r);
+    proxy_t *p = a->p;
+    a->creq = NULL;
     p->t_up_end = sy_now_ns();
-    p->err.cls = client_error_class(err->code);
-    p->err.status = 0;
-    p->err.message = sy_str_dup(p->req->arena, sy_str_c(err->message));
-    char st[96];
-    snprintf(st, sizeof(st), "%s%.*s:%s", p->route.len ? "," : "", SY_STR_FMT(p->dep->provider),
-             sy_http_client_err_name(err->code));
-    sy_buf_append_c(&p->route, st);
-    sy_metrics_add(p->w->metrics, SY_M_UPSTREAM_ERRORS, 1, p->dep->provider,
-                   sy_str_c(sy_ir_error_class_name(p->err.cls)), SY_STR_NULL, SY_STR_NULL);
+    a->err.cls = client_error_class(err->code);
+    a->err.status = 0;
+    a->err.message = sy_str_dup(p->req->arena, sy_str_c(err->message));
+    sy_metrics_add(p->w->metrics, SY_M_UPSTREAM_ERRORS, 1, a->dep->provider,
+                   sy_str_c(sy_ir_error_class_name(a->err.cls)), SY_STR_NULL, SY_STR_NULL);
     sy_log(SY_LOG_WARN, "upstream attempt failed",
            "\"request_id\":\"%s\",\"provider\":\"%.*s\",\"error\":\"%s\"", p->request_id,
-           SY_STR_FMT(p->dep->provider), sy_http_client_err_name(err->code));
-    fail(p);
+           SY_STR_FMT(a->dep->provider), sy_http_client_err_name(err->code));
+    attempt_failed(a);
 }
 
-/* The current attempt failed with p->err: fall back, or give up. */
-static void fail(proxy_t *p)
+/* ---- the policy: retry, fall back, or answer the error ---- */
+
+/* Whether candidate `ci` may still be tried for this request (the context
+ * floor after a "context too long"). */
+static bool eligible(const proxy_t *p, uint32_t ci)
+{
+    const sy_config_deployment_t *d = p->plan->cand[ci].dep;
+    return p->ctx_floor == 0 || (d->ctx_window && d->ctx_window > p->ctx_floor);
+}
+
+/* Whether the plan has another deployment to fall back to. */
+static bool others_left(const proxy_t *p)
+{
+    for (uint32_t k = p->cursor; k < p->plan->norder; k++)
+        if (eligible(p, p->plan->order[k]))
+            return true;
+    return false;
+}
+
+static void retry_timer_cb(sy_timer_t *t)
+{
+    proxy_t *p = t->data;
+    if (p->done)
+        return;
+    launch(p, &p->att[0], p->retry_cand, false);
+}
+
+/* The attempt failed with a->err. */
+static void attempt_failed(attempt_t *a)
+{
+    proxy_t *p = a->p;
+    if (p->done || !a->active)
+        return;
+    if (!a->err.cls)
+        a->err.cls = SY_IR_ERR_SERVER;
+    p->err = a->err;
+    attempt_t *o = other_of(p, a);
+    if (o->active && !p->client_started) {
+        /* A hedge pair: the other attempt carries on alone. */
+        route_note(p, a, "failed", ",\"other_continues\":true");
+        tried_note(p, a);
+        attempt_end(a, END_FAILED);
+        p->cur = o;
+        p->dep = o->dep;
+        return;
+    }
+    if (p->client_started) {
+        route_note(p, a, "failed", ",\"after_first_byte\":true");
+        attempt_end(a, END_FAILED);
+        char msg[300];
+        snprintf(msg, sizeof(msg), "the provider failed mid-stream: %.*s",
+                 (int)SY_MIN(a->err.message.len, (size_t)250),
+                 a->err.message.p ? a->err.message.p : "");
+        fail_stream(p, a->err.cls, msg);
+        return;
+    }
+    if (a->err.cls == SY_IR_ERR_CONTEXT_LENGTH) {
+        uint64_t w = a->dep->ctx_window ? a->dep->ctx_window : p->need.input_tokens;
+        if (w > p->ctx_floor)
+            p->ctx_floor = w;
+    }
+    sy_route_failure_t f = {
+        .cls = a->err.cls,
+        .retry_after_ms = a->err.retry_after_ms,
+        .client_started = p->client_started,
+        .tries_here = p->tries[a->cand],
+        .attempts = p->attempts,
+        .others_left = others_left(p),
+        .elapsed_ms = (sy_now_ns() - p->t_start) / 1000000ull,
+    };
+    uint64_t wait = 0;
+    const char *why = NULL;
+    sy_route_next_t next = sy_route_decide(&p->cfg->router, &f, p->rc.rng, &wait, &why);
+    sy_str_t reason = sy_str_c(sy_ir_error_class_name(a->err.cls));
+    if (a->err.cls == SY_IR_ERR_RATE_LIMITED && a->err.retry_after_ms && a->state)
+        sy_route_state_cool(a->state, now_ms() + SY_MIN(a->err.retry_after_ms, 3600000ull));
+    tried_note(p, a);
+    switch (next) {
+    case SY_NEXT_RETRY: {
+        char extra[48];
+        snprintf(extra, sizeof(extra), ",\"wait_ms\":%llu", (unsigned long long)wait);
+        route_note(p, a, "retry", extra);
+        attempt_end(a, END_FAILED);
+        p->retries++;
+        sy_metrics_add(p->w->metrics, SY_M_ROUTE_RETRIES, 1, group_name(p), a->dep->label, reason,
+                       SY_STR_NULL);
+        p->retry_cand = a->cand;
+        if (wait == 0) {
+            launch(p, &p->att[0], a->cand, false);
+        } else {
+            sy_timer_start(&p->retry_timer, wait);
+        }
+        return;
+    }
+    case SY_NEXT_FALLBACK:
+        route_note(p, a, "fallback", NULL);
+        attempt_end(a, END_FAILED);
+        p->fallbacks++;
+        sy_metrics_add(p->w->metrics, SY_M_ROUTE_FALLBACKS, 1, group_name(p), a->dep->label,
+                       reason, SY_STR_NULL);
+        if (!try_next(p, &p->att[0], false))
+            give_up(p);
+        return;
+    case SY_NEXT_FAIL:
+        break;
+    }
+    char extra[64];
+    snprintf(extra, sizeof(extra), ",\"why\":\"%s\"", why ? why : "");
+    route_note(p, a, "failed", extra);
+    attempt_end(a, END_FAILED);
+    give_up(p);
+}
+
+/* Nothing more to try: answer the last error. */
+static void give_up(proxy_t *p)
 {
     if (p->done)
         return;
-    if (p->client_started) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "the provider failed mid-stream: %.*s",
-                 (int)SY_MIN(p->err.message.len, (size_t)250), p->err.message.p);
-        fail_stream(p, p->err.cls ? p->err.cls : SY_IR_ERR_SERVER, msg);
-        return;
+    if (!p->err.cls) {
+        /* Every remaining deployment was skipped at its turn (circuits
+         * opened, limits reached meanwhile). */
+        p->err.cls = SY_IR_ERR_OVERLOADED;
+        p->err.message = SY_STR("every deployment of this model is unavailable right now");
     }
-    if (sy_ir_error_retryable(p->err.cls) && p->next_dep < p->model->ndeployments) {
-        attempt(p);
-        return;
-    }
-    int status = p->err.cls ? sy_ir_error_status(p->err.cls) : 502;
+    int status = sy_ir_error_status(p->err.cls);
     /* Anthropic's own API says "overloaded" with 529, and its SDK raises
      * OverloadedError for exactly that status. */
     if (p->err.cls == SY_IR_ERR_OVERLOADED && p->fd->format == SY_FORMAT_ANTHROPIC)
@@ -608,19 +1019,45 @@ static void fail(proxy_t *p)
     /* The provider's own words are safe to show (they never hold our key);
      * say which provider so an operator can act. */
     char msg[600];
-    snprintf(msg, sizeof(msg), "%.*s (provider %.*s, %s)",
-             (int)SY_MIN(p->err.message.len, (size_t)400),
-             p->err.message.len ? p->err.message.p : "", SY_STR_FMT(p->dep->provider),
-             sy_ir_error_class_name(p->err.cls));
+    if (p->dep)
+        snprintf(msg, sizeof(msg), "%.*s (provider %.*s, %s)",
+                 (int)SY_MIN(p->err.message.len, (size_t)400),
+                 p->err.message.len ? p->err.message.p : "", SY_STR_FMT(p->dep->provider),
+                 sy_ir_error_class_name(p->err.cls));
+    else
+        snprintf(msg, sizeof(msg), "%.*s", (int)SY_MIN(p->err.message.len, (size_t)400),
+                 p->err.message.len ? p->err.message.p : "");
     respond_error(p, status, NULL, msg);
+}
+
+/* ---- hedging ---- */
+
+static uint64_t hedge_after_ms(const proxy_t *p)
+{
+    uint64_t h = p->model->hedge_after_ms;
+    return h == SY_CONFIG_INHERIT ? p->cfg->router.hedge_after_ms : h;
+}
+
+static void hedge_timer_cb(sy_timer_t *t)
+{
+    proxy_t *p = t->data;
+    attempt_t *a = p->cur;
+    if (p->done || a == NULL || !a->active || a->up_status || other_of(p, a)->active)
+        return;
+    if (!others_left(p) || p->attempts >= p->cfg->router.max_attempts)
+        return;
+    if (try_next(p, other_of(p, a), true)) {
+        p->hedged = true;
+        /* p->cur stays the primary until one of them answers. */
+    }
 }
 
 /* ---- attempts ---- */
 
-static void build_ctx(proxy_t *p, const sy_config_deployment_t *dep)
+static void build_ctx(attempt_t *a, const sy_config_deployment_t *dep)
 {
     const sy_config_provider_t *pc = dep->provider_cfg;
-    sy_provider_ctx_t *cx = &p->pcx;
+    sy_provider_ctx_t *cx = &a->pcx;
     memset(cx, 0, sizeof(*cx));
     cx->provider_name = pc->name;
     cx->base_url = pc->base_url;
@@ -644,20 +1081,20 @@ static void build_ctx(proxy_t *p, const sy_config_deployment_t *dep)
  * reporting (the gateway must read exact usage; the extra chunk is hidden
  * from a client that did not ask for it). Every other member passes as the
  * client wrote it, numbers and unknown fields included. */
-static int passthrough_body(proxy_t *p)
+static int passthrough_body(proxy_t *p, attempt_t *a)
 {
-    sy_arena_t *a = p->req->arena;
+    sy_arena_t *ar = p->req->arena;
     sy_json_t *root = p->client_json;
-    sy_json_set(a, root, SY_STR("model"), sy_json_new_str(a, p->dep->model));
+    sy_json_set(ar, root, SY_STR("model"), sy_json_new_str(ar, a->dep->model));
     if (p->fd->format == SY_FORMAT_OPENAI && p->ir.stream) {
         sy_json_t *so = sy_json_get(root, "stream_options");
-        sy_json_t *nso = sy_json_new_object(a);
+        sy_json_t *nso = sy_json_new_object(ar);
         if (so && so->type == SY_JSON_OBJECT)
             for (size_t i = 0; i < so->u.obj.len; i++)
                 if (!sy_str_eq_c(so->u.obj.items[i].key, "include_usage"))
-                    sy_json_set(a, nso, so->u.obj.items[i].key, &so->u.obj.items[i].value);
-        sy_json_set(a, nso, SY_STR("include_usage"), sy_json_new_bool(a, true));
-        sy_json_set(a, root, SY_STR("stream_options"), nso);
+                    sy_json_set(ar, nso, so->u.obj.items[i].key, &so->u.obj.items[i].value);
+        sy_json_set(ar, nso, SY_STR("include_usage"), sy_json_new_bool(ar, true));
+        sy_json_set(ar, root, SY_STR("stream_options"), nso);
     }
     sy_buf_t b;
     sy_buf_init(&b, SY_PROXY_MAX_RESPONSE);
@@ -665,87 +1102,160 @@ static int passthrough_body(proxy_t *p)
         sy_buf_free(&b);
         return SY_ERR;
     }
-    p->up.body = sy_str_dup(a, sy_buf_str(&b));
+    a->up.body = sy_str_dup(ar, sy_buf_str(&b));
     sy_buf_free(&b);
     return SY_OK;
 }
 
-static void attempt(proxy_t *p)
+/* Find the plan's next deployment that may be tried now and launch it in
+ * `a`. Deployments whose turn comes while their circuit is open or their
+ * limits are reached are skipped (and logged). False if none is left. */
+static bool try_next(proxy_t *p, attempt_t *a, bool hedge)
 {
-    const sy_config_deployment_t *dep = &p->model->deployments[p->next_dep++];
-    p->dep = dep;
+    while (p->cursor < p->plan->norder) {
+        uint32_t ci = p->plan->order[p->cursor++];
+        if (!eligible(p, ci)) {
+            route_skip(p, ci, SY_DROP_LARGER_CONTEXT);
+            continue;
+        }
+        launch(p, a, ci, hedge);
+        if (a->active || p->done)
+            return true;
+        /* not admitted (launch logged the skip): try the next */
+    }
+    return false;
+}
+
+/* Start an attempt on candidate `ci` in slot `a`. On a skip (admission
+ * refused) returns with a inactive and the skip logged; a synchronous
+ * failure (the adapter cannot encode the request) goes through the policy
+ * like any other. */
+static void launch(proxy_t *p, attempt_t *a, uint32_t ci, bool hedge)
+{
+    const sy_config_deployment_t *dep = p->plan->cand[ci].dep;
+    sy_buf_t body = a->body;
+    memset(a, 0, sizeof(*a));
+    a->body = body;
+    a->p = p;
+    a->cand = ci;
+    a->dep = dep;
+    a->state = dep->state;
+    a->hedge = hedge;
+    if (sy_now_ns() >= p->deadline_ns || p->attempts >= p->cfg->router.max_attempts) {
+        if (!hedge) {
+            if (!p->err.cls) {
+                p->err.cls = SY_IR_ERR_TIMEOUT;
+                p->err.message = SY_STR("the request's deadline (router.timeout) passed");
+            }
+            give_up(p);
+        }
+        return;
+    }
+    sy_route_drop_t why = admit(p, a, dep);
+    if (why != SY_DROP_NONE) {
+        route_skip(p, ci, why);
+        if (p->tries[ci]) /* a retry refused: move on to the next deployment */
+            if (!hedge && !try_next(p, a, false))
+                give_up(p);
+        return;
+    }
+    a->active = true;
+    a->probed = a->probe;
     p->attempts++;
-    p->vt = sy_provider_find(dep->provider_cfg->kind);
-    p->dec = NULL;
-    memset(&p->err, 0, sizeof(p->err));
-    build_ctx(p, dep);
-    memset(&p->up, 0, sizeof(p->up));
+    p->tries[ci]++;
+    if (!hedge) {
+        p->cur = a;
+        p->dep = dep;
+    }
+    if (!p->client_started) {
+        /* A fresh start for the client-side state a failed attempt may have touched. */
+        memset(&p->usage, 0, sizeof(p->usage));
+        p->streamed_bytes = p->streamed_deltas = 0;
+        p->saw_end = false;
+        p->t_ttft = 0;
+        if (p->ir.stream && p->attempts > 1)
+            p->enc = p->fd->stream_new(p->req->arena, &p->ir);
+    }
+    a->vt = sy_provider_find(dep->provider_cfg->kind);
+    build_ctx(a, dep);
     sy_ir_error_t e;
     memset(&e, 0, sizeof(e));
     int erc = p->embeddings
-                  ? sy_openai_embeddings_encode(p->req->arena, &p->pcx, p->emb_body, &p->up)
-                  : p->vt->encode(p->req->arena, &p->pcx, &p->ir, &p->up, &e);
+                  ? sy_openai_embeddings_encode(p->req->arena, &a->pcx, p->emb_body, &a->up)
+                  : a->vt->encode(p->req->arena, &a->pcx, &p->ir, &a->up, &e);
     if (erc != SY_OK) {
-        p->err = e;
-        if (!p->err.cls)
-            p->err.cls = SY_IR_ERR_BAD_REQUEST;
-        fail(p);
+        a->err = e;
+        if (!a->err.cls)
+            a->err.cls = SY_IR_ERR_BAD_REQUEST;
+        attempt_failed(a);
         return;
     }
-    p->passthrough = !p->embeddings && p->client_json && p->fd->format != SY_FORMAT_NONE &&
-                     p->fd->format == p->vt->native;
-    if (p->passthrough && passthrough_body(p) != SY_OK)
-        p->passthrough = false; /* keep the adapter's own body */
+    a->passthrough = !p->embeddings && p->client_json && p->fd->format != SY_FORMAT_NONE &&
+                     p->fd->format == a->vt->native;
+    if (a->passthrough && passthrough_body(p, a) != SY_OK)
+        a->passthrough = false; /* keep the adapter's own body */
     sy_http_origin_t origin;
     sy_str_t path;
     const char *oerr = NULL;
     if (sy_http_origin_from_url(&origin, dep->provider_cfg->base_url, &path, &oerr) != SY_OK ||
         (dep->provider_cfg->proxy.len &&
          sy_http_origin_set_proxy(&origin, dep->provider_cfg->proxy, NULL, &oerr) != SY_OK)) {
-        p->err.cls = SY_IR_ERR_INTERNAL;
-        p->err.message = sy_str_c(oerr ? oerr : "invalid provider URL");
-        fail(p);
+        a->err.cls = SY_IR_ERR_INTERNAL;
+        a->err.message = sy_str_c(oerr ? oerr : "invalid provider URL");
+        attempt_failed(a);
         return;
     }
     sy_http_header_t *hs = sy_arena_alloc(p->req->arena, SY_PROXY_MAX_HEADERS * sizeof(*hs));
     size_t nh = 0;
     hs[nh++] = (sy_http_header_t){SY_STR("Content-Type"),
-                                  p->up.content_type.len ? p->up.content_type
+                                  a->up.content_type.len ? a->up.content_type
                                                          : SY_STR("application/json")};
-    hs[nh++] = (sy_http_header_t){SY_STR("Accept"), p->up.stream ? SY_STR("text/event-stream")
+    hs[nh++] = (sy_http_header_t){SY_STR("Accept"), a->up.stream ? SY_STR("text/event-stream")
                                                                  : SY_STR("application/json")};
-    for (sy_upstream_header_t *h = p->up.headers; h && nh < SY_PROXY_MAX_HEADERS; h = h->next)
+    for (sy_upstream_header_t *h = a->up.headers; h && nh < SY_PROXY_MAX_HEADERS; h = h->next)
         hs[nh++] = (sy_http_header_t){h->name, h->value};
     const sy_config_limits_t *lim = &p->cfg->limits;
+    uint64_t now = sy_now_ns();
+    /* A whole response must arrive within the request's deadline; a stream
+     * is bounded by the first-byte and idle timeouts instead (it may rightly
+     * last longer). */
+    uint64_t total_ms = a->up.stream ? 0 : SY_MAX((p->deadline_ns - now) / 1000000ull, (uint64_t)1);
     sy_http_client_req_t cr = {
         .origin = &origin,
-        .method = p->up.method ? p->up.method : "POST",
-        .target = p->up.path,
+        .method = a->up.method ? a->up.method : "POST",
+        .target = a->up.path,
         .headers = hs,
         .nheaders = nh,
-        .body = p->up.body,
+        .body = a->up.body,
         .timeouts = {.connect_ms = lim->upstream_connect_timeout_ms,
                      .first_byte_ms = lim->upstream_first_byte_timeout_ms,
                      .idle_ms = lim->upstream_idle_timeout_ms,
-                     .total_ms = 0},
+                     .total_ms = total_ms},
         .on_head = on_head,
         .on_done = on_done,
         .on_error = on_error,
-        .data = p,
+        .data = a,
     };
     if (!p->t_up_start)
-        p->t_up_start = sy_now_ns();
-    p->creq = sy_http_client_start(p->w->client, &cr);
+        p->t_up_start = now;
+    a->t_start = now;
+    if (a->state) {
+        atomic_fetch_add_explicit(&a->state->inflight, 1, memory_order_relaxed);
+        a->counted = true;
+    }
+    a->creq = sy_http_client_start(p->w->client, &cr);
+    if (!hedge && !a->up.stream && !p->embeddings && hedge_after_ms(p) && others_left(p))
+        sy_timer_start(&p->hedge_timer, hedge_after_ms(p));
 }
+
+/* ---- starting a request ---- */
 
 static void on_abort_cb(sy_http_req_t *req)
 {
     proxy_t *p = req->data;
     p->aborted = true;
-    if (p->creq) {
-        sy_http_client_cancel(p->creq);
-        p->creq = NULL;
-    }
+    sy_timer_stop(&p->retry_timer);
+    sy_timer_stop(&p->hedge_timer);
     /* The provider produced what it produced until now: account for it. */
     finish(p, 499);
 }
@@ -760,16 +1270,69 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     sy_config_ref(cfg);
     p->fd = fd;
     p->t_start = req->start_ns;
-    sy_buf_init(&p->route, 1024);
-    sy_buf_init(&p->body, SY_PROXY_MAX_RESPONSE);
+    p->deadline_ns = p->t_start + cfg->router.timeout_ms * 1000000ull;
+    p->rc.cfg = &cfg->router;
+    p->rc.rng = sy_route_rng();
+    sy_buf_init(&p->route, SY_PROXY_MAX_ROUTE_LOG);
+    sy_buf_init(&p->tried, 1024);
+    sy_buf_init(&p->summary, 2048);
+    for (int i = 0; i < 2; i++)
+        sy_buf_init(&p->att[i].body, SY_PROXY_MAX_RESPONSE);
     sy_buf_init(&p->out, 4 * 1024 * 1024);
     sy_buf_init(&p->sse_buf, 0);
+    sy_timer_init(&p->retry_timer, w->loop, retry_timer_cb, p);
+    sy_timer_init(&p->hedge_timer, w->loop, hedge_timer_cb, p);
     sy_proxy_request_id(w, p->request_id);
     sy_arena_cleanup(req->arena, release_cb, p);
     req->data = p;
     req->on_abort = on_abort_cb;
     req->on_drain = client_drain_cb;
     return p;
+}
+
+static void respond_unknown_model(proxy_t *p, sy_str_t name)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
+             (int)SY_MIN(name.len, (size_t)200), name.p);
+    p->err.cls = SY_IR_ERR_NOT_FOUND;
+    respond_error(p, 404, NULL, msg);
+}
+
+/* Plan the request and start its first attempt, or answer why nothing can
+ * serve it. */
+static void route_and_go(proxy_t *p, sy_str_t capture)
+{
+    char err[256];
+    if (sy_route_need_from_headers(&p->need, p->req->head.headers, p->req->head.nheaders, err,
+                                   sizeof(err)) != SY_OK) {
+        p->err.cls = SY_IR_ERR_BAD_REQUEST;
+        respond_error(p, 400, NULL, err);
+        return;
+    }
+    p->deps = sy_route_deployments(p->req->arena, p->model, capture, &p->ndeps);
+    p->plan = sy_arena_alloc(p->req->arena, sizeof(*p->plan));
+    p->rc.now_ms = now_ms();
+    if (sy_route_plan(&p->rc, p->model, p->deps, p->ndeps, &p->need, p->plan) == 0) {
+        char msg[2048];
+        uint64_t ra = 0;
+        int status = sy_route_unmet(&p->rc, p->plan, &p->need, p->ir.model, msg, sizeof(msg), &ra);
+        sy_route_drop_t first = SY_DROP_NONE;
+        for (uint32_t i = 0; i < p->plan->n && first == SY_DROP_NONE; i++)
+            first = p->plan->cand[i].drop;
+        sy_metrics_add(p->w->metrics, SY_M_ROUTE_UNROUTABLE, 1, group_name(p),
+                       sy_str_c(sy_route_drop_name(first)), SY_STR_NULL, SY_STR_NULL);
+        p->err.cls = status == 400   ? SY_IR_ERR_BAD_REQUEST
+                     : status == 429 ? SY_IR_ERR_RATE_LIMITED
+                                     : SY_IR_ERR_OVERLOADED;
+        p->err.retry_after_ms = ra;
+        if (status == 503 && p->fd->format == SY_FORMAT_ANTHROPIC)
+            status = 529;
+        respond_error(p, status, NULL, msg);
+        return;
+    }
+    if (!try_next(p, &p->att[0], false))
+        give_up(p);
 }
 
 /* A place for the request's audit record, or a 503 when the audit queue
@@ -797,13 +1360,10 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
         respond_error(p, status, NULL, message ? message : "invalid request body");
         return;
     }
-    p->model = sy_config_find_model(cfg, p->ir.model);
+    sy_str_t capture;
+    p->model = sy_config_match_model(cfg, p->ir.model, &capture);
     if (p->model == NULL) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
-                 (int)SY_MIN(p->ir.model.len, (size_t)200), p->ir.model.p);
-        p->err.cls = SY_IR_ERR_NOT_FOUND;
-        respond_error(p, 404, NULL, msg);
+        respond_unknown_model(p, p->ir.model);
         return;
     }
     if (p->ir.stream)
@@ -813,7 +1373,8 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
     sy_json_error_t jerr;
     if (sy_json_parse(req->arena, req->body.p, req->body.len, NULL, &p->client_json, &jerr) != SY_OK)
         p->client_json = NULL;
-    attempt(p);
+    sy_route_need_from_ir(&p->ir, &p->need);
+    route_and_go(p, capture);
 }
 
 void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
@@ -832,13 +1393,10 @@ void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t
     }
     p->ir.model = emb.model;
     p->emb_body = emb.body;
-    p->model = sy_config_find_model(cfg, emb.model);
+    sy_str_t capture;
+    p->model = sy_config_match_model(cfg, emb.model, &capture);
     if (p->model == NULL) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
-                 (int)SY_MIN(emb.model.len, (size_t)200), emb.model.p);
-        p->err.cls = SY_IR_ERR_NOT_FOUND;
-        respond_error(p, 404, NULL, msg);
+        respond_unknown_model(p, emb.model);
         return;
     }
     for (size_t i = 0; i < p->model->ndeployments; i++)
@@ -849,5 +1407,39 @@ void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t
                           "has a deployment of another kind");
             return;
         }
-    attempt(p);
+    memset(&p->need, 0, sizeof(p->need));
+    route_and_go(p, capture);
+}
+
+/* ---- explain (GET /admin/routes/explain) ---- */
+
+int sy_proxy_explain(sy_arena_t *a, const sy_config_t *cfg, sy_str_t model,
+                     const sy_ir_request_t *ir, const sy_http_header_t *headers, size_t nheaders,
+                     bool json, sy_buf_t *out, char *err, size_t errsz)
+{
+    sy_str_t capture;
+    const sy_config_model_t *g = sy_config_match_model(cfg, model, &capture);
+    if (g == NULL) {
+        snprintf(err, errsz, "The model `%.*s` does not exist.", (int)SY_MIN(model.len, (size_t)200),
+                 model.p);
+        return SY_ENOTFOUND;
+    }
+    sy_route_need_t need;
+    if (ir)
+        sy_route_need_from_ir(ir, &need);
+    else
+        memset(&need, 0, sizeof(need));
+    if (sy_route_need_from_headers(&need, headers, nheaders, err, errsz) != SY_OK)
+        return SY_EINVAL;
+    size_t n;
+    const sy_config_deployment_t *deps = sy_route_deployments(a, g, capture, &n);
+    sy_route_plan_t *plan = sy_arena_alloc(a, sizeof(*plan));
+    uint64_t rng = 0x853c49e6748fea9bULL ^ (uint64_t)sy_now_ns();
+    sy_route_ctx_t rc = {.cfg = &cfg->router, .now_ms = now_ms(), .rng = &rng, .explain = true};
+    sy_route_plan(&rc, g, deps, n, &need, plan);
+    if (json)
+        sy_route_explain_json(&rc, plan, &need, model, out);
+    else
+        sy_route_explain_text(&rc, plan, &need, model, out);
+    return SY_OK;
 }

@@ -16,6 +16,7 @@ int sy_cli_serve(int argc, char **argv);
 int sy_cli_config(int argc, char **argv);
 int sy_cli_sim(int argc, char **argv);
 int sy_cli_version(int argc, char **argv);
+int sy_cli_route(int argc, char **argv);
 int sy_cli_audit(int argc, char **argv);
 
 /* Fill runtime settings from a configuration snapshot. */

@@ -16,6 +16,7 @@ static const char usage[] =
     "  serve          run the gateway (switchyard serve -c switchyard.yaml)\n"
     "  sim            run the provider simulator (switchyard sim --listen 127.0.0.1:4010)\n"
     "  config check   validate a configuration file\n"
+    "  route explain  show how a request would be routed, calling no one\n"
     "  audit          verify the audit log, prove a record, sum its costs\n"
     "  version        print the version\n"
     "\n"
@@ -30,6 +31,7 @@ static const command_t commands[] = {
     {"serve", sy_cli_serve},
     {"sim", sy_cli_sim},
     {"config", sy_cli_config},
+    {"route", sy_cli_route},
     {"audit", sy_cli_audit},
     {"version", sy_cli_version},
 };

@@ -71,8 +71,14 @@ void sy_access_write(sy_access_log_t *l, const sy_access_entry_t *e)
     if (e->frontdoor.len) {
         sy_buf_printf(b, ",\"stream\":%s,\"attempts\":%u", e->stream ? "true" : "false",
                       e->attempts);
-        if (e->attempt_log.len)
+        if (e->strategy.len)
+            jstr(b, "strategy", e->strategy);
+        if (e->route_json.len) {
+            sy_buf_append_c(b, ",\"route\":");
+            sy_buf_append_str(b, e->route_json);
+        } else if (e->attempt_log.len) {
             jstr(b, "route", e->attempt_log);
+        }
     }
     if (e->error_class.len)
         jstr(b, "error_class", e->error_class);

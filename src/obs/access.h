@@ -28,6 +28,8 @@ typedef struct {
     bool stream;
     uint32_t attempts;
     sy_str_t attempt_log; /* "openai-main:429,claude:200" style summary, or "" */
+    sy_str_t route_json;  /* the router's attempts as a JSON array (written as is), or "" */
+    sy_str_t strategy;    /* the group's routing strategy, or "" */
     sy_str_t error_class; /* "" when none */
     uint64_t duration_ns, upstream_ns, ttft_ns;
     sy_ir_usage_t usage;

@@ -25,6 +25,11 @@ static const family_t families[SY_M__COUNT] = {
     [SY_M_TOKENS] = {"switchyard_tokens_total", "Tokens accounted from provider usage, by direction.", "counter", {"provider", "model", "direction", NULL}, false},
     [SY_M_COST] = {"switchyard_cost_usd_total", "Cost in USD from provider usage and catalogue prices.", "counter", {"provider", "model", NULL, NULL}, true},
     [SY_M_UPSTREAM_ERRORS] = {"switchyard_upstream_errors_total", "Failed upstream attempts, by error class.", "counter", {"provider", "class", NULL, NULL}, false},
+    [SY_M_ROUTE_RETRIES] = {"switchyard_route_retries_total", "Attempts retried on the same deployment, by the error that caused it.", "counter", {"model", "deployment", "reason", NULL}, false},
+    [SY_M_ROUTE_FALLBACKS] = {"switchyard_route_fallbacks_total", "Requests that left a deployment for the next one, by the error that caused it.", "counter", {"model", "deployment", "reason", NULL}, false},
+    [SY_M_ROUTE_SKIPS] = {"switchyard_route_skips_total", "Deployments of a plan not tried when their turn came (circuit open, RPM/TPM limit, context too small).", "counter", {"model", "deployment", "reason", NULL}, false},
+    [SY_M_ROUTE_UNROUTABLE] = {"switchyard_route_unroutable_total", "Requests no deployment could serve, by the first unmet constraint.", "counter", {"model", "reason", NULL, NULL}, false},
+    [SY_M_ROUTE_HEDGES] = {"switchyard_route_hedges_total", "Hedged requests (a second deployment asked after the hedge delay), by which answered.", "counter", {"model", "winner", NULL, NULL}, false},
 };
 
 /* Bucket upper bounds in nanoseconds: 100us .. 60s. */

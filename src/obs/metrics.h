@@ -18,6 +18,12 @@
  *   tokens_total{provider,model,direction}                  counter (input/output/cached_input/reasoning)
  *   cost_usd_total{provider,model}                          counter
  *   upstream_errors_total{provider,class}                   counter
+ *   route_retries_total{model,deployment,reason}            counter (same deployment again)
+ *   route_fallbacks_total{model,deployment,reason}          counter (left this deployment)
+ *   route_skips_total{model,deployment,reason}              counter (not tried: circuit, limits)
+ *   route_unroutable_total{model,reason}                    counter (no deployment could serve)
+ *   route_hedges_total{model,winner}                        counter (hedged calls: primary/hedge/none)
+ *   (router gauges: router/router.h sy_route_metrics_render)
  *   connections_open                                        gauge
  */
 #ifndef SY_OBS_METRICS_H
@@ -42,6 +48,11 @@ typedef enum {
     SY_M_TOKENS,
     SY_M_COST,
     SY_M_UPSTREAM_ERRORS,
+    SY_M_ROUTE_RETRIES,    /* {model, deployment, reason} */
+    SY_M_ROUTE_FALLBACKS,  /* {model, deployment, reason} */
+    SY_M_ROUTE_SKIPS,      /* {model, deployment, reason} */
+    SY_M_ROUTE_UNROUTABLE, /* {model, reason} */
+    SY_M_ROUTE_HEDGES,     /* {model, winner} */
     SY_M__COUNT
 } sy_metric_family_t;
 

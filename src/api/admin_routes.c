@@ -1,0 +1,143 @@
+/*
+ * admin_routes.c - GET /admin/routes/explain: the router's plan for a
+ * request, as JSON, without calling any provider.
+ *
+ *   GET|POST /admin/routes/explain?model=NAME[&format=openai|anthropic]
+ *
+ * The body, if any, is a chat request in the format named (OpenAI chat
+ * completions by default, or Anthropic messages): its tools, images,
+ * response format, thinking and size decide what it needs, and its `model`
+ * is used when the query names none. The x-switchyard-* constraint headers
+ * of this request apply as they would to a real one. The figures shown
+ * (circuits, latency, in-flight, limits) are the live ones of this process.
+ *
+ * Guarded by a key from `keys` for now (an admin key replaces that when
+ * governance lands): the answer reveals deployments and their health.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/admin.h"
+#include "api/auth.h"
+#include "api/frontdoors.h"
+#include "api/proxy.h"
+#include "json/json.h"
+
+static unsigned hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return (unsigned)(c - '0');
+    c = (char)(c | 32);
+    return c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 99;
+}
+
+/* The value of `key` in a query string, percent-decoded into the arena. */
+static bool query_param(sy_arena_t *a, sy_str_t q, const char *key, sy_str_t *out)
+{
+    size_t kl = strlen(key);
+    while (q.len) {
+        ptrdiff_t amp = sy_str_find_char(q, '&');
+        sy_str_t kv = amp < 0 ? q : sy_str_sub(q, 0, (size_t)amp);
+        q = amp < 0 ? SY_STR("") : sy_str_sub(q, (size_t)amp + 1, q.len);
+        if (kv.len <= kl || kv.p[kl] != '=' || memcmp(kv.p, key, kl) != 0)
+            continue;
+        sy_str_t v = sy_str_sub(kv, kl + 1, kv.len);
+        char *b = sy_arena_alloc(a, v.len + 1);
+        size_t n = 0;
+        for (size_t i = 0; i < v.len; i++) {
+            char c = v.p[i];
+            if (c == '+') {
+                c = ' ';
+            } else if (c == '%' && i + 2 < v.len) {
+                unsigned hi = hexval(v.p[i + 1]), lo = hexval(v.p[i + 2]);
+                if (hi < 16 && lo < 16) {
+                    c = (char)(hi * 16 + lo);
+                    i += 2;
+                }
+            }
+            b[n++] = c;
+        }
+        b[n] = '\0';
+        *out = sy_str(b, n);
+        return true;
+    }
+    return false;
+}
+
+static void answer(sy_http_req_t *req, int status, const char *message)
+{
+    sy_buf_t b;
+    sy_buf_init(&b, 8192);
+    sy_frontdoor_openai.error_body(status, NULL, message, &b);
+    sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
+    sy_buf_free(&b);
+}
+
+void sy_admin_routes_explain(sy_http_req_t *req, sy_config_t *cfg)
+{
+    sy_auth_result_t ar = sy_auth_check(cfg, req, NULL);
+    if (ar != SY_AUTH_OK) {
+        answer(req, 401,
+               ar == SY_AUTH_MISSING
+                   ? "No API key provided. Send it as `Authorization: Bearer KEY` or `x-api-key: KEY`."
+                   : "Invalid API key.");
+        return;
+    }
+    sy_arena_t *a = req->arena;
+    sy_str_t model = SY_STR(""), format = SY_STR("openai");
+    query_param(a, req->head.query, "model", &model);
+    query_param(a, req->head.query, "format", &format);
+    const sy_frontdoor_vt_t *fd = NULL;
+    if (sy_str_eq_c(format, "openai"))
+        fd = &sy_frontdoor_openai;
+    else if (sy_str_eq_c(format, "anthropic"))
+        fd = &sy_frontdoor_anthropic;
+    if (fd == NULL) {
+        answer(req, 400, "format: expected openai or anthropic");
+        return;
+    }
+    sy_ir_request_t ir;
+    const sy_ir_request_t *irp = NULL;
+    if (req->body.len) {
+        /* The request as a front door would read it. A body without a
+         * model is accepted when the query names one. */
+        sy_json_t *root = NULL;
+        sy_json_error_t jerr;
+        sy_str_t body = req->body;
+        if (model.len && sy_json_parse(a, body.p, body.len, NULL, &root, &jerr) == SY_OK &&
+            root->type == SY_JSON_OBJECT) {
+            sy_json_set(a, root, SY_STR("model"), sy_json_new_str(a, model));
+            sy_buf_t nb;
+            sy_buf_init(&nb, 0);
+            sy_json_serialize(root, &nb, 0);
+            body = sy_str_dup(a, sy_buf_str(&nb));
+            sy_buf_free(&nb);
+        }
+        int status = 400;
+        const char *message = NULL;
+        if (fd->parse(a, body, &ir, &status, &message) != SY_OK) {
+            char msg[400];
+            snprintf(msg, sizeof(msg), "the request body is not a valid %s request: %s",
+                     fd->name, message ? message : "invalid");
+            answer(req, status, msg);
+            return;
+        }
+        irp = &ir;
+        if (model.len == 0)
+            model = ir.model;
+    }
+    if (model.len == 0) {
+        answer(req, 400, "name the model: ?model=NAME, or a request body with a model");
+        return;
+    }
+    sy_buf_t out;
+    sy_buf_init(&out, 0);
+    char err[300];
+    int rc = sy_proxy_explain(a, cfg, model, irp, req->head.headers, req->head.nheaders, true, &out,
+                              err, sizeof(err));
+    if (rc != SY_OK)
+        answer(req, rc == SY_ENOTFOUND ? 404 : 400, err);
+    else
+        sy_http_respond(req, 200, "application/json", sy_buf_ptr(&out), out.len);
+    sy_buf_free(&out);
+}
