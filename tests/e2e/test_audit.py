@@ -65,6 +65,17 @@ audit:
 """ % (KEY, s, s, db or "audit.db", key or "audit-signing.key", FLUSH_MS)
 
 
+def started(srv):
+    """Wait for this gateway's own "listening" line: /health answering is not
+    enough when another process on the machine raced us to the free port."""
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if '"listening","addr":"127.0.0.1:%d"' % srv.port in srv.logtext():
+            return srv
+        time.sleep(0.05)
+    raise RuntimeError("gateway did not start:\n" + srv.logtext())
+
+
 def post(port, path, body, sock=None):
     """POST on a keep-alive socket (or a new one). Returns (status, headers, body, sock)."""
     own = sock is None
@@ -120,7 +131,7 @@ def post_get(port, path):
 
 # ---- 1. one record per request, hashes of the bytes on the wire ----
 
-gw = Server(["serve", "-c", "{config}"], gateway_config())
+gw = started(Server(["serve", "-c", "{config}"], gateway_config()))
 cfg = gw.config_path
 db = os.path.join(gw.tmp, "audit.db")
 check("the signing key is created 0600 with its public half beside it",
@@ -263,7 +274,7 @@ check("audit summary totals equal the sum of the records' costs",
 
 # ---- 5. kill -9 under load ----
 
-gw = Server(["serve", "-c", "{config}"], gateway_config())
+gw = started(Server(["serve", "-c", "{config}"], gateway_config()))
 db2 = os.path.join(gw.tmp, "audit.db")
 completed = []  # (request id, monotonic completion time)
 lock = threading.Lock()
@@ -318,7 +329,7 @@ check("observed write lag (switchyard_audit_write_lag_max_seconds) is within the
       lag_max is not None and lag_max <= WINDOW_S, (lag_max, WINDOW_S))
 
 # Restart on the same database and key.
-gw2 = Server(["serve", "-c", "{config}"], gateway_config(db2, os.path.join(gw.tmp, "audit-signing.key")))
+gw2 = started(Server(["serve", "-c", "{config}"], gateway_config(db2, os.path.join(gw.tmp, "audit-signing.key"))))
 after = records(db2)
 old = [rid for rid, t in completed if t < t_kill - WINDOW_S]
 missing = [rid for rid in old if rid not in after]
