@@ -274,6 +274,8 @@ void sy_audit_submit(sy_audit_req_t *r, const sy_access_entry_t *e,
         rec.jurisdiction = provider->jurisdiction;
     }
     rec.route = e->attempt_log;
+    rec.route_detail = e->route_json;
+    rec.strategy = e->strategy;
     rec.attempts = e->attempts;
     rec.status = e->status;
     rec.stream = e->stream;
@@ -319,7 +321,7 @@ void sy_audit_submit(sy_audit_req_t *r, const sy_access_entry_t *e,
     sy_str_t *strs[] = {&rec.request_id, &rec.key_id,        &rec.team_id,  &rec.org_id,
                         &rec.frontdoor,  &rec.endpoint,      &rec.model,    &rec.provider,
                         &rec.upstream_model, &rec.region,    &rec.jurisdiction, &rec.route,
-                        &rec.error_class};
+                        &rec.route_detail, &rec.strategy, &rec.error_class};
     size_t total = sizeof(sy_audit_item_t) + r->nverdicts * sizeof(sy_str_t) + reqc.len +
                    respc.len;
     for (size_t i = 0; i < SY_ARRAY_LEN(strs); i++)

@@ -179,8 +179,10 @@ int sy_audit_record_encode(const sy_audit_record_t *r, sy_buf_t *out)
         kcontent(b, "response_content", r->response_content);
     khash(b, "response_sha256", &r->response_sha256);
     kstr(b, "route", r->route);
+    kstr(b, "route_detail", r->route_detail);
     kuint(b, "seq", r->seq);
     sy_buf_printf(b, ",\"status\":%d", r->status);
+    kstr(b, "strategy", r->strategy);
     kbool(b, "stream", r->stream);
     kstr(b, "team_id", r->team_id);
     kuint(b, "time_ms", r->time_ms);

@@ -42,6 +42,8 @@ typedef struct {
     /* the deployment that answered last (empty when none was tried) */
     sy_str_t provider, upstream_model, region, jurisdiction;
     sy_str_t route;       /* attempts with reasons: "provider:status,provider:error" */
+    sy_str_t route_detail; /* the router's attempts as JSON text (kept as a string), or "" */
+    sy_str_t strategy;     /* the model group's routing strategy, or "" */
     uint32_t attempts;
     const sy_str_t *verdicts; /* policy verdicts, in order; none yet */
     size_t nverdicts;

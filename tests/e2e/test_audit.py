@@ -176,10 +176,10 @@ for rid, req, st, h, body in sent:
         bad.append((rid, "status"))
     if "x-switchyard-cost-usd" in h and round(float(h["x-switchyard-cost-usd"]) * 1e12) != rec["cost_pico"]:
         bad.append((rid, "cost", h["x-switchyard-cost-usd"], rec["cost_pico"]))
-    if rec["status"] == 200 and not (rec["provider"] and rec["attempts"] >= 1 and rec["region"]
+    if rec["status"] == 200 and not (rec["provider"] and rec["route"] and rec["attempts"] >= 1 and rec["region"]
                                      and rec["upstream_model"] and rec["jurisdiction"]):
         bad.append((rid, "deployment"))
-check("records carry the hashes of the bytes sent and received, status, cost and deployment", not bad, bad[:5])
+check("records carry the hashes of the bytes sent and received, status, cost, deployment and route", not bad, bad[:5])
 some = json.loads(next(iter(recs.values()))[1])
 check("a record is canonical JSON: sorted keys, no spaces",
       list(some.keys()) == sorted(some.keys()) and recs[sent[0][0]][1] == json.dumps(
