@@ -5,7 +5,7 @@
 
 .DEFAULT_GOAL := all
 CC      ?= cc
-PKGS    := openssl yaml-0.1 libcares libpcre2-8 sqlite3
+PKGS    := openssl yaml-0.1 libcares libpcre2-8 sqlite3 libpq hiredis
 O       ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes
 ifneq ($(filter true 1,$(CI) $(WERROR)),)

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 
 PKGS="make gcc libc6-dev pkg-config clang libclang-rt-14-dev
       libssl-dev libyaml-dev libsqlite3-dev libjansson-dev libc-ares-dev libpcre2-dev
+      libpq-dev libhiredis-dev
       python3 valgrind curl ca-certificates"
+# Servers the governance tests start on loopback (shared limits and store).
+PKGS="$PKGS redis-server postgresql"
 # Node.js and npm run the official SDK clients in the tests; a machine that
 # already has a node (any packaging) keeps it.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"

@@ -367,6 +367,20 @@ static const sy_cfg_field_t root_fields[] = {
      .type = SY_CFG_SECTION,
      .offset = offsetof(sy_config_t, audit),
      .section = &sy_config_audit_section},
+    {.key = "admin",
+     .type = SY_CFG_SECTION,
+     .offset = offsetof(sy_config_t, admin),
+     .section = &sy_config_admin_section},
+    {.key = "counters",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_config_t, counters),
+     .flags = SY_CFG_F_SECRET,
+     .parse = sy_config_parse_counters,
+     .format = sy_config_format_counters},
+    {.key = "governance",
+     .type = SY_CFG_SECTION,
+     .offset = offsetof(sy_config_t, governance),
+     .section = &sy_config_governance_section},
 };
 static const sy_cfg_section_t root_section = {"", root_fields, SY_ARRAY_LEN(root_fields)};
 

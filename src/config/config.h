@@ -270,6 +270,44 @@ typedef struct {
     int synchronous;           /* sy_config_audit_sync_t */
 } sy_config_audit_t;
 
+/* `admin`: the admin API. An empty master key turns the admin API and
+ * virtual keys off (only the static `keys` authenticate). */
+typedef struct {
+    sy_str_t master_key; /* secret */
+} sy_config_admin_t;
+
+/* `counters`: where rate-limit and budget counters live (config/governance.c). */
+typedef enum {
+    SY_CONFIG_COUNTERS_LOCAL, /* this process only */
+    SY_CONFIG_COUNTERS_REDIS, /* a Redis server shared by every instance */
+} sy_config_counters_kind_t;
+
+typedef struct {
+    int kind;          /* sy_config_counters_kind_t */
+    sy_str_t url;      /* as written ("local" by default); may hold a password */
+    sy_str_t host;     /* redis: host name or address */
+    uint16_t port;     /* redis: 6379 by default */
+    uint64_t db;       /* redis: database number */
+    sy_str_t password; /* redis: secret, empty for none */
+} sy_config_counters_t;
+
+/* `governance.counters_failure`: what a request meets when Redis cannot answer. */
+typedef enum {
+    SY_CONFIG_COUNTERS_FAIL_CLOSED, /* refused with 503, naming the reason */
+    SY_CONFIG_COUNTERS_FAIL_OPEN,   /* served; this instance's own counters apply meanwhile */
+} sy_config_counters_failure_t;
+
+/* `governance`: keys, budgets, rate limits (docs/internals/governance.md). */
+typedef struct {
+    uint64_t sync_interval_ms;  /* poll the store for key/team changes this often */
+    int counters_failure;       /* sy_config_counters_failure_t */
+    uint64_t counters_timeout_ms;
+    uint64_t reservation_ttl_ms; /* redis: a reservation nobody settled is released after this */
+    uint64_t default_max_output; /* reserved output tokens when nothing else bounds them */
+    uint64_t spend_flush_interval_ms;
+    uint64_t spend_queue_capacity;
+} sy_config_governance_t;
+
 /*
  * One immutable configuration snapshot. Readers may look at every public
  * field from any thread while they hold a reference, and must not write any.
@@ -293,6 +331,9 @@ typedef struct sy_config {
     sy_config_router_t router;
     sy_config_store_t store;
     sy_config_audit_t audit;
+    sy_config_admin_t admin;
+    sy_config_counters_t counters;
+    sy_config_governance_t governance;
     /* private */
     sy_map_t model_index; /* exact names and aliases -> sy_config_model_t */
     atomic_uint refs;
@@ -592,6 +633,12 @@ int sy_config_link_gateway(sy_cfg_ctx_t *cx, sy_config_t *c);
 int sy_config_parse_store(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path, void *field);
 void sy_config_format_store(const void *field, sy_buf_t *out, bool redact);
 extern const sy_cfg_section_t sy_config_audit_section;
+/* Admin, counters and governance sections (config/governance.c). */
+extern const sy_cfg_section_t sy_config_admin_section;
+extern const sy_cfg_section_t sy_config_governance_section;
+int sy_config_parse_counters(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                             void *field);
+void sy_config_format_counters(const void *field, sy_buf_t *out, bool redact);
 /* `rel` resolved against the directory of c's file (c->path): absolute paths
  * and snapshots without a file give `rel` itself. Writes at most outsz bytes
  * (NUL included); returns SY_ETOOBIG when it does not fit. */

@@ -313,7 +313,7 @@ static void test_env_in_config(void)
     /* Keys are never expanded. */
     EXPECT_ERR("${SY_T_KEY}: 127.0.0.1:4000\n",
                "t.yaml:1:1: unknown key \"${SY_T_KEY}\" (expected one of: listen, workers, limits, "
-               "log, guardrails, keys, providers, models, router, store, audit)");
+               "log, guardrails, keys, providers, models, router, store, audit, admin, counters, governance)");
     /* An unset variable is one error (not also a type error) with its path. */
     EXPECT_ERR("log:\n  level: ${SY_T_UNSET}\n",
                "t.yaml:2:3: log.level: environment variable SY_T_UNSET is not set (write "
@@ -459,12 +459,12 @@ static void test_unknown_keys(void)
     EXPECT_ERR("log:\n  levle: info\n",
                "t.yaml:2:3: unknown key \"log.levle\" (did you mean \"log.level\"?)");
     EXPECT_ERR("zzz: 1\n",
-               "t.yaml:1:1: unknown key \"zzz\" (expected one of: listen, workers, limits, log, guardrails, keys, providers, models, router, store, audit)");
+               "t.yaml:1:1: unknown key \"zzz\" (expected one of: listen, workers, limits, log, guardrails, keys, providers, models, router, store, audit, admin, counters, governance)");
     EXPECT_ERR("log:\n  level: inf\n",
                "t.yaml:2:3: log.level: expected one of debug, info, warn, error, got \"inf\" (did "
                "you mean \"info\"?)");
     EXPECT_ERR("\"a\\nb\": 1\n", "t.yaml:1:1: unknown key \"a\\nb\" (expected one of: listen, "
-                                 "workers, limits, log, guardrails, keys, providers, models, router, store, audit)");
+                                 "workers, limits, log, guardrails, keys, providers, models, router, store, audit, admin, counters, governance)");
 }
 
 static void test_type_errors(void)
@@ -619,7 +619,18 @@ static void test_defaults(void)
                          "  checkpoint_records: 1000\n"
                          "  checkpoint_interval: 10s\n"
                          "  signing_key_file: \"audit-signing.key\"\n"
-                         "  synchronous: full\n") == 0);
+                         "  synchronous: full\n"
+                         "admin:\n"
+                         "  master_key: \"\"\n"
+                         "counters: local\n"
+                         "governance:\n"
+                         "  sync_interval: 250ms\n"
+                         "  counters_failure: closed\n"
+                         "  counters_timeout: 250ms\n"
+                         "  reservation_ttl: 10m\n"
+                         "  default_max_output: 4096\n"
+                         "  spend_flush_interval: 100ms\n"
+                         "  spend_queue_capacity: 65536\n") == 0);
     sy_buf_free(&b);
     sy_config_unref(c);
     CHECK_INT(sy_config_live(), live);
