@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "harness/gov.h"
 #include "router/router.h"
 
 void *sy_gateway_worker_init(void *gw, int worker_id, sy_loop_t *loop)
@@ -42,6 +43,7 @@ void *sy_gateway_worker_init(void *gw, int worker_id, sy_loop_t *loop)
         sy_panic("cannot create the upstream client: %s", err);
     w->metrics = sy_metrics_shard(worker_id);
     sy_access_init(&w->access, loop, true);
+    sy_gov_worker_init(loop);
     if (RAND_bytes((unsigned char *)&w->id_prefix, sizeof(w->id_prefix)) != 1)
         w->id_prefix = sy_now_ns() ^ ((uint64_t)worker_id << 56);
     return w;
@@ -51,6 +53,7 @@ void sy_gateway_worker_fini(void *gw, void *wctx)
 {
     SY_UNUSED(gw);
     sy_gateway_worker_t *w = wctx;
+    sy_gov_worker_fini();
     sy_access_fini(&w->access);
     sy_http_client_free(w->client);
     free(w);
@@ -79,44 +82,53 @@ static void handle_metrics(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config
     sy_metrics_render(&b);
     sy_route_metrics_render(cfg, &b);
     sy_audit_metrics_render(&b);
+    sy_gov_metrics_render(&b);
     sy_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
 }
 
-/* Refuse a request without a valid key, in the front door's format. */
-static bool authorised(sy_http_req_t *req, sy_config_t *cfg, const sy_frontdoor_vt_t *fd)
+/* Who is calling (harness/gov.h: a static key from `keys` or a virtual
+ * key); a refusal is answered in the front door's format and NULL returned. */
+static sy_gov_req_t *authorised(sy_http_req_t *req, sy_config_t *cfg, const sy_frontdoor_vt_t *fd)
 {
-    sy_auth_result_t r = sy_auth_check(cfg, req, NULL);
-    if (r == SY_AUTH_OK)
-        return true;
+    sy_gov_req_t *g = NULL;
+    sy_gov_refusal_t ref;
+    if (sy_gov_auth(req, cfg, &g, &ref) == SY_OK)
+        return g;
+    const char *type = NULL;
+    int status = sy_gov_refusal_status(&ref, fd->format, &type);
     sy_buf_t b;
     sy_buf_init(&b, 4096);
-    fd->error_body(401, NULL,
-                   r == SY_AUTH_MISSING
-                       ? "No API key provided. Send it as `Authorization: Bearer KEY` or `x-api-key: KEY`."
-                       : "Invalid API key.",
-                   &b);
-    sy_http_respond(req, 401, "application/json", sy_buf_ptr(&b), b.len);
+    fd->error_body(status, type, ref.message, &b);
+    if (ref.retry_after_ms) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((ref.retry_after_ms + 999) / 1000));
+        sy_http_add_header(req, "retry-after", sy_str_c(ra));
+    }
+    sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
-    return false;
+    return NULL;
 }
 
 static void handle_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    if (authorised(req, cfg, &sy_frontdoor_openai))
-        sy_proxy_chat(req, w, cfg, &sy_frontdoor_openai);
+    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_openai);
+    if (g)
+        sy_proxy_chat(req, w, cfg, &sy_frontdoor_openai, g);
 }
 
 static void handle_messages(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    if (authorised(req, cfg, &sy_frontdoor_anthropic))
-        sy_proxy_chat(req, w, cfg, &sy_frontdoor_anthropic);
+    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_anthropic);
+    if (g)
+        sy_proxy_chat(req, w, cfg, &sy_frontdoor_anthropic, g);
 }
 
 static void handle_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    if (authorised(req, cfg, &sy_frontdoor_openai))
-        sy_proxy_embeddings(req, w, cfg);
+    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_openai);
+    if (g)
+        sy_proxy_embeddings(req, w, cfg, g);
 }
 
 static void handle_count_tokens(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
@@ -147,11 +159,15 @@ static void handle_count_tokens(sy_http_req_t *req, sy_gateway_worker_t *w, sy_c
 
 static void handle_models(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    if (!authorised(req, cfg, &sy_frontdoor_openai))
+    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_openai);
+    if (g == NULL)
         return;
+    /* Only the models this key may use. */
     sy_str_t *names = sy_arena_alloc(req->arena, (cfg->models.n + 1) * sizeof(*names));
+    size_t nnames = 0;
     for (size_t i = 0; i < cfg->models.n; i++)
-        names[i] = cfg->models.items[i].name;
+        if (sy_gov_model_allowed(g, cfg->models.items[i].name))
+            names[nnames++] = cfg->models.items[i].name;
     sy_buf_t b;
     sy_buf_init(&b, 0);
     int64_t created = (int64_t)(w->gw->started_ms / 1000);
@@ -159,7 +175,7 @@ static void handle_models(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     int status = 200;
     if (path.len > sizeof("/v1/models/") - 1) {
         sy_str_t id = sy_str_sub(path, sizeof("/v1/models/") - 1, path.len);
-        if (sy_config_find_model(cfg, id))
+        if (sy_config_find_model(cfg, id) && sy_gov_model_allowed(g, id))
             sy_openai_model_object(id, created, NULL, &b);
         else {
             status = 404;
@@ -169,7 +185,7 @@ static void handle_models(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
             sy_frontdoor_openai.error_body(404, NULL, msg, &b);
         }
     } else {
-        sy_openai_models_list(names, cfg->models.n, created, NULL, &b);
+        sy_openai_models_list(names, nnames, created, NULL, &b);
     }
     sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
@@ -179,6 +195,13 @@ static void handle_routes_explain(sy_http_req_t *req, sy_gateway_worker_t *w, sy
 {
     SY_UNUSED(w);
     sy_admin_routes_explain(req, cfg);
+}
+
+/* Organisations, teams, keys, spend (api/admin.c). */
+static void handle_admin(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+{
+    SY_UNUSED(w);
+    sy_admin_handle(req, cfg);
 }
 
 /* A route: method + path (exact, or a prefix ending in '/') -> endpoint. */
@@ -200,6 +223,10 @@ static const route_t routes[] = {
     {"GET", "/metrics", false, handle_metrics},
     {"GET", "/admin/routes/explain", false, handle_routes_explain},
     {"POST", "/admin/routes/explain", false, handle_routes_explain},
+    {"GET", "/admin/", true, handle_admin},
+    {"POST", "/admin/", true, handle_admin},
+    {"PATCH", "/admin/", true, handle_admin},
+    {"DELETE", "/admin/", true, handle_admin},
 };
 
 void sy_gateway_handle(sy_http_req_t *req, void *ctx)

@@ -44,6 +44,7 @@
 
 #include "api/openai.h"
 #include "audit/audit.h"
+#include "harness/gov.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "http/sse.h"
@@ -139,6 +140,14 @@ struct proxy {
     /* timing (monotonic ns) */
     uint64_t t_start, t_up_start, t_up_end, t_ttft;
     sy_audit_req_t *audit; /* this request's audit record (NULL: audit off) */
+    /* governance (harness/gov.h): the principal, its residency, its
+     * reservations. A guardrail that restricts the request sets guard_class
+     * and guard_juris (its verdict's restriction) before planning. */
+    sy_gov_req_t *gov;
+    sy_residency_t residency;
+    sy_str_t guard_class;
+    const sy_str_t *guard_juris;
+    size_t nguard_juris;
 };
 
 static bool try_next(proxy_t *p, attempt_t *a, bool hedge);
@@ -223,6 +232,7 @@ static void tried_note(proxy_t *p, const attempt_t *a)
 static void add_common_headers(proxy_t *p)
 {
     sy_http_add_header(p->req, "x-switchyard-request-id", sy_str_c(p->request_id));
+    sy_gov_headers(p->gov, p->fd->format, p->req);
     if (p->dep) {
         sy_http_add_header(p->req, "x-switchyard-provider", p->dep->provider);
         sy_http_add_header(p->req, "x-switchyard-model", p->dep->model);
@@ -471,6 +481,20 @@ static void finish(proxy_t *p, int status)
     };
     sy_access_write(&p->w->access, &e);
     sy_audit_submit(p->audit, &e, p->dep ? p->dep->provider_cfg : NULL, p->req->body);
+    /* Settle the reservations with what was used; the ledger gets the same
+     * cost as the audit record. */
+    sy_gov_usage_t gu = {
+        .request_id = e.request_id,
+        .model = model,
+        .provider = provider,
+        .deployment = p->dep ? p->dep->label : SY_STR(""),
+        .sent = p->t_up_start != 0,
+        .tokens_in = p->usage.input,
+        .tokens_out = p->usage.output,
+        .cost_pico = cost,
+        .status = status,
+    };
+    sy_gov_finish(p->gov, &gu);
     sy_buf_free(&route);
 }
 
@@ -1299,6 +1323,83 @@ static void respond_unknown_model(proxy_t *p, sy_str_t name)
     respond_error(p, 404, NULL, msg);
 }
 
+/* ---- governance (harness/gov.h) ---- */
+
+static void gov_refused(proxy_t *p, const sy_gov_refusal_t *ref)
+{
+    const char *type = NULL;
+    int status = sy_gov_refusal_status(ref, p->fd->format, &type);
+    p->err.cls = status == 429   ? SY_IR_ERR_RATE_LIMITED
+                 : status == 503 ? SY_IR_ERR_OVERLOADED
+                                 : SY_IR_ERR_BAD_REQUEST;
+    p->err.retry_after_ms = ref->retry_after_ms;
+    respond_error(p, status, type, ref->message);
+}
+
+/* The model must be allowed at every level of the principal (the name the
+ * client used, or the group it resolved to). */
+static bool gov_model(proxy_t *p)
+{
+    sy_gov_refusal_t ref;
+    if (sy_gov_model_allowed(p->gov, p->model->name) ||
+        sy_gov_check_model(p->gov, p->ir.model, &ref) == SY_OK)
+        return true;
+    gov_refused(p, &ref);
+    return false;
+}
+
+/* The request's data classes -> the jurisdictions the router may use. */
+static bool gov_residency(proxy_t *p)
+{
+    sy_gov_refusal_t ref;
+    if (sy_gov_residency(p->gov, p->req, p->guard_class, p->guard_juris, p->nguard_juris,
+                         &p->residency, &ref) != SY_OK) {
+        gov_refused(p, &ref);
+        return false;
+    }
+    sy_residency_t *r = &p->residency;
+    p->need.restricted = r->restricted;
+    p->need.njurisdictions = (uint8_t)SY_MIN(r->nallowed, (size_t)SY_ROUTE_MAX_LIST);
+    for (size_t i = 0; i < p->need.njurisdictions; i++)
+        p->need.jurisdictions[i] = r->allowed[i];
+    p->need.residency_why = r->why;
+    return true;
+}
+
+static void gov_reserved_cb(void *ctx, const sy_gov_refusal_t *ref)
+{
+    proxy_t *p = ctx;
+    if (p->done)
+        return;
+    if (ref) {
+        gov_refused(p, ref);
+        return;
+    }
+    if (!try_next(p, &p->att[0], false))
+        give_up(p);
+}
+
+/* Reserve the worst case over the plan before the first attempt: the
+ * estimated input and, per deployment, max_tokens (or its max output, or
+ * governance.default_max_output) at its prices; the largest of these is
+ * reserved, so a fallback to a pricier deployment is covered. Settled in
+ * finish() with the real usage. */
+static void gov_reserve(proxy_t *p)
+{
+    uint64_t tokens = 0, cost = 0;
+    for (uint32_t i = 0; i < p->plan->norder; i++) {
+        const sy_config_deployment_t *d = p->plan->cand[p->plan->order[i]].dep;
+        uint64_t out = p->embeddings       ? 0
+                       : p->need.max_tokens ? p->need.max_tokens
+                       : d->max_out        ? d->max_out
+                                           : p->cfg->governance.default_max_output;
+        tokens = SY_MAX(tokens, p->need.input_tokens + out);
+        if (d->priced)
+            cost = SY_MAX(cost, sy_cost_estimate_pico(&d->cost, p->need.input_tokens, out));
+    }
+    sy_gov_reserve(p->gov, tokens, cost, gov_reserved_cb, p);
+}
+
 /* Plan the request and start its first attempt, or answer why nothing can
  * serve it. */
 static void route_and_go(proxy_t *p, sy_str_t capture)
@@ -1310,6 +1411,8 @@ static void route_and_go(proxy_t *p, sy_str_t capture)
         respond_error(p, 400, NULL, err);
         return;
     }
+    if (!gov_residency(p))
+        return;
     p->deps = sy_route_deployments(p->req->arena, p->model, capture, &p->ndeps);
     p->plan = sy_arena_alloc(p->req->arena, sizeof(*p->plan));
     p->rc.now_ms = now_ms();
@@ -1331,16 +1434,18 @@ static void route_and_go(proxy_t *p, sy_str_t capture)
         respond_error(p, status, NULL, msg);
         return;
     }
-    if (!try_next(p, &p->att[0], false))
-        give_up(p);
+    gov_reserve(p);
 }
 
 /* A place for the request's audit record, or a 503 when the audit queue
  * stayed full (audit/audit.h): a request is never served unrecorded. */
 static bool audit_admit(proxy_t *p)
 {
-    if (sy_audit_begin(p->req->arena, &p->audit) == SY_OK)
+    if (sy_audit_begin(p->req->arena, &p->audit) == SY_OK) {
+        sy_audit_set_principal(p->audit, sy_gov_key_id(p->gov), sy_gov_team_id(p->gov),
+                               sy_gov_org_id(p->gov));
         return true;
+    }
     p->err.cls = SY_IR_ERR_OVERLOADED;
     p->err.retry_after_ms = 1000;
     respond_error(p, 503, NULL, "The gateway's audit log is falling behind; retry shortly.");
@@ -1348,9 +1453,10 @@ static bool audit_admit(proxy_t *p)
 }
 
 void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
-                   const sy_frontdoor_vt_t *fd)
+                   const sy_frontdoor_vt_t *fd, sy_gov_req_t *gov)
 {
     proxy_t *p = proxy_new(req, w, cfg, fd);
+    p->gov = gov;
     if (!audit_admit(p))
         return;
     int status = 400;
@@ -1366,6 +1472,8 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
         respond_unknown_model(p, p->ir.model);
         return;
     }
+    if (!gov_model(p))
+        return;
     if (p->ir.stream)
         p->enc = fd->stream_new(req->arena, &p->ir);
     /* Kept for passthrough to a provider of the same format. The front door
@@ -1377,9 +1485,11 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
     route_and_go(p, capture);
 }
 
-void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
+void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
+                         sy_gov_req_t *gov)
 {
     proxy_t *p = proxy_new(req, w, cfg, &sy_frontdoor_openai);
+    p->gov = gov;
     if (!audit_admit(p))
         return;
     p->embeddings = true;
@@ -1399,6 +1509,8 @@ void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t
         respond_unknown_model(p, emb.model);
         return;
     }
+    if (!gov_model(p))
+        return;
     for (size_t i = 0; i < p->model->ndeployments; i++)
         if (!sy_str_eq_c(p->model->deployments[i].provider_cfg->kind, "openai")) {
             p->err.cls = SY_IR_ERR_BAD_REQUEST;

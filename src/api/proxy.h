@@ -8,13 +8,16 @@
 #include "api/frontdoor.h"
 #include "api/gateway.h"
 #include "config/config.h"
+#include "harness/gov.h"
 
 /* Serve a chat request in the format of `fd` (OpenAI chat completions or
- * Anthropic messages). Takes a reference on cfg for the request's life. */
+ * Anthropic messages). Takes a reference on cfg for the request's life.
+ * `gov` is the caller's principal from sy_gov_auth (harness/gov.h). */
 void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
-                   const sy_frontdoor_vt_t *fd);
+                   const sy_frontdoor_vt_t *fd, sy_gov_req_t *gov);
 /* POST /v1/embeddings (OpenAI-kind deployments only). */
-void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg);
+void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
+                         sy_gov_req_t *gov);
 
 /* The router's plan for a request to `model` without calling anyone: the
  * candidates, why each was kept or dropped, and the ranking, as JSON (GET

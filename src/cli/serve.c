@@ -7,6 +7,7 @@
 
 #include "api/gateway.h"
 #include "audit/audit.h"
+#include "harness/gov.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -176,6 +177,13 @@ int sy_cli_serve(int argc, char **argv)
         sy_config_publish(NULL);
         return 1;
     }
+    if (sy_gov_start(c, aerr, sizeof(aerr)) != SY_OK) {
+        fprintf(stderr, "switchyard serve: governance: %s\n", aerr);
+        sy_audit_stop();
+        sy_config_unref(c);
+        sy_config_publish(NULL);
+        return 1;
+    }
     sy_config_unref(c);
     apply_overrides(&app, &s);
 
@@ -190,7 +198,8 @@ int sy_cli_serve(int argc, char **argv)
         .reload = path ? serve_reload : NULL,
     };
     int rc = sy_runtime_run(&s, &rapp);
-    sy_audit_stop(); /* the workers are gone: write what is queued */
+    sy_gov_stop();   /* the workers are gone: write the spend ledger's queue */
+    sy_audit_stop(); /* and the audit log's */
     sy_config_publish(NULL);
     return rc;
 }

@@ -112,6 +112,17 @@ void sy_route_explain_json(const sy_route_ctx_t *rc, const sy_route_plan_t *plan
         sy_json_write_null(&w);
     sy_json_write_key(&w, SY_STR("regions"));
     write_str_list(&w, need->regions, need->nregions);
+    sy_json_write_key(&w, SY_STR("residency"));
+    if (need->restricted) {
+        sy_json_write_begin_object(&w);
+        sy_json_write_key(&w, SY_STR("jurisdictions"));
+        write_str_list(&w, need->jurisdictions, need->njurisdictions);
+        sy_json_write_key(&w, SY_STR("rules"));
+        sy_json_write_string(&w, sy_str_c(need->residency_why ? need->residency_why : ""));
+        sy_json_write_end_object(&w);
+    } else {
+        sy_json_write_null(&w);
+    }
     sy_json_write_key(&w, SY_STR("prefer_providers"));
     write_str_list(&w, need->prefer, need->nprefer);
     sy_json_write_key(&w, SY_STR("exclude_providers"));
@@ -251,8 +262,13 @@ void sy_route_explain_text(const sy_route_ctx_t *rc, const sy_route_plan_t *plan
         const sy_str_t *l;
         size_t n;
     } lists[] = {{"regions", need->regions, need->nregions},
+                 {"jurisdictions", need->jurisdictions, need->njurisdictions},
                  {"prefer", need->prefer, need->nprefer},
                  {"exclude", need->exclude, need->nexclude}};
+    if (need->restricted)
+        sy_buf_printf(out, "constraint  residency: %s%s\n",
+                      need->residency_why ? need->residency_why : "restricted",
+                      need->njurisdictions ? "" : " (nowhere allowed)");
     for (size_t i = 0; i < SY_ARRAY_LEN(lists); i++) {
         if (lists[i].n == 0)
             continue;

@@ -27,6 +27,7 @@ static const char *const drop_names[SY_DROP__COUNT] = {
     [SY_DROP_COST] = "max_cost",
     [SY_DROP_PRICE_UNKNOWN] = "price_unknown",
     [SY_DROP_REGION] = "region",
+    [SY_DROP_RESIDENCY] = "residency",
     [SY_DROP_EXCLUDED] = "excluded",
     [SY_DROP_LATENCY] = "latency_target",
     [SY_DROP_CIRCUIT] = "circuit_open",
@@ -116,6 +117,21 @@ static bool region_allowed(const sy_config_deployment_t *d, const sy_route_need_
     return false;
 }
 
+/* Data residency: the deployment's jurisdiction equals an allowed one or
+ * lies below it ("eu-de" under "eu"); a deployment without one never
+ * serves a restricted request. */
+static bool jurisdiction_allowed(const sy_config_deployment_t *d, const sy_route_need_t *need)
+{
+    sy_str_t j = d->jurisdiction;
+    for (size_t i = 0; j.len && i < need->njurisdictions; i++) {
+        sy_str_t a = need->jurisdictions[i];
+        if (a.len && (sy_str_ieq(j, a) || (j.len > a.len && j.p[a.len] == '-' &&
+                                          sy_str_ieq(sy_str_sub(j, 0, a.len), a))))
+            return true;
+    }
+    return false;
+}
+
 /* Output tokens used for expected cost and latency: max_tokens, or a
  * typical answer when unset; never above the deployment's max output. */
 static uint64_t expected_output(const sy_config_deployment_t *d, const sy_route_need_t *need)
@@ -155,6 +171,8 @@ static sy_route_drop_t filter(const sy_route_ctx_t *rc, const sy_circuit_params_
         return SY_DROP_EXCLUDED;
     if (need->nregions && !region_allowed(d, need))
         return SY_DROP_REGION;
+    if (need->restricted && !jurisdiction_allowed(d, need))
+        return SY_DROP_RESIDENCY;
     uint64_t out = expected_output(d, need);
     if (d->priced)
         c->cost_pico = sy_cost_estimate_pico(&d->cost, need->input_tokens, out);
@@ -398,6 +416,12 @@ void sy_route_drop_describe(const sy_route_ctx_t *rc, const sy_route_cand_t *c,
                  (int)SY_MIN(d->region.len, (size_t)40), d->region.p ? d->region.p : "",
                  (int)SY_MIN(d->jurisdiction.len, (size_t)40),
                  d->jurisdiction.p ? d->jurisdiction.p : "");
+        break;
+    case SY_DROP_RESIDENCY:
+        snprintf(b, bs, "jurisdiction \"%.*s\" is not allowed for this request's data: %s",
+                 (int)SY_MIN(d->jurisdiction.len, (size_t)40),
+                 d->jurisdiction.p ? d->jurisdiction.p : "",
+                 need->residency_why ? need->residency_why : "restricted");
         break;
     case SY_DROP_EXCLUDED:
         snprintf(b, bs, "provider excluded by x-switchyard-exclude-providers");

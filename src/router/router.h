@@ -61,6 +61,7 @@ typedef enum {
     SY_DROP_COST,         /* expected worst-case cost > x-switchyard-max-cost-usd */
     SY_DROP_PRICE_UNKNOWN, /* a max cost was asked and this price is unknown */
     SY_DROP_REGION,       /* not in x-switchyard-regions */
+    SY_DROP_RESIDENCY,    /* jurisdiction not allowed for the request's data (harness/residency.h) */
     SY_DROP_EXCLUDED,     /* provider in x-switchyard-exclude-providers */
     SY_DROP_LATENCY,      /* expected latency > x-switchyard-latency-target-ms */
     SY_DROP_CIRCUIT,      /* circuit open (health) */
@@ -82,6 +83,14 @@ typedef struct {
     uint64_t max_tokens;    /* as requested; 0: unset */
     uint64_t max_cost_pico; /* 0: no limit */
     uint64_t latency_target_ms; /* 0: none */
+    /* Data residency, set by the governance harness: when `restricted`,
+     * only deployments whose jurisdiction is one of `jurisdictions` (or
+     * below one: "eu" allows "eu-de") may serve; `residency_why` names the
+     * rules for messages and explain. */
+    bool restricted;
+    uint8_t njurisdictions;
+    sy_str_t jurisdictions[SY_ROUTE_MAX_LIST];
+    const char *residency_why;
     sy_str_t regions[SY_ROUTE_MAX_LIST];
     sy_str_t prefer[SY_ROUTE_MAX_LIST];
     sy_str_t exclude[SY_ROUTE_MAX_LIST];
