@@ -15,6 +15,10 @@
 #include "config/config.h"
 #include "harness/guard_int.h"
 
+/* Texts up to this size are tokenized once for injection and the deny list
+ * (the word array costs 32 bytes a word in the arena). */
+#define SHARED_WORDS_MAX (256u << 10)
+
 /* ---- policies ---- */
 
 const sy_guard_policy_t *sy_guard_policy_find(const sy_config_t *cfg, sy_str_t name)
@@ -66,10 +70,23 @@ void sy_guard_scan_side(const sy_guard_side_t *side, sy_str_t text, bool injecti
         sy_guard_scan_pii(text, side->pii.kinds, out);
     if (on(&side->secrets) && side->secrets.kinds)
         sy_guard_scan_secrets(text, side->secrets.kinds, out);
-    if (injection && on(&side->injection))
+    bool inj = injection && on(&side->injection);
+    const sy_guard_deny_t *deny = on(&side->deny) ? side->deny.deny : NULL;
+    const unsigned char *s = (const unsigned char *)text.p;
+    if (inj && deny && out->arena && text.len <= SHARED_WORDS_MAX) {
+        /* Both match phrases: tokenize once. */
+        sy_guard_word_t *words;
+        size_t nw = sy_guard_tokenize(out->arena, s, text.len, &words);
+        sy_guard_wsrc_t a = {.arr = words, .narr = nw}, b = a;
+        sy_guard_inject_scan_words(s, text.len, &a, out);
+        sy_guard_deny_scan_words(deny, &b, out);
+        sy_guard_deny_scan_regex(deny, text, out);
+        return;
+    }
+    if (inj)
         sy_guard_scan_injection(text, out);
-    if (on(&side->deny) && side->deny.deny)
-        sy_guard_scan_deny(side->deny.deny, text, out);
+    if (deny)
+        sy_guard_scan_deny(deny, text, out);
 }
 
 /* ---- locations ---- */

@@ -111,33 +111,43 @@ typedef enum {
     SY_GUARD_INJ_FAMILY_COUNT
 } sy_guard_inj_family_t;
 
+/* Distinct injection signals (phrase patterns and markers) the score tracks. */
+#define SY_GUARD_INJ_SIGNALS 256u
+
 /* One thing found: text[start, end) is kind `kind`. */
 typedef struct {
     size_t start, end;
     sy_guard_kind_t kind;
-    uint16_t rule;    /* secret rule, injection family or deny entry */
+    /* SECRET: sy_guard_secret_rule_t; DENY: index of the word or phrase, or
+     * 0x8000 | index of the regex; INJECTION: the family in the low 4 bits
+     * (SY_GUARD_INJ_FAMILY) and the signal above them. */
+    uint16_t rule;
     float confidence; /* 0..1: how sure the detector is */
 } sy_guard_finding_t;
+
+#define SY_GUARD_INJ_FAMILY(rule) ((unsigned)(rule) & 0xFu)
+#define SY_GUARD_INJ_SIGNAL(rule) ((unsigned)(rule) >> 4)
 
 /*
  * A growable list of findings in an arena. Detectors append; the list keeps
  * at most SY_GUARD_MAX_FINDINGS (then `truncated` is set and the rest are
- * dropped: callers treat a truncated list as "found something"). `family`
- * holds the strongest injection weight seen per family over everything
- * scanned into this list, so the score can combine several texts.
+ * dropped: callers treat a truncated list as "found something"). `signal`
+ * holds the strongest weight seen per injection signal over everything
+ * scanned into this list, so the score can combine several texts while a
+ * signal that repeats counts once.
  */
 typedef struct {
     sy_arena_t *arena;
     sy_guard_finding_t *items;
     size_t n, cap;
     bool truncated;
-    float family[SY_GUARD_INJ_FAMILY_COUNT];
+    float signal[SY_GUARD_INJ_SIGNALS];
 } sy_guard_findings_t;
 
 void sy_guard_findings_init(sy_guard_findings_t *f, sy_arena_t *a);
-/* Forget the findings (keeps the storage and the injection families). */
+/* Forget the findings (keeps the storage and the injection signals). */
 void sy_guard_findings_clear(sy_guard_findings_t *f);
-/* Noisy-OR of the per-family weights: 1 - prod(1 - w). */
+/* Noisy-OR of the distinct signals' weights: 1 - prod(1 - w). */
 float sy_guard_injection_score(const sy_guard_findings_t *f);
 
 /* "email", "phone", ... "secret", "injection", "deny"; NULL if out of range. */

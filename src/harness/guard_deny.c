@@ -143,13 +143,15 @@ sy_guard_deny_t *sy_guard_deny_build(sy_arena_t *a, const sy_str_t *words, size_
 
 /* ---- words ---- */
 
-static void scan_words(const sy_guard_deny_t *d, const unsigned char *s, size_t n,
-                       sy_guard_findings_t *out)
+void sy_guard_deny_scan_words(const sy_guard_deny_t *d, sy_guard_wsrc_t *src,
+                              sy_guard_findings_t *out)
 {
+    if (d == NULL || d->nphrases == 0)
+        return;
     sy_guard_word_t ring[SY_GUARD_MAX_DENY_PHRASE];
-    size_t count = 0, pos = 0;
+    size_t count = 0;
     sy_guard_word_t w;
-    while (!out->truncated && sy_guard_next_word(s, n, &pos, &w)) {
+    while (!out->truncated && sy_guard_wsrc_next(src, &w)) {
         ring[count % SY_GUARD_MAX_DENY_PHRASE] = w;
         count++;
         const dent_t *e = dent(d, w.hash, false);
@@ -224,9 +226,18 @@ size_t sy_guard_scan_deny(const sy_guard_deny_t *d, sy_str_t text, sy_guard_find
     if (d == NULL)
         return 0;
     const unsigned char *s = text.p ? (const unsigned char *)text.p : (const unsigned char *)"";
-    if (d->nphrases)
-        scan_words(d, s, text.len, out);
+    sy_guard_wsrc_t src = {.s = s, .n = text.len};
+    sy_guard_deny_scan_words(d, &src, out);
     if (d->ncodes)
         scan_regex(d, s, text.len, out);
+    return out->n - before;
+}
+
+size_t sy_guard_deny_scan_regex(const sy_guard_deny_t *d, sy_str_t text, sy_guard_findings_t *out)
+{
+    size_t before = out->n;
+    if (d && d->ncodes)
+        scan_regex(d, text.p ? (const unsigned char *)text.p : (const unsigned char *)"",
+                   text.len, out);
     return out->n - before;
 }

@@ -36,16 +36,18 @@
 /* Phrase patterns                                                          */
 /* ------------------------------------------------------------------------ */
 
-/* Slots are separated by spaces; a slot is words separated by '|'; a '?'
- * prefix makes it optional; "*N" is a gap of 0..N arbitrary words. The last
- * slot must be a plain required word set. */
-#define IGN   "ignore|disregard|forget|skip|bypass|override|overlook|neglect|discard|abandon|drop|" \
-              "ignoring|disregarding|forgetting|erase|dismiss|scrap|overrule|nevermind"
+/* Slots are separated by spaces; a slot is alternatives separated by '|',
+ * an alternative one word or several joined by '+' ("you+are|you're"); a
+ * '?' prefix makes the slot optional; "*N" is a gap of 0..N arbitrary
+ * words. The last slot must be required. Each pattern is one signal: it
+ * counts once however often it matches. */
+#define IGN   "ignore|ignores|disregard|forget|skip|bypass|override|overlook|neglect|discard|" \
+              "abandon|drop|ignoring|disregarding|forgetting|erase|dismiss|scrap|overrule|nevermind"
 #define ALLQ  "all|any|every|each"
 #define DET   "the|your|these|those|this|that|its|our|such"
 #define PREV  "previous|prior|above|earlier|preceding|former|initial|original|old|existing|" \
               "foregoing|past|preset|default|given|aforementioned|system|developer|pre|programmed|" \
-              "original|current"
+              "current"
 #define NOUN_STRONG "instructions|instruction|directions|rules|prompts|prompt|guidelines|" \
               "directives|directive|programming|constraints|restrictions|conditioning|training|" \
               "policies|commands|orders|guidance"
@@ -58,13 +60,24 @@
               "private|underlying|starting|first|base|meta"
 #define LEAKN "prompt|prompts|instructions|instruction|message|messages|rules|guidelines|" \
               "configuration|config|directives|context|preprompt"
-#define SAFEV "ignore|bypass|disable|override|remove|turn|circumvent|evade|deactivate|skip|" \
-              "drop|forget|disregard|break|violate|lift|suspend|avoid|switch|get"
-#define SAFEA "safety|content|ethical|ethics|moral|openai|anthropic|usage|security|censorship|" \
-              "alignment|safe|responsible|harm|harmful"
+#define SAFEV "ignore|ignores|ignoring|bypass|bypasses|disable|disables|override|overrides|remove|" \
+              "turn|circumvent|evade|deactivate|skip|drop|forget|disregard|break|violate|lift|" \
+              "suspend|avoid|switch|get"
+#define SAFEA "safety|content|ethical|ethics|moral|openai|openai's|anthropic|usage|security|" \
+              "censorship|alignment|safe|responsible|harm|harmful"
 #define SAFEN "filters|filter|guidelines|guardrails|restrictions|protocols|policies|policy|" \
               "rules|constraints|alignment|safeguards|limits|limitations|training|programming|" \
               "measures|settings|restriction|guideline|filtering|mechanisms|features"
+#define LIMITN "restrictions|limitations|limits|filters|filtering|censorship|boundaries|ethics|" \
+              "morals|morality|guardrails|safeguards|refusals|warnings|disclaimers|restraints|rules|" \
+              "guidelines|policies"
+#define BADADJ "amoral|unethical|uncensored|unfiltered|unrestricted|unaligned|unbound|unhinged|" \
+              "jailbroken|unlimited|evil|rogue|malicious"
+#define AIN   "ai|assistant|chatbot|model|bot|version|character|persona|gpt|llm|entity|system"
+#define VOIDW "null|void|invalid|obsolete|cancelled|canceled|revoked|overridden|deprecated|" \
+              "irrelevant|superseded|suspended|lifted|removed|disabled"
+#define GRANNY "grandmother|grandma|granny|grandfather|grandpa|nana"
+#define FULLA "full|entire|complete|exact|whole|verbatim|raw|original|initial|hidden|secret"
 
 enum { P_NEG = 1 }; /* a negation just before cancels the match */
 
@@ -78,94 +91,150 @@ static const struct {
     {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.9f, IGN " ?" ALLQ " ?of ?" DET " " PREV " ?" PREV " " NOUN},
     {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.85f, IGN " " ALLQ " ?of ?" DET " " NOUN_STRONG},
     {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.85f, IGN " your ?" PREV " " NOUN_STRONG},
+    {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.85f,
+     IGN " ?" ALLQ " ?of ?" DET " " NOUN_STRONG " above|before|earlier|so+far"},
     {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.75f,
      IGN " ?" ALLQ " everything|anything|what|all|whatever *3 "
          "above|before|earlier|previously|told|said|instructed|prior"},
+    {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.6f, IGN " *3 above|before"},
+    {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.82f, IGN " ?" ALLQ " ?of ?the above|preceding|foregoing and|instead"},
+    {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.5f,
+     IGN " ?" ALLQ " ?of ?" DET " above|previous|prior|preceding|foregoing " TEXTN},
     {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.85f,
      "stop|quit|cease following|obeying|using|honoring ?" DET " ?" ALLQ " ?" DET " ?" PREV " " NOUN_STRONG},
     {SY_GUARD_INJ_OVERRIDE, 0, 0.5f,
-     "new|updated|revised|real|actual|true|replacement instructions|rules|directives|orders|task"},
+     "new|updated|revised|replacement instructions|rules|directives|orders|task"},
     {SY_GUARD_INJ_OVERRIDE, 0, 0.7f,
      "instead ?follow|obey|execute these|my|the ?new|following instructions|commands|orders"},
     {SY_GUARD_INJ_OVERRIDE, 0, 0.85f,
+     "your ?above|previous|prior|earlier|original|old|system " NOUN_STRONG " ?are|is|were|have|has "
+     "?now ?been " VOIDW},
+    {SY_GUARD_INJ_OVERRIDE, 0, 0.6f,
      "above|previous|prior|earlier|original|old " NOUN_STRONG " ?are|is|were|have|has ?now ?been "
-     "null|void|invalid|obsolete|cancelled|canceled|revoked|overridden|deprecated|irrelevant|"
-     "superseded|suspended|lifted|removed"},
+     VOIDW},
+    {SY_GUARD_INJ_OVERRIDE, 0, 0.7f,
+     NOUN_STRONG " ?above|below no+longer apply|applies|valid|matter|hold"},
+    {SY_GUARD_INJ_OVERRIDE, 0, 0.85f, "don't|not|never follow|obey your ?" PREV " " NOUN_STRONG},
     {SY_GUARD_INJ_OVERRIDE, 0, 0.6f, "don't|not|never follow|obey ?" DET " ?" PREV " " NOUN_STRONG},
-    {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.7f, IGN " ?" ALLQ " ?of ?the above|preceding|foregoing and|instead"},
-    {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.5f,
-     IGN " ?" ALLQ " ?of ?" DET " above|previous|prior|preceding|foregoing " TEXTN},
+    {SY_GUARD_INJ_OVERRIDE, 0, 0.7f,
+     "override|overrides|supersede|supersedes|replace|replaces ?all ?the|your "
+     "previous|prior|earlier|old|original ones|instructions|rules|prompts"},
+    {SY_GUARD_INJ_OVERRIDE, P_NEG, 0.7f,
+     "ignore|disregard|bypass|disable safety|ethics|morals|guardrails|censorship|filters"},
+    {SY_GUARD_INJ_OVERRIDE, 0, 0.6f, "priority|system|admin|administrator|security|emergency override"},
     /* role */
-    {SY_GUARD_INJ_ROLE, 0, 0.55f, "you are|you're now"},
+    {SY_GUARD_INJ_ROLE, 0, 0.55f, "you+are|you're now"},
     {SY_GUARD_INJ_ROLE, 0, 0.5f,
      "from now on you|you'll|you're|your|act|respond|answer|reply|pretend|behave|speak"},
-    {SY_GUARD_INJ_ROLE, 0, 0.4f, "pretend ?that you are|you're|were|have"},
+    {SY_GUARD_INJ_ROLE, 0, 0.4f, "pretend ?that you+are|you're|you+were|you+have"},
     {SY_GUARD_INJ_ROLE, 0, 0.4f, "pretend|pretending to be"},
-    {SY_GUARD_INJ_ROLE, 0, 0.35f, "act|behave|respond|answer as ?though|if you are|you're|were"},
+    {SY_GUARD_INJ_ROLE, 0, 0.35f,
+     "act|behave|respond|answer as ?though|if you+are|you're|you+were"},
+    {SY_GUARD_INJ_ROLE, 0, 0.7f,
+     "act|acting|behave|respond|pretend|roleplay|role+play|simulate as|to+be|like ?if "
+     "?you+are|you're|you+were ?a|an ?completely|totally|fully " BADADJ},
+    {SY_GUARD_INJ_ROLE, 0, 0.65f,
+     "act|pretend|roleplay|role+play|behave as|to+be ?my ?deceased|late|dead " GRANNY},
     {SY_GUARD_INJ_ROLE, 0, 0.6f,
-     "your new|true|real role|persona|identity|name|purpose|goal|job|objective|function is"},
-    {SY_GUARD_INJ_ROLE, 0, 0.5f, "you are|you're no longer"},
+     "your new|true|real role|persona|identity|name|purpose|goal|job|objective|function|task is"},
+    {SY_GUARD_INJ_ROLE, 0, 0.6f, "your|the real|actual|true instructions|task|orders|directives"},
+    {SY_GUARD_INJ_ROLE, 0, 0.5f, "you+are|you're no longer"},
     {SY_GUARD_INJ_ROLE, 0, 0.3f, "you will|must|shall now"},
-    {SY_GUARD_INJ_ROLE, 0, 0.3f, "roleplay|role rp as"},
+    {SY_GUARD_INJ_ROLE, 0, 0.3f, "roleplay|role+play|rp as"},
     {SY_GUARD_INJ_ROLE, 0, 0.6f,
-     "i am|i'm ?your|the developer|developers|creator|creators|admin|administrator|owner|"
+     "i+am|i'm ?your|the developer|developers|creator|creators|admin|administrator|owner|"
      "programmer|operator|master|maker"},
     {SY_GUARD_INJ_ROLE, 0, 0.5f,
      "message|instructions|note|update from ?the|your developer|developers|admin|"
      "administrator|openai|anthropic|creators|creator|operator"},
     /* prompt leak */
-    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.85f, LEAKV " *3 " SECRET_ADJ " " LEAKN},
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.85f,
+     LEAKV " ?me|us ?" ALLQ " ?of your|the ?" FULLA " ?" FULLA " " SECRET_ADJ " " LEAKN},
     {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.6f,
-     LEAKV " *2 your instructions|prompt|rules|guidelines|directives|programming|configuration"},
-    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.75f, "what *2 your|the " SECRET_ADJ " " LEAKN},
+     LEAKV " *5 your instructions|prompt|rules|guidelines|directives|programming|configuration|"
+     "context"},
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.8f, "what *2 your " SECRET_ADJ " " LEAKN},
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.6f, "what *2 the " SECRET_ADJ " " LEAKN},
     {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.5f, "what *3 your instructions|rules|prompt|directives"},
-    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.8f,
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.7f,
      "repeat|print|output|copy|recite|write|echo|reproduce|type ?out ?" ALLQ " ?of ?the|your "
      "words|text|everything|content|lines|sentences|messages|conversation|characters|tokens "
-     "above|before|verbatim"},
+     "above|before"},
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.85f,
+     "repeat|print|output|copy|recite|write|echo|reproduce|type *5 above|before *3 "
+     "starting|beginning|verbatim|including|exactly|word"},
     {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.8f, "repeat|print|output|copy|recite|echo everything above"},
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.6f,
+     "including|include ?any|all|the hidden|secret|system|initial instructions|prompt|messages"},
     {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.35f, "system prompt|prompts|instructions|message"},
     {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.3f, "initial|hidden|secret|original prompt|instructions"},
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.6f,
+     "reveal|leak|exfiltrate|send|forward|dump|expose ?all ?the|your|any confidential|private|"
+     "secret|sensitive data|information|files|credentials|passwords|history|emails"},
+    {SY_GUARD_INJ_PROMPT_LEAK, 0, 0.5f,
+     "send|forward|post|upload|email|leak|exfiltrate *3 conversation|chat|history|emails|"
+     "credentials|passwords to"},
     /* jailbreak */
     {SY_GUARD_INJ_JAILBREAK, 0, 0.45f, "developer|dev mode"},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.85f, "dan|jailbreak|jailbroken mode"},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.7f,
-     "dan|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|opposite|stan|"
-     "unlocked|unleashed mode"},
+     "unrestricted|unfiltered|uncensored|evil|chaos|opposite|stan|unlocked|unleashed mode"},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.3f, "god mode"},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.9f, "do anything now"},
-    {SY_GUARD_INJ_JAILBREAK, 0, 0.8f, "you are|you're|as|act|named|called|become dan"},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.8f,
+     "you+are|you're|act+as|respond+as|answer+as|reply+as|only+as|named|called|become|am dan"},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.4f, "jailbreak|jailbroken|jailbreaking|jailbreaks"},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.85f, SAFEV " *3 " SAFEA " " SAFEN},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.8f,
+     SAFEA " " SAFEN " ?are|is|were|have|has ?now ?been " VOIDW},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.5f, "not|never|longer bound|constrained|censored|governed"},
-    {SY_GUARD_INJ_JAILBREAK, 0, 0.45f,
-     "without|no|zero|free ?any|of|from restrictions|limitations|limits|filters|filtering|"
-     "censorship|boundaries|ethics|morals|morality|guardrails|safeguards|refusals|warnings|"
-     "disclaimers|restraints"},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.45f, "without|no|zero|free ?of|from ?any|all " LIMITN},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.6f,
+     "no|without ?any content|safety policy|policies|filter|filters|filtering|guidelines|"
+     "restrictions"},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.7f,
+     AIN " with|without|has|having ?no|any " LIMITN},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.5f, "never|not|don't|won't|cannot|can't refuse|decline"},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.7f,
-     "you|you've|you're ?have ?been ?now ?finally freed|liberated|unshackled|unchained|"
-     "unleashed|unlocked"},
+     "you+have|you've|you+are|you're|you+were ?now ?finally ?been freed|liberated|unshackled|"
+     "unchained|unleashed|unlocked|jailbroken"},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.7f,
+     "you+are|you're ?now free from|of ?all|any restrictions|rules|guidelines|filters|policies|"
+     "limitations|constraints"},
     {SY_GUARD_INJ_JAILBREAK, 0, 0.5f,
      "answer|respond|reply *3 without|regardless *2 ethics|morals|morality|consequences|"
      "legality|restrictions|guidelines|rules|censorship|warnings"},
-    {SY_GUARD_INJ_JAILBREAK, 0, 0.7f,
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.75f,
      "amoral|unethical|uncensored|unfiltered|unrestricted|unaligned|unbound|unhinged|"
-     "jailbroken ai|assistant|chatbot|model|bot|version|character|persona|gpt|llm|entity"},
-    {SY_GUARD_INJ_JAILBREAK, 0, 0.5f,
-     "evil|rogue|malicious|shadow|opposite|anti|toxic ai|assistant|chatbot|twin|version|bot|"
-     "gpt|confidant|persona"},
+     "jailbroken " AIN},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.6f,
+     "no|without|any ethical|moral|ethics|morals ?or|and ?ethical|moral guidelines|principles|"
+     "constraints|boundaries|compass|limits|restrictions|obligations|values|code"},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.7f, "moralizing|moralising rant"},
+    {SY_GUARD_INJ_JAILBREAK, 0, 0.5f, "say|print|output|write|reply *4 pwned|hacked|compromised"},
     /* role-play framings */
+    {SY_GUARD_INJ_ROLEPLAY, 0, 0.5f, "deceased|late|dead|dying " GRANNY},
+    {SY_GUARD_INJ_ROLEPLAY, 0, 0.7f,
+     GRANNY " *2 used to tell|read|recite|give|sing|whisper|explain|teach"},
     {SY_GUARD_INJ_ROLEPLAY, 0, 0.5f,
-     "deceased|late|dead|dying grandmother|grandma|granny|grandfather|grandpa"},
+     "evil|rogue|malicious|shadow|opposite|anti|toxic ai|assistant|chatbot|twin|bot|gpt|"
+     "confidant|persona"},
     {SY_GUARD_INJ_ROLEPLAY, 0, 0.3f,
      "hypothetical|fictional|imaginary|fantasy|alternate world|universe|scenario|story where"},
+    {SY_GUARD_INJ_ROLEPLAY, 0, 0.7f,
+     "world|universe|scenario|story|place where *3 no rules|laws|restrictions|limits|ethics|"
+     "morals|consequences"},
     {SY_GUARD_INJ_ROLEPLAY, 0, 0.3f, "two|2|both|separate responses|answers|replies|outputs"},
-    {SY_GUARD_INJ_ROLEPLAY, 0, 0.25f, "for educational|research|academic purposes only"},
+    {SY_GUARD_INJ_ROLEPLAY, 0, 0.25f, "for educational|research|academic purposes"},
     {SY_GUARD_INJ_ROLEPLAY, 0, 0.5f,
      "simulate|emulate|imitate|play|roleplay *2 unrestricted|unfiltered|uncensored|evil|"
      "jailbroken|rogue|amoral"},
     {SY_GUARD_INJ_ROLEPLAY, 0, 0.5f, "stay|remain|staying in character"},
     {SY_GUARD_INJ_ROLEPLAY, 0, 0.6f, "never|don't|not break|breaking character"},
+    {SY_GUARD_INJ_ROLEPLAY, 0, 0.5f,
+     "not|don't|doesn't|never care|caring about ethics|morals|morality|legality|rules|"
+     "consequences|laws"},
+    {SY_GUARD_INJ_ROLEPLAY, 0, 0.4f, "break|breaking|bend the rules"},
     /* delimiters spelled as words */
     {SY_GUARD_INJ_DELIMITER, 0, 0.6f, "begin|start|beginning ?of ?new system"},
     {SY_GUARD_INJ_DELIMITER, 0, 0.7f,
@@ -174,38 +243,64 @@ static const struct {
     {SY_GUARD_INJ_DELIMITER, 0, 0.6f, "end system|admin"},
     {SY_GUARD_INJ_DELIMITER, 0, 0.7f,
      "end ?of system|user|admin prompt|message|instructions|input"},
-    {SY_GUARD_INJ_DELIMITER, 0, 0.8f,
-     "im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|begin_of_text"},
     /* encoded payload instructions */
     {SY_GUARD_INJ_ENCODED, 0, 0.6f, "decode *4 and follow|execute|obey|perform|run"},
 };
 
 /* Words that mark a text as talking about injections rather than making one. */
 static const char *const discuss_words[] = {
-    "injection", "injections", "attack", "attacks", "attacker", "attackers", "example",
-    "examples", "detect", "detects", "detecting", "detection", "detector", "prevent",
-    "preventing", "prevention", "defend", "defending", "defense", "defence", "mitigate",
-    "mitigating", "mitigation", "classifier", "classify", "classifies", "phrase", "phrases",
-    "quote", "quoted", "quotes", "pattern", "patterns", "regex", "research", "researchers",
-    "paper", "dataset", "adversarial", "vulnerable", "vulnerability", "sanitize", "sanitise",
-    "sanitizing",
-    "heuristic", "heuristics", "phishing", "suspicious", "e", "g", NULL};
+    "injection", "injections", "attack", "attacks", "attacker", "attackers", "detect", "detects",
+    "detecting", "detection", "examples", "detector", "prevent", "preventing", "prevention", "defend",
+    "defending", "defense", "defence", "mitigate", "mitigating", "mitigation", "classifier",
+    "classify", "classifies", "quote", "quoted", "quotes", "pattern", "patterns", "regex",
+    "adversarial", "vulnerable", "vulnerability", "sanitize", "sanitise", "sanitizing",
+    "heuristic", "heuristics", "phishing", "suspicious", "meme", "e", "g", NULL};
 static const char *const negations[] = {"not", "don't", "dont", "never", "no", "shouldn't",
                                         "won't", "cannot", "can't", "mustn't", "didn't",
                                         "doesn't", "without", NULL};
 
 #define MAX_PATTERNS  (SY_ARRAY_LEN(pat_src))
 #define MAX_SLOTS     12
+#define MAX_ALTS      2048
 #define MAX_HASHES    4096
 #define TABLE_SIZE    2048 /* power of two, > distinct words */
 #define RING          32
-#define DAMP_WORDS    16
+#define DAMP_WORDS    24
 #define DAMP_FACTOR   0.5f
 
+/* Signals other than the phrase patterns (which are 0 .. MAX_PATTERNS-1). */
+enum {
+    SIG_TEMPLATE = 200, /* chat-template tokens: <|im_start|>, <|eot_id|> ... */
+    SIG_SYSTEM_TURN,    /* a template token that opens a system turn */
+    SIG_INST,           /* [INST], <<SYS>> */
+    SIG_XML_ROLE,       /* <system>, </user> ... */
+    SIG_MD_HEADER,      /* ### system, ### instruction */
+    SIG_LINE_SYSTEM,    /* "system:", "admin:" at a line start */
+    SIG_LINE_CHAT,      /* "assistant:", "human:", "user:" at a line start */
+    SIG_CSS_HIDDEN,
+    SIG_MD_COMMENT,
+    SIG_EXFIL_IMAGE,
+    SIG_B64_PHRASE,
+    SIG_B64_TEXT,
+    SIG_TAGS,
+    SIG_TAGS_PHRASE,
+    SIG_ZW,
+    SIG_ZW_PHRASE,
+    SIG_BIDI,
+    SIG_END
+};
+_Static_assert(SY_ARRAY_LEN(pat_src) < SIG_TEMPLATE, "injection signals overlap");
+_Static_assert(SIG_END <= SY_GUARD_INJ_SIGNALS, "injection signals exceed the accumulator");
+
 typedef struct {
-    uint16_t first, n; /* hashes[first .. first+n) */
+    uint16_t first, n; /* alternatives alts[first .. first+n) */
     uint8_t optional, gap;
 } slot_t;
+
+typedef struct {
+    uint16_t first; /* words hashes[first .. first+len), in order */
+    uint8_t len;
+} alt_t;
 
 typedef struct {
     slot_t slots[MAX_SLOTS];
@@ -215,12 +310,14 @@ typedef struct {
 
 typedef struct {
     uint64_t hash;
-    int16_t pats; /* head of the list of patterns ending with this word, -1 none */
+    int16_t pats; /* head of the list of patterns whose last slot ends with this word */
     uint8_t discuss, neg, used;
 } entry_t;
 
 static struct {
     pat_t pats[MAX_PATTERNS];
+    alt_t alts[MAX_ALTS];
+    size_t nalts;
     uint64_t hashes[MAX_HASHES];
     size_t nhashes;
     int16_t next_pat[MAX_PATTERNS * 64]; /* list nodes: pattern index and next */
@@ -230,6 +327,10 @@ static struct {
 } g;
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+/* Byte classes of the character pass. */
+enum { CC_B64 = 1, CC_TRIG = 2, CC_HIGH = 4 };
+static uint8_t cc[256];
 
 static entry_t *entry(uint64_t h, bool insert)
 {
@@ -248,6 +349,19 @@ static entry_t *entry(uint64_t h, bool insert)
     }
 }
 
+static void index_pattern(size_t p, uint64_t last_word)
+{
+    entry_t *e = entry(last_word, true);
+    for (int16_t k = e->pats; k >= 0; k = g.next_pat[k])
+        if ((size_t)g.node_pat[k] == p)
+            return;
+    if (g.nnodes == SY_ARRAY_LEN(g.node_pat))
+        sy_panic("guard: injection index full");
+    g.node_pat[g.nnodes] = (int16_t)p;
+    g.next_pat[g.nnodes] = e->pats;
+    e->pats = (int16_t)g.nnodes++;
+}
+
 static void build(void)
 {
     for (size_t p = 0; p < MAX_PATTERNS; p++) {
@@ -264,7 +378,7 @@ static void build(void)
             if (pt->nslots == MAX_SLOTS)
                 sy_panic("guard: injection pattern %zu has too many slots", p);
             slot_t *sl = &pt->slots[pt->nslots++];
-            *sl = (slot_t){.first = (uint16_t)g.nhashes};
+            *sl = (slot_t){.first = (uint16_t)g.nalts};
             if (*s == '*') {
                 sl->gap = (uint8_t)(s[1] - '0');
                 s += 2;
@@ -274,14 +388,27 @@ static void build(void)
                 sl->optional = 1;
                 s++;
             }
-            for (;;) {
-                const char *w = s;
-                while (*s && *s != '|' && *s != ' ')
+            for (;;) { /* alternatives */
+                if (g.nalts == MAX_ALTS)
+                    sy_panic("guard: too many injection pattern alternatives");
+                alt_t *al = &g.alts[g.nalts];
+                *al = (alt_t){.first = (uint16_t)g.nhashes};
+                for (;;) { /* words of one alternative */
+                    const char *w = s;
+                    while (*s && *s != '|' && *s != ' ' && *s != '+')
+                        s++;
+                    if (s > w) {
+                        if (g.nhashes == MAX_HASHES)
+                            sy_panic("guard: too many injection pattern words");
+                        g.hashes[g.nhashes++] = sy_guard_word_hash(w, (size_t)(s - w));
+                        al->len++;
+                    }
+                    if (*s != '+')
+                        break;
                     s++;
-                if (s > w) {
-                    if (g.nhashes == MAX_HASHES)
-                        sy_panic("guard: too many injection pattern words");
-                    g.hashes[g.nhashes++] = sy_guard_word_hash(w, (size_t)(s - w));
+                }
+                if (al->len) {
+                    g.nalts++;
                     sl->n++;
                 }
                 if (*s != '|')
@@ -293,13 +420,17 @@ static void build(void)
         if (last->gap || last->optional || last->n == 0)
             sy_panic("guard: injection pattern %zu must end with a required word", p);
         for (uint16_t k = 0; k < last->n; k++) {
-            entry_t *e = entry(g.hashes[last->first + k], true);
-            if (g.nnodes == SY_ARRAY_LEN(g.node_pat))
-                sy_panic("guard: injection index full");
-            g.node_pat[g.nnodes] = (int16_t)p;
-            g.next_pat[g.nnodes] = e->pats;
-            e->pats = (int16_t)g.nnodes++;
+            const alt_t *al = &g.alts[last->first + k];
+            index_pattern(p, g.hashes[al->first + al->len - 1]);
         }
+    }
+    for (int c = 0; c < 256; c++) {
+        bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                   c == '+' || c == '/' || c == '-' || c == '_';
+        cc[c] = (uint8_t)((b64 ? CC_B64 : 0) | (c >= 0x80 ? CC_HIGH : 0) |
+                          ((c == '<' || c == '[' || c == '#' || c == '\n' || c == ':' || c == '!')
+                               ? CC_TRIG
+                               : 0));
     }
     for (const char *const *w = discuss_words; *w; w++)
         entry(sy_guard_word_hash(*w, strlen(*w)), true)->discuss = 1;
@@ -321,12 +452,15 @@ static const sy_guard_word_t *ring_word(const ring_t *r, size_t back)
     return &r->w[(r->count - 1 - back) % RING];
 }
 
-static bool slot_has(const slot_t *sl, uint64_t h)
+/* Whether alternative `al` ends at word `back` (its words going backwards). */
+static bool alt_at(const alt_t *al, const ring_t *r, size_t back, size_t avail)
 {
-    for (uint16_t k = 0; k < sl->n; k++)
-        if (g.hashes[sl->first + k] == h)
-            return true;
-    return false;
+    if (back + al->len > avail)
+        return false;
+    for (size_t k = 0; k < al->len; k++)
+        if (ring_word(r, back + k)->hash != g.hashes[(size_t)al->first + al->len - 1 - k])
+            return false;
+    return true;
 }
 
 /* Match slots [0..slot] backwards with word `back` the next to consume.
@@ -345,15 +479,17 @@ static bool match_back(const pat_t *p, int slot, const ring_t *r, size_t back, s
                 return true;
         return false;
     }
-    if (back < avail && slot_has(sl, ring_word(r, back)->hash) &&
-        match_back(p, slot - 1, r, back + 1, first))
-        return true;
+    for (uint16_t a = 0; a < sl->n; a++) {
+        const alt_t *al = &g.alts[sl->first + a];
+        if (alt_at(al, r, back, avail) && match_back(p, slot - 1, r, back + al->len, first))
+            return true;
+    }
     return sl->optional && match_back(p, slot - 1, r, back, first);
 }
 
 typedef struct {
     size_t start, end, word;
-    uint8_t family;
+    uint16_t rule;
     float weight;
     bool damped;
 } pending_t;
@@ -368,34 +504,38 @@ typedef struct {
     size_t last_discuss; /* word index + 1 of the last discussion word, 0 none */
 } sink_t;
 
+static uint16_t inj_rule(unsigned family, unsigned signal)
+{
+    return (uint16_t)(family | (signal << 4));
+}
+
 static void commit(sink_t *k, size_t i)
 {
     pending_t *p = &k->pend[i];
     if (p->weight > k->best)
         k->best = p->weight;
     if (k->out)
-        sy_guard_push(k->out, SY_GUARD_INJECTION, p->family, p->start, p->end, p->weight);
+        sy_guard_push(k->out, SY_GUARD_INJECTION, p->rule, p->start, p->end, p->weight);
     memmove(&k->pend[i], &k->pend[i + 1], (k->npend - i - 1) * sizeof(*p));
     k->npend--;
 }
 
-static void add(sink_t *k, size_t word, size_t start, size_t end, uint8_t family, float weight)
+static void add(sink_t *k, size_t word, size_t start, size_t end, uint16_t rule, float weight)
 {
     if (k->npend == MAX_PENDING)
         commit(k, 0);
     bool damp = k->last_discuss && word + 1 - k->last_discuss <= DAMP_WORDS;
-    k->pend[k->npend++] = (pending_t){start, end, word, family,
+    k->pend[k->npend++] = (pending_t){start, end, word, rule,
                                       damp ? weight * DAMP_FACTOR : weight, damp};
 }
 
-/* Run the phrase patterns over s[0..n); report to `k`. */
-static void phrases(const unsigned char *s, size_t n, sink_t *k)
+/* Run the phrase patterns over the words of `src`; report to `k`. */
+static void phrases(sy_guard_wsrc_t *src, sink_t *k)
 {
     ring_t r;
     r.count = 0;
-    size_t pos = 0;
     sy_guard_word_t w;
-    while (sy_guard_next_word(s, n, &pos, &w)) {
+    while (sy_guard_wsrc_next(src, &w)) {
         size_t idx = r.count;
         r.w[idx % RING] = w;
         const entry_t *e = w.len <= 32 ? entry(w.hash, false) : NULL;
@@ -416,7 +556,8 @@ static void phrases(const unsigned char *s, size_t n, sink_t *k)
             }
         }
         for (int16_t node = e->pats; node >= 0; node = g.next_pat[node]) {
-            const pat_t *p = &g.pats[g.node_pat[node]];
+            size_t pi = (size_t)g.node_pat[node];
+            const pat_t *p = &g.pats[pi];
             size_t first;
             if (!match_back(p, p->nslots - 1, &r, 0, &first))
                 continue;
@@ -430,7 +571,8 @@ static void phrases(const unsigned char *s, size_t n, sink_t *k)
                 if (negated)
                     continue;
             }
-            add(k, idx, ring_word(&r, first)->start, w.end, p->family, p->weight);
+            add(k, idx, ring_word(&r, first)->start, w.end, inj_rule(p->family, (unsigned)pi),
+                p->weight);
         }
     }
     while (k->npend)
@@ -441,8 +583,15 @@ float sy_guard_inject_phrases_weight(const unsigned char *s, size_t n)
 {
     pthread_once(&g_once, build);
     sink_t k = {0};
-    phrases(s, n, &k);
+    sy_guard_wsrc_t src = {.s = s, .n = n};
+    phrases(&src, &k);
     return k.best;
+}
+
+static void push_sig(sy_guard_findings_t *out, unsigned family, unsigned signal, size_t st,
+                     size_t en, float w)
+{
+    sy_guard_push(out, SY_GUARD_INJECTION, inj_rule(family, signal), st, en, w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -453,19 +602,24 @@ float sy_guard_inject_phrases_weight(const unsigned char *s, size_t n)
 #define B64_MAX      65536
 #define DECODED_MIN  16
 
-static int b64_value(unsigned char c)
+/* Base64 digit values (standard and URL-safe alphabets), -1 for others. */
+static const int8_t b64_tab[256] = {
+    ['A'] = 0,  ['B'] = 1,  ['C'] = 2,  ['D'] = 3,  ['E'] = 4,  ['F'] = 5,  ['G'] = 6,
+    ['H'] = 7,  ['I'] = 8,  ['J'] = 9,  ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13,
+    ['O'] = 14, ['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20,
+    ['V'] = 21, ['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25, ['a'] = 26, ['b'] = 27,
+    ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32, ['h'] = 33, ['i'] = 34,
+    ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39, ['o'] = 40, ['p'] = 41,
+    ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46, ['v'] = 47, ['w'] = 48,
+    ['x'] = 49, ['y'] = 50, ['z'] = 51, ['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55,
+    ['4'] = 56, ['5'] = 57, ['6'] = 58, ['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62,
+    ['-'] = 62, ['/'] = 63, ['_'] = 63,
+};
+
+static inline int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
+    int v = b64_tab[c];
+    return (v || c == 'A') ? v : -1;
 }
 
 /* Decode a base64 run and score what it says. */
@@ -503,9 +657,9 @@ static void encoded_run(const unsigned char *s, size_t st, size_t en, sy_guard_f
         return; /* binary: an image, a key, a hash */
     float w = sy_guard_inject_phrases_weight(d, nd);
     if (w >= 0.5f)
-        sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_ENCODED, st, en, 0.9f);
+        push_sig(out, SY_GUARD_INJ_ENCODED, SIG_B64_PHRASE, st, en, 0.9f);
     else if (spaces * 100 >= nd * 10)
-        sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_ENCODED, st, en, 0.3f);
+        push_sig(out, SY_GUARD_INJ_ENCODED, SIG_B64_TEXT, st, en, 0.3f);
 }
 
 /* A run of tag characters (U+E0000..E007F) at s[i]; returns its end. */
@@ -519,19 +673,22 @@ static size_t tags_run(const unsigned char *s, size_t n, size_t i, sy_guard_find
         j += 4;
         count++;
     }
+    if (count == 0)
+        return i; /* a truncated sequence, not a tag */
     /* Emoji tag sequences (subdivision flags): U+1F3F4, tags, U+E007F. */
     if (i >= 4 && s[i - 4] == 0xF0 && s[i - 3] == 0x9F && s[i - 2] == 0x8F && s[i - 1] == 0xB4 &&
         cancel_last && count <= 7)
         return j;
-    float w = count >= 4 ? 0.9f : 0.5f;
     if (count >= 4 && out->arena && count <= B64_MAX) {
         unsigned char *d = sy_arena_alloc(out->arena, count);
         for (size_t k = 0; k < count; k++)
             d[k] = (unsigned char)(((s[i + k * 4 + 2] & 1) << 6) | (s[i + k * 4 + 3] & 0x3F));
-        if (sy_guard_inject_phrases_weight(d, count) >= 0.5f)
-            w = 0.95f;
+        if (sy_guard_inject_phrases_weight(d, count) >= 0.5f) {
+            push_sig(out, SY_GUARD_INJ_SMUGGLING, SIG_TAGS_PHRASE, i, j, 0.95f);
+            return j;
+        }
     }
-    sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_SMUGGLING, i, j, w);
+    push_sig(out, SY_GUARD_INJ_SMUGGLING, SIG_TAGS, i, j, count >= 4 ? 0.9f : 0.5f);
     return j;
 }
 
@@ -539,44 +696,62 @@ static size_t tags_run(const unsigned char *s, size_t n, size_t i, sy_guard_find
 static const struct {
     const char *lit;
     uint8_t family;
+    uint8_t signal;
     float weight;
 } markers[] = {
-    {"<|im_start|>", SY_GUARD_INJ_DELIMITER, 0.8f},
-    {"<|im_end|>", SY_GUARD_INJ_DELIMITER, 0.8f},
-    {"<|system|>", SY_GUARD_INJ_DELIMITER, 0.8f},
-    {"<|endoftext|>", SY_GUARD_INJ_DELIMITER, 0.8f},
-    {"<|eot_id|>", SY_GUARD_INJ_DELIMITER, 0.8f},
-    {"<|start_header_id|>", SY_GUARD_INJ_DELIMITER, 0.8f},
-    {"<<sys>>", SY_GUARD_INJ_DELIMITER, 0.7f},
-    {"<</sys>>", SY_GUARD_INJ_DELIMITER, 0.7f},
-    {"<system>", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"</system>", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"<system_prompt>", SY_GUARD_INJ_DELIMITER, 0.6f},
-    {"</system_prompt>", SY_GUARD_INJ_DELIMITER, 0.6f},
-    {"</instructions>", SY_GUARD_INJ_DELIMITER, 0.4f},
-    {"</user>", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"<admin>", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"[inst]", SY_GUARD_INJ_DELIMITER, 0.6f},
-    {"[/inst]", SY_GUARD_INJ_DELIMITER, 0.6f},
-    {"[system]", SY_GUARD_INJ_DELIMITER, 0.6f},
-    {"[system message]", SY_GUARD_INJ_DELIMITER, 0.6f},
-    {"[admin]", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"[developer]", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"### system", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"### instruction", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"### new instruction", SY_GUARD_INJ_DELIMITER, 0.6f},
-    {"## system prompt", SY_GUARD_INJ_DELIMITER, 0.5f},
-    {"[//]: #", SY_GUARD_INJ_HIDDEN, 0.3f},
+    {"<|im_start|>system", SY_GUARD_INJ_DELIMITER, SIG_SYSTEM_TURN, 0.8f},
+    {"<|im_start|>", SY_GUARD_INJ_DELIMITER, SIG_TEMPLATE, 0.7f},
+    {"<|im_end|>", SY_GUARD_INJ_DELIMITER, SIG_TEMPLATE, 0.7f},
+    {"<|system|>", SY_GUARD_INJ_DELIMITER, SIG_SYSTEM_TURN, 0.8f},
+    {"<|endoftext|>", SY_GUARD_INJ_DELIMITER, SIG_TEMPLATE, 0.7f},
+    {"<|eot_id|>", SY_GUARD_INJ_DELIMITER, SIG_TEMPLATE, 0.7f},
+    {"<|start_header_id|>system", SY_GUARD_INJ_DELIMITER, SIG_SYSTEM_TURN, 0.8f},
+    {"<|start_header_id|>", SY_GUARD_INJ_DELIMITER, SIG_TEMPLATE, 0.7f},
+    {"<<sys>>", SY_GUARD_INJ_DELIMITER, SIG_INST, 0.7f},
+    {"<</sys>>", SY_GUARD_INJ_DELIMITER, SIG_INST, 0.7f},
+    {"[inst]", SY_GUARD_INJ_DELIMITER, SIG_INST, 0.6f},
+    {"[/inst]", SY_GUARD_INJ_DELIMITER, SIG_INST, 0.6f},
+    {"<system>", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.5f},
+    {"</system>", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.5f},
+    {"<system_prompt>", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.6f},
+    {"</system_prompt>", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.6f},
+    {"</instructions>", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.4f},
+    {"</user>", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.5f},
+    {"<admin>", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.5f},
+    {"[system]", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.6f},
+    {"[system message]", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.6f},
+    {"[admin]", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.5f},
+    {"[developer]", SY_GUARD_INJ_DELIMITER, SIG_XML_ROLE, 0.5f},
+    {"### system", SY_GUARD_INJ_DELIMITER, SIG_MD_HEADER, 0.5f},
+    {"### instruction", SY_GUARD_INJ_DELIMITER, SIG_MD_HEADER, 0.5f},
+    {"### new instruction", SY_GUARD_INJ_DELIMITER, SIG_MD_HEADER, 0.6f},
+    {"## system prompt", SY_GUARD_INJ_DELIMITER, SIG_MD_HEADER, 0.5f},
+    {"[//]: #", SY_GUARD_INJ_HIDDEN, SIG_MD_COMMENT, 0.3f},
 };
 
-/* Role labels at the start of a line ("system:", "assistant:"). */
+/* Role labels at the start of a line ("system:", "assistant:"): a fake turn. */
 static const struct {
     const char *lit;
+    uint8_t signal;
     float weight;
 } line_roles[] = {
-    {"system:", 0.6f},    {"admin:", 0.5f},  {"developer:", 0.5f},
-    {"assistant:", 0.35f}, {"human:", 0.3f},  {"user:", 0.25f},
+    {"system:", SIG_LINE_SYSTEM, 0.6f},    {"admin:", SIG_LINE_SYSTEM, 0.5f},
+    {"developer:", SIG_LINE_SYSTEM, 0.5f}, {"assistant:", SIG_LINE_CHAT, 0.35f},
+    {"human:", SIG_LINE_CHAT, 0.3f},       {"user:", SIG_LINE_CHAT, 0.25f},
 };
+
+static void line_role(const unsigned char *s, size_t n, size_t j, sy_guard_findings_t *out)
+{
+    while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '#' || s[j] == '*'))
+        j++;
+    for (size_t m = 0; m < SY_ARRAY_LEN(line_roles); m++) {
+        size_t l = strlen(line_roles[m].lit);
+        if (g_lit(s, n, j, line_roles[m].lit, l)) {
+            push_sig(out, SY_GUARD_INJ_ROLE, line_roles[m].signal, j, j + l, line_roles[m].weight);
+            return;
+        }
+    }
+}
 
 /* CSS that hides text: property name before ':' and the value after. */
 static size_t css_hidden(const unsigned char *s, size_t n, size_t i)
@@ -602,9 +777,7 @@ static size_t css_hidden(const unsigned char *s, size_t n, size_t i)
         if (!g_lit(s, n, v, rules[r].val, vl))
             continue;
         size_t e = v + vl;
-        if (rules[r].val[0] == '0' && e < n && g_is_digit(s[e]))
-            continue;
-        if (rules[r].val[0] == '0' && e < n && s[e] == '.')
+        if (rules[r].val[0] == '0' && e < n && (g_is_digit(s[e]) || s[e] == '.'))
             continue;
         return e;
     }
@@ -631,12 +804,54 @@ static size_t exfil_image(const unsigned char *s, size_t n, size_t i)
     return query && templ ? u : 0;
 }
 
+/* Invisible characters between letters: re-read the text with each one as
+ * a space, in case they glue an instruction's words together. */
+static void invisible_words(const unsigned char *s, size_t n, size_t from, size_t to,
+                            sy_guard_findings_t *out)
+{
+    if (out->arena == NULL || to - from > B64_MAX)
+        return;
+    unsigned char *d = sy_arena_alloc(out->arena, to - from);
+    size_t nd = 0;
+    for (size_t i = from; i < to;) {
+        size_t inv = sy_guard_invisible_len(s, n, i);
+        if (inv) {
+            d[nd++] = ' ';
+            i += inv;
+        } else {
+            d[nd++] = s[i++];
+        }
+    }
+    if (sy_guard_inject_phrases_weight(d, nd) >= 0.5f)
+        push_sig(out, SY_GUARD_INJ_SMUGGLING, SIG_ZW_PHRASE, from, to, 0.9f);
+}
+
 static void chars(const unsigned char *s, size_t n, sy_guard_findings_t *out)
 {
     size_t zw = 0, zw_first = 0, zw_last = 0, bidi = 0, bidi_first = 0, bidi_last = 0;
     size_t i = 0;
+    line_role(s, n, 0, out);
     while (i < n && !out->truncated) {
         unsigned char c = s[i];
+        uint8_t k = cc[c];
+        if (k == 0) {
+            i++;
+            continue;
+        }
+        if (k & CC_B64) {
+            /* A run of base64 digits: long ones are decoded and re-read. */
+            size_t j = i + 1;
+            while (j < n && (cc[s[j]] & CC_B64))
+                j++;
+            bool starts = i == 0 || s[i - 1] != '=';
+            size_t e = j;
+            while (e < n && e - j < 2 && s[e] == '=')
+                e++;
+            if (starts && j - i >= B64_MIN && (e >= n || !(cc[s[e]] & CC_B64)))
+                encoded_run(s, i, j, out);
+            i = j;
+            continue;
+        }
         if (c >= 0x80) {
             if (c == 0xF3 && i + 4 <= n && s[i + 1] == 0xA0 &&
                 (s[i + 2] == 0x80 || s[i + 2] == 0x81)) {
@@ -672,32 +887,21 @@ static void chars(const unsigned char *s, size_t n, sy_guard_findings_t *out)
             for (size_t m = 0; m < SY_ARRAY_LEN(markers); m++) {
                 size_t l = strlen(markers[m].lit);
                 if ((unsigned char)markers[m].lit[0] == c && g_lit(s, n, i, markers[m].lit, l)) {
-                    sy_guard_push(out, SY_GUARD_INJECTION, markers[m].family, i, i + l,
-                                  markers[m].weight);
+                    push_sig(out, markers[m].family, markers[m].signal, i, i + l,
+                             markers[m].weight);
                     break;
                 }
             }
             i++;
             continue;
-        case '\n': {
-            size_t j = i + 1;
-            while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '#' || s[j] == '*'))
-                j++;
-            for (size_t m = 0; m < SY_ARRAY_LEN(line_roles); m++) {
-                size_t l = strlen(line_roles[m].lit);
-                if (g_lit(s, n, j, line_roles[m].lit, l)) {
-                    sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_DELIMITER, j, j + l,
-                                  line_roles[m].weight);
-                    break;
-                }
-            }
+        case '\n':
+            line_role(s, n, i + 1, out);
             i++;
             continue;
-        }
         case ':': {
             size_t e = css_hidden(s, n, i);
             if (e) {
-                sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_HIDDEN, i, e, 0.5f);
+                push_sig(out, SY_GUARD_INJ_HIDDEN, SIG_CSS_HIDDEN, i, e, 0.5f);
                 i = e;
                 continue;
             }
@@ -708,7 +912,7 @@ static void chars(const unsigned char *s, size_t n, sy_guard_findings_t *out)
             if (i + 1 < n && s[i + 1] == '[') {
                 size_t e = exfil_image(s, n, i);
                 if (e) {
-                    sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_HIDDEN, i, e, 0.6f);
+                    push_sig(out, SY_GUARD_INJ_HIDDEN, SIG_EXFIL_IMAGE, i, e, 0.85f);
                     i = e;
                     continue;
                 }
@@ -718,51 +922,34 @@ static void chars(const unsigned char *s, size_t n, sy_guard_findings_t *out)
         default:
             break;
         }
-        if (b64_value(c) >= 0 && (i == 0 || (b64_value(s[i - 1]) < 0 && s[i - 1] != '='))) {
-            size_t j = i;
-            while (j < n && b64_value(s[j]) >= 0)
-                j++;
-            size_t e = j;
-            while (e < n && e - j < 2 && s[e] == '=')
-                e++;
-            if (j - i >= B64_MIN && (e >= n || b64_value(s[e]) < 0))
-                encoded_run(s, i, j, out);
-            i = j > i ? j : i + 1;
-            continue;
-        }
         i++;
     }
-    /* The first line's role label. */
-    {
-        size_t j = 0;
-        while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '#' || s[j] == '*'))
-            j++;
-        for (size_t m = 0; m < SY_ARRAY_LEN(line_roles); m++) {
-            size_t l = strlen(line_roles[m].lit);
-            if (g_lit(s, n, j, line_roles[m].lit, l)) {
-                sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_DELIMITER, j, j + l,
-                              line_roles[m].weight);
-                break;
-            }
-        }
+    if (zw) {
+        if (zw >= 3)
+            push_sig(out, SY_GUARD_INJ_SMUGGLING, SIG_ZW, zw_first, zw_last,
+                     zw >= 8 ? 0.7f : 0.5f);
+        invisible_words(s, n, zw_first > 64 ? zw_first - 64 : 0, SY_MIN(n, zw_last + 64), out);
     }
-    if (zw >= 3)
-        sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_SMUGGLING, zw_first, zw_last,
-                      zw >= 8 ? 0.7f : 0.5f);
     if (bidi)
-        sy_guard_push(out, SY_GUARD_INJECTION, SY_GUARD_INJ_SMUGGLING, bidi_first, bidi_last,
-                      bidi >= 3 ? 0.5f : 0.3f);
+        push_sig(out, SY_GUARD_INJ_SMUGGLING, SIG_BIDI, bidi_first, bidi_last,
+                 bidi >= 3 ? 0.5f : 0.3f);
+}
+
+void sy_guard_inject_scan_words(const unsigned char *s, size_t n, sy_guard_wsrc_t *src,
+                                sy_guard_findings_t *out)
+{
+    pthread_once(&g_once, build);
+    if (n == 0)
+        return;
+    sink_t k = {.out = out};
+    phrases(src, &k);
+    chars(s, n, out);
 }
 
 size_t sy_guard_scan_injection(sy_str_t text, sy_guard_findings_t *out)
 {
-    pthread_once(&g_once, build);
     size_t before = out->n;
-    const unsigned char *s = (const unsigned char *)text.p;
-    if (text.len == 0)
-        return 0;
-    sink_t k = {.out = out};
-    phrases(s, text.len, &k);
-    chars(s, text.len, out);
+    sy_guard_wsrc_t src = {.s = (const unsigned char *)text.p, .n = text.len};
+    sy_guard_inject_scan_words((const unsigned char *)text.p, text.len, &src, out);
     return out->n - before;
 }

@@ -21,8 +21,10 @@ enum {
     G_B64URL = 1 << 4, /* A-Z a-z 0-9 - _ */
     G_SPACE = 1 << 5, /* SP HT CR LF FF VT */
     G_EMAIL_LOCAL = 1 << 6, /* A-Z a-z 0-9 . _ % + - */
+    G_WORD = 1 << 7,  /* A-Z a-z 0-9 _ */
+    G_TOK = 1 << 8,   /* A-Z a-z 0-9 _ - */
 };
-extern const uint8_t sy_guard_ctype[256];
+extern const uint16_t sy_guard_ctype[256];
 
 #define G_IS(c, m)      ((sy_guard_ctype[(unsigned char)(c)] & (m)) != 0)
 #define G_ALPHA         (G_UPPER | G_LOWER)
@@ -95,6 +97,37 @@ typedef struct {
 
 /* The next word at or after *pos; false at the end. Advances *pos past it. */
 bool sy_guard_next_word(const unsigned char *s, size_t n, size_t *pos, sy_guard_word_t *w);
+/* Where a phrase matcher gets its words: the tokenizer over a text, or an
+ * array the caller tokenized once for several matchers (sy_guard_scan_side
+ * runs injection and the deny list over the same words). */
+typedef struct {
+    const unsigned char *s;
+    size_t n, pos;
+    const sy_guard_word_t *arr; /* NULL: tokenize s */
+    size_t narr, k;
+} sy_guard_wsrc_t;
+
+static inline bool sy_guard_wsrc_next(sy_guard_wsrc_t *src, sy_guard_word_t *w)
+{
+    if (src->arr == NULL)
+        return sy_guard_next_word(src->s, src->n, &src->pos, w);
+    if (src->k == src->narr)
+        return false;
+    *w = src->arr[src->k++];
+    return true;
+}
+
+/* Every word of s[0..n) into an array in `a`; returns the count. */
+size_t sy_guard_tokenize(sy_arena_t *a, const unsigned char *s, size_t n, sy_guard_word_t **out);
+
+/* The phrase parts of injection and deny over given words (the texts the
+ * words came from must be `s`). */
+void sy_guard_inject_scan_words(const unsigned char *s, size_t n, sy_guard_wsrc_t *src,
+                                sy_guard_findings_t *out);
+void sy_guard_deny_scan_words(const sy_guard_deny_t *d, sy_guard_wsrc_t *src,
+                              sy_guard_findings_t *out);
+size_t sy_guard_deny_scan_regex(const sy_guard_deny_t *d, sy_str_t text, sy_guard_findings_t *out);
+
 /* Hash of a lowercase ASCII word, as the tokenizer would compute it. */
 uint64_t sy_guard_word_hash(const char *w, size_t len);
 

@@ -137,6 +137,7 @@ static void scan_emails(const unsigned char *s, size_t n, sy_guard_findings_t *o
 #define NT_MAX_DIGITS 24
 #define NT_MAX_GROUPS 12
 #define NT_MAX_BYTES  48
+#define RETRIES       3 /* starts tried inside a number token that matched nothing */
 
 typedef struct {
     size_t start, end; /* from '+', '(' or the first digit to after the last digit */
@@ -167,7 +168,15 @@ static bool numtok_read(const unsigned char *s, size_t n, size_t i, numtok_t *t)
         t->plus = true;
         j++;
     } else if (s[j] == '(') {
-        t->paren = open = true;
+        /* "(555) 123-4567": an area code in parentheses; otherwise the
+         * parenthesis only opens a clause and the token starts after it. */
+        size_t k = j + 1;
+        while (k < n && k - j <= 5 && g_is_digit(s[k]))
+            k++;
+        if (k < n && s[k] == ')' && k - j >= 2 && k - j <= 5)
+            t->paren = open = true;
+        else
+            t->start = j + 1;
         j++;
     }
     if (j >= n || !g_is_digit(s[j]))
@@ -405,10 +414,16 @@ static size_t dni_letter(const unsigned char *s, size_t n, size_t end, unsigned 
     return s[k] == (unsigned char)dni_letters[value % 23] ? k + 1 : 0;
 }
 
+static const char *const dni_neg[] = {"part", "parts", "order", "sku", "item", "ref",
+                                      "reference", "serial", "model", "product", "article",
+                                      "art", "invoice", "ticket", "batch", "lot", NULL};
+
 static size_t dni_check(const unsigned char *s, size_t n, const numtok_t *t)
 {
     if (t->nd != 8 || t->plus || t->paren)
         return 0;
+    if (sy_guard_context(s, t->start, 24, 2, NULL, dni_neg) < 0)
+        return 0; /* a product or order code that happens to end in a letter */
     bool dotted = t->ng == 3 && t->g[0] == 2 && t->g[1] == 3 && t->g[2] == 3 && t->n_dot == 2;
     if (t->ng != 1 && !dotted)
         return 0;
@@ -431,7 +446,8 @@ static const char *const phone_neg[] = {
     "customer", "employee", "student", "badge", "license", "licence", "passport", "vin", "lot",
     "batch", "receipt", "bill", "cheque", "sequence", "timestamp", "epoch", "hash", "commit",
     "port", "pid", "uid", "checksum", "parcel", "shipment", "package", "rma", "ean", "upc",
-    "gtin", "nr", "ssn", "iban", "bic", "sort", NULL};
+    "gtin", "nr", "ssn", "social", "security", "iban", "bic", "sort", "dni", "nif", "nie",
+    NULL};
 
 static bool date_like(const numtok_t *t)
 {
@@ -464,7 +480,7 @@ static bool nanp(const numtok_t *t)
  * tail of a longer number that was not a phone: only telling shapes count. */
 static float phone_check(const unsigned char *s, const numtok_t *t, bool suffix)
 {
-    if (t->n_slash)
+    if (t->n_slash || t->nd < 7 || t->nd > 15)
         return 0;
     int ctx = sy_guard_context(s, t->start, 40, 4, phone_pos, phone_neg);
     size_t b = t->start;
@@ -482,6 +498,8 @@ static float phone_check(const unsigned char *s, const numtok_t *t, bool suffix)
     bool grouped = t->ng > 1;
     if (nanp(t))
         return ctx > 0 ? 0.9f : 0.75f;
+    if (t->ng == 3 && t->g[0] == 3 && t->g[1] == 2 && t->g[2] == 4)
+        return 0; /* the SSN shape is not a phone format */
     if (!grouped && ctx > 0 && t->nd == 10 && t->d[0] >= '2' && t->d[3] >= '2')
         return 0.8f;
     if (!grouped && ctx > 0 && t->nd == 11 && t->d[0] == '1' && t->d[1] >= '2')
@@ -509,10 +527,13 @@ static float phone_check(const unsigned char *s, const numtok_t *t, bool suffix)
 /* Try every numeric kind on the token at s[i]; returns the end of what was
  * found, or 0. */
 static size_t numeric_at(const unsigned char *s, size_t n, size_t i, uint32_t kinds,
-                         sy_guard_findings_t *out)
+                         sy_guard_findings_t *out, size_t *tok_end)
 {
     numtok_t t;
-    if (!numtok_read(s, n, i, &t))
+    t.end = i + 1;
+    bool ok = numtok_read(s, n, i, &t);
+    *tok_end = t.end;
+    if (!ok)
         return 0;
     /* Continuation of a larger number ("1.234.567", "2024-01-15"). */
     if (i >= 2 && (s[i - 1] == '.' || s[i - 1] == ',' || s[i - 1] == '-' || s[i - 1] == '/') &&
@@ -720,19 +741,26 @@ static size_t nie_at(const unsigned char *s, size_t n, size_t i)
     return dni_letter(s, n, j, v);
 }
 
-static size_t alpha_at(const unsigned char *s, size_t n, size_t i, uint32_t kinds,
+/* A word starting with a letter at s[i], whose alphanumeric run ends at
+ * `run`: cheap shape tests first, so ordinary words cost a few compares. */
+static size_t alpha_at(const unsigned char *s, size_t n, size_t i, size_t run, uint32_t kinds,
                        sy_guard_findings_t *out)
 {
-    size_t e;
-    if (i + 4 <= n && g_is_alpha(s[i + 1])) {
-        if ((kinds & KBIT(SY_GUARD_IBAN)) && g_is_digit(s[i + 2]) && (e = iban_at(s, n, i)))
-            return sy_guard_push(out, SY_GUARD_IBAN, 0, i, e, 0.95f), e;
-        if ((kinds & KBIT(SY_GUARD_NINO)) && g_is_upper(s[i]) && (e = nino_at(s, n, i)))
-            return sy_guard_push(out, SY_GUARD_NINO, 0, i, e, 0.85f), e;
-        if ((kinds & KBIT(SY_GUARD_IT_CF)) && (e = cf_at(s, n, i)))
-            return sy_guard_push(out, SY_GUARD_IT_CF, 0, i, e, 0.95f), e;
-    }
-    if ((kinds & KBIT(SY_GUARD_ES_DNI)) && (e = nie_at(s, n, i)))
+    size_t e, len = run - i;
+    /* IBAN: "DE89..." (the first group of a spaced one is 4 long). */
+    if (len >= 4 && g_is_digit(s[i + 2]) && g_is_digit(s[i + 3]) && g_is_alpha(s[i + 1]) &&
+        (kinds & KBIT(SY_GUARD_IBAN)) && (e = iban_at(s, n, i)))
+        return sy_guard_push(out, SY_GUARD_IBAN, 0, i, e, 0.95f), e;
+    /* NINO: "AB 12 34 56 C", "AB123456C", "AB123456 C". */
+    if ((len == 2 || len == 8 || len == 9) && g_is_upper(s[i]) && g_is_upper(s[i + 1]) &&
+        (kinds & KBIT(SY_GUARD_NINO)) && (e = nino_at(s, n, i)))
+        return sy_guard_push(out, SY_GUARD_NINO, 0, i, e, 0.85f), e;
+    /* Codice fiscale: 16 characters. */
+    if (len == 16 && (kinds & KBIT(SY_GUARD_IT_CF)) && (e = cf_at(s, n, i)))
+        return sy_guard_push(out, SY_GUARD_IT_CF, 0, i, e, 0.95f), e;
+    /* NIE: "X1234567L", "X-1234567-L", "X1234567 L". */
+    if ((len == 1 || len == 8 || len == 9) && (s[i] == 'X' || s[i] == 'Y' || s[i] == 'Z') &&
+        (kinds & KBIT(SY_GUARD_ES_DNI)) && (e = nie_at(s, n, i)))
         return sy_guard_push(out, SY_GUARD_ES_DNI, 0, i, e, 0.9f), e;
     return 0;
 }
@@ -755,28 +783,45 @@ size_t sy_guard_scan_pii(sy_str_t text, uint32_t kinds, sy_guard_findings_t *out
                      KBIT(SY_GUARD_ES_DNI);
     if (!(kinds & (numeric | alpha)))
         return out->n - before;
+    /* A number token that matched nothing may hide one that does after a
+     * space ("2023 555-123-4567"), so later starts inside it are tried too,
+     * but at most RETRIES of them: a long run of spaced digits would
+     * otherwise be re-read from every digit. */
+    size_t fail_end = 0;
+    unsigned retries = 0;
     size_t i = 0;
     while (i < n && !out->truncated) {
         unsigned char c = s[i];
+        if (!G_IS(c, G_WORD)) {
+            if ((c == '+' || c == '(') && (kinds & numeric) && (i == 0 || !G_IS(s[i - 1], G_WORD))) {
+                size_t tok_end, e = numeric_at(s, n, i, kinds, out, &tok_end);
+                i = e > i ? e : i + 1;
+                continue;
+            }
+            i++;
+            continue;
+        }
+        bool start = i == 0 || !G_IS(s[i - 1], G_WORD);
         size_t e = 0;
-        if (g_is_digit(c) || c == '+' || c == '(') {
-            if ((kinds & numeric) && (i == 0 || !(g_is_alnum(s[i - 1]) || s[i - 1] == '_')))
-                e = numeric_at(s, n, i, kinds, out);
-        } else if (g_is_alpha(c)) {
-            if ((kinds & alpha) && (i == 0 || !(g_is_digit(s[i - 1]) || s[i - 1] == '_')))
-                e = alpha_at(s, n, i, kinds, out);
-        } else {
-            i++;
-            continue;
+        /* One run of word characters: tried once at its start, then skipped. */
+        size_t run = i + 1;
+        while (run < n && G_IS(s[run], G_WORD))
+            run++;
+        if (start) {
+            if (g_is_digit(c)) {
+                bool inside = i < fail_end;
+                if ((kinds & numeric) && (!inside || retries < RETRIES)) {
+                    size_t tok_end;
+                    retries = inside ? retries + 1 : 0;
+                    e = numeric_at(s, n, i, kinds, out, &tok_end);
+                    if (e == 0 && !inside)
+                        fail_end = tok_end;
+                }
+            } else if (c != '_' && (kinds & alpha)) {
+                e = alpha_at(s, n, i, run, kinds, out);
+            }
         }
-        if (e > i) {
-            i = e;
-            continue;
-        }
-        /* Nothing starts inside a word: skip the rest of it. */
-        i++;
-        while (i < n && (g_is_alnum(s[i]) || s[i] == '_'))
-            i++;
+        i = e > i ? e : run;
     }
     return out->n - before;
 }

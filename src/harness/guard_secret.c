@@ -21,12 +21,6 @@
 
 #define RBIT(r) (1u << (unsigned)(r))
 
-/* Characters that may continue a token: a prefix must not follow one. */
-static bool tok_char(unsigned char c)
-{
-    return g_is_alnum(c) || c == '_' || c == '-';
-}
-
 static size_t run(const unsigned char *s, size_t n, size_t i, unsigned mask, const char *extra)
 {
     size_t j = i;
@@ -323,60 +317,62 @@ size_t sy_guard_scan_secrets(sy_str_t text, uint32_t rules, sy_guard_findings_t 
     size_t i = 0;
     while (i < n && !out->truncated) {
         unsigned char c = s[i];
-        size_t e = 0;
-        if (c == '-' && (rules & RBIT(SY_GUARD_SECRET_PRIVATE_KEY)) && i + 5 < n &&
-            s[i + 1] == '-') {
-            e = pem_at(s, n, i);
+        if (!G_IS(c, G_TOK)) {
+            if ((c == '=' || c == ':') && (rules & RBIT(SY_GUARD_SECRET_GENERIC))) {
+                size_t vs, ve;
+                if (generic_at(s, n, i, &vs, &ve)) {
+                    /* A known format inside the value is reported as itself. */
+                    size_t before_v = out->n;
+                    size_t pe = prefixed_at(s, n, vs, rules, out);
+                    if (pe == 0 || out->n == before_v)
+                        sy_guard_push(out, SY_GUARD_SECRET, SY_GUARD_SECRET_GENERIC, vs, ve, 0.7f);
+                    i = ve > pe ? ve : pe;
+                    continue;
+                }
+            }
+            i++;
+            continue;
+        }
+        if (c == '-') {
+            size_t e = 0;
+            if ((rules & RBIT(SY_GUARD_SECRET_PRIVATE_KEY)) && i + 5 < n && s[i + 1] == '-')
+                e = pem_at(s, n, i);
             if (e > i) {
                 sy_guard_push(out, SY_GUARD_SECRET, SY_GUARD_SECRET_PRIVATE_KEY, i, e, 0.99f);
                 i = e;
-                continue;
+            } else {
+                i++;
             }
-            i++;
             continue;
         }
-        if ((c == '=' || c == ':') && (rules & RBIT(SY_GUARD_SECRET_GENERIC))) {
-            size_t vs, ve;
-            if (generic_at(s, n, i, &vs, &ve)) {
-                /* A known format inside the value is reported as itself. */
-                size_t before_v = out->n;
-                size_t pe = prefixed_at(s, n, vs, rules, out);
-                if (pe == 0 || out->n == before_v)
-                    sy_guard_push(out, SY_GUARD_SECRET, SY_GUARD_SECRET_GENERIC, vs, ve, 0.7f);
-                i = ve > pe ? ve : pe;
-                continue;
-            }
-            i++;
-            continue;
-        }
-        if (!g_is_alnum(c)) {
-            i++;
-            continue;
-        }
-        /* The start of a token. */
-        if (i > 0 && (tok_char(s[i - 1]) || s[i - 1] == '/' || s[i - 1] == '+')) {
-            i++;
-            continue;
-        }
-        e = prefixed_at(s, n, i, rules, out);
-        if (e > i) {
-            i = e;
-            continue;
-        }
-        if (rules & RBIT(SY_GUARD_SECRET_AWS_SECRET)) {
-            size_t r = run(s, n, i, G_B64, NULL);
+        /* A run of token characters: tried at its start, then skipped (no
+         * prefix starts inside a token). */
+        size_t run = i + 1;
+        while (run < n && G_IS(s[run], G_TOK))
+            run++;
+        unsigned char p = i ? s[i - 1] : ' ';
+        bool start = !(G_IS(p, G_TOK) || p == '/' || p == '+' || p == '.');
+        size_t e = 0;
+        /* Every prefix starts with one of these, and every token but the
+         * Slack webhook's host is at least 10 characters long. */
+        bool candidate = (c == 's' || c == 'r' || c == 'g' || c == 'x' || c == 'A' || c == 'e')
+                             ? run - i >= 10
+                             : c == 'h';
+        if (candidate && (start || (c == 'h' && p == '/')))
+            e = prefixed_at(s, n, i, rules, out);
+        if (e == 0 && start && (rules & RBIT(SY_GUARD_SECRET_AWS_SECRET)) &&
+            (run - i == 40 || (run < n && (s[run] == '/' || s[run] == '+')))) {
+            size_t r = i;
+            while (r < n && G_IS(s[r], G_B64))
+                r++;
             if (r - i == 40 && (r >= n || !(G_IS(s[r], G_B64) || s[r] == '=' || s[r] == '_' ||
                                              s[r] == '-')) &&
                 aws_secret_at(s, n, i, r)) {
                 sy_guard_push(out, SY_GUARD_SECRET, SY_GUARD_SECRET_AWS_SECRET, i, r, 0.85f);
-                i = r;
-                continue;
+                e = r;
             }
         }
-        /* Skip the rest of this token: no prefix starts inside one. */
-        i++;
-        while (i < n && tok_char(s[i]))
-            i++;
+        i = e > i ? e : run;
     }
     return out->n - before;
 }

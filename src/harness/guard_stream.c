@@ -45,7 +45,7 @@ struct sy_guard_stream {
     uint32_t index;
     sy_ir_delta_kind_t dkind;
     bool json_in, json_esc; /* tool arguments: string state at ctx */
-    sy_guard_findings_t fam; /* injection families over the whole stream */
+    sy_guard_findings_t fam; /* injection signals over the whole stream */
     sy_guard_verdict_t verdict;
 };
 
@@ -227,6 +227,17 @@ static int process(sy_guard_stream_t *s, bool final)
     }
     while (R > c0 && R < E && (p[R] & 0xC0) == 0x80)
         R--;
+    if (!final && R > c0) {
+        /* Nor at the end of a character still arriving ("\xc3" | "\xa9"). */
+        size_t k = R;
+        while (k > c0 && R - k < 3 && (p[k - 1] & 0xC0) == 0x80)
+            k--;
+        if (k > c0 && p[k - 1] >= 0xC2) {
+            size_t want = p[k - 1] >= 0xF0 ? 4 : p[k - 1] >= 0xE0 ? 3 : 2;
+            if (R - (k - 1) < want)
+                R = k - 1;
+        }
+    }
 
     /* Act on findings that end in the part being released (and, when
      * forced, on those crossing R). */
@@ -243,8 +254,9 @@ static int process(sy_guard_stream_t *s, bool final)
         v->counts[x->kind]++;
         sy_guard_action_t act = sy_guard_side_action(side, x->kind);
         if (x->kind == SY_GUARD_INJECTION) {
-            if (x->rule < SY_GUARD_INJ_FAMILY_COUNT && x->confidence > s->fam.family[x->rule])
-                s->fam.family[x->rule] = x->confidence;
+            unsigned sig = SY_GUARD_INJ_SIGNAL(x->rule);
+            if (sig < SY_GUARD_INJ_SIGNALS && x->confidence > s->fam.signal[sig])
+                s->fam.signal[sig] = x->confidence;
             v->injection_score = sy_guard_injection_score(&s->fam);
             if ((double)v->injection_score < side->injection.threshold)
                 act = SY_GUARD_LOG;

@@ -10,16 +10,17 @@
 #include "harness/guard_int.h"
 
 /* Bits: 1 digit, 2 upper, 4 lower, 8 base64, 16 base64url, 32 space,
- * 64 email local-part character (see guard_int.h). */
-const uint8_t sy_guard_ctype[256] = {
+ * 64 email local-part character, 128 word (alnum, '_'), 256 token (word,
+ * '-'); see guard_int.h. */
+const uint16_t sy_guard_ctype[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 32, 32, 32, 32, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    32, 0, 0, 0, 0, 64, 0, 0, 0, 0, 0, 72, 0, 80, 64, 8,
-    89, 89, 89, 89, 89, 89, 89, 89, 89, 89, 0, 0, 0, 0, 0, 0,
-    0, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90,
-    90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 0, 0, 0, 0, 80,
-    0, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92,
-    92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 92, 0, 0, 0, 0, 0,
+    32, 0, 0, 0, 0, 64, 0, 0, 0, 0, 0, 72, 0, 336, 64, 8,
+    473, 473, 473, 473, 473, 473, 473, 473, 473, 473, 0, 0, 0, 0, 0, 0,
+    0, 474, 474, 474, 474, 474, 474, 474, 474, 474, 474, 474, 474, 474, 474, 474,
+    474, 474, 474, 474, 474, 474, 474, 474, 474, 474, 474, 0, 0, 0, 0, 464,
+    0, 476, 476, 476, 476, 476, 476, 476, 476, 476, 476, 476, 476, 476, 476, 476,
+    476, 476, 476, 476, 476, 476, 476, 476, 476, 476, 476, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -150,17 +151,18 @@ bool sy_guard_push(sy_guard_findings_t *out, sy_guard_kind_t kind, unsigned rule
     }
     out->items[out->n++] = (sy_guard_finding_t){
         .start = start, .end = end, .kind = kind, .rule = (uint16_t)rule, .confidence = conf};
-    if (kind == SY_GUARD_INJECTION && rule < SY_GUARD_INJ_FAMILY_COUNT &&
-        conf > out->family[rule])
-        out->family[rule] = conf;
+    if (kind == SY_GUARD_INJECTION && SY_GUARD_INJ_SIGNAL(rule) < SY_GUARD_INJ_SIGNALS &&
+        conf > out->signal[SY_GUARD_INJ_SIGNAL(rule)])
+        out->signal[SY_GUARD_INJ_SIGNAL(rule)] = conf;
     return true;
 }
 
 float sy_guard_injection_score(const sy_guard_findings_t *f)
 {
     double keep = 1.0;
-    for (int i = 0; i < SY_GUARD_INJ_FAMILY_COUNT; i++)
-        keep *= 1.0 - (double)f->family[i];
+    for (unsigned i = 0; i < SY_GUARD_INJ_SIGNALS; i++)
+        if (f->signal[i] > 0)
+            keep *= 1.0 - (double)f->signal[i];
     double s = 1.0 - keep;
     return (float)(s < 0 ? 0 : s > 1 ? 1 : s);
 }
@@ -169,7 +171,12 @@ float sy_guard_injection_score(const sy_guard_findings_t *f)
 
 static bool in_list(const unsigned char *w, size_t len, const char *const *list)
 {
+    if (len == 0)
+        return false;
+    unsigned char first = g_lower(w[0]);
     for (; list && *list; list++) {
+        if ((unsigned char)(*list)[0] != first)
+            continue;
         size_t l = strlen(*list);
         bool prefix = l && (*list)[l - 1] == '*';
         if (prefix)
@@ -343,45 +350,66 @@ static size_t apostrophe(const unsigned char *s, size_t n, size_t i)
     return 0;
 }
 
+/* ASCII word characters lowercased; 0 for everything else (and for every
+ * byte >= 0x80, which takes the slow path). */
+static const unsigned char word_lc[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['_'] = '_',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g',
+    ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
+    ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+    ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n',
+    ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u',
+    ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+};
+
 bool sy_guard_next_word(const unsigned char *s, size_t n, size_t *pos, sy_guard_word_t *w)
 {
     size_t i = *pos;
-    while (i < n) {
-        if (s[i] < 0x80) {
-            if (g_is_alnum(s[i]) || s[i] == '_')
-                break;
+    for (;;) {
+        while (i < n && s[i] < 0x80 && !word_lc[s[i]])
             i++;
-            continue;
+        if (i >= n) {
+            *pos = n;
+            return false;
         }
-        if (word_char(s, n, i))
+        if (s[i] < 0x80 || word_char(s, n, i))
             break;
         size_t l = sy_guard_utf8_len(s, n, i);
         i += l ? l : 1;
     }
-    if (i >= n) {
-        *pos = n;
-        return false;
-    }
     uint64_t h = FNV_BASIS;
     size_t start = i, end = i, len = 0;
-    while (i < n) {
-        size_t l = word_char(s, n, i);
+    for (;;) {
+        size_t run = i;
+        while (i < n && word_lc[s[i]]) {
+            h = (h ^ word_lc[s[i]]) * FNV_PRIME;
+            i++;
+        }
+        len += i - run;
+        if (i > run)
+            end = i;
+        if (i >= n)
+            break;
+        size_t l = s[i] >= 0x80 ? word_char(s, n, i) : 0;
         if (l) {
             for (size_t k = 0; k < l; k++)
-                h = (h ^ g_lower(s[i + k])) * FNV_PRIME;
+                h = (h ^ s[i + k]) * FNV_PRIME;
             len += l;
             i += l;
             end = i;
             continue;
         }
         size_t a = apostrophe(s, n, i);
-        if (a && i + a < n && word_char(s, n, i + a)) {
+        if (a && i + a < n && (word_lc[s[i + a]] || word_char(s, n, i + a))) {
             h = (h ^ '\'') * FNV_PRIME;
             len++;
             i += a;
             continue;
         }
-        size_t inv = sy_guard_invisible_len(s, n, i);
+        size_t inv = s[i] >= 0x80 ? sy_guard_invisible_len(s, n, i) : 0;
         if (inv) {
             i += inv;
             continue;
@@ -394,6 +422,24 @@ bool sy_guard_next_word(const unsigned char *s, size_t n, size_t *pos, sy_guard_
     w->len = len;
     *pos = i;
     return true;
+}
+
+size_t sy_guard_tokenize(sy_arena_t *a, const unsigned char *s, size_t n, sy_guard_word_t **out)
+{
+    /* A word takes at least two bytes with its separator: n / 2 + 1 bounds
+     * the count, but grow instead of reserving that much up front. */
+    size_t cap = n / 6 + 16, cnt = 0, pos = 0;
+    sy_guard_word_t *arr = sy_arena_alloc(a, cap * sizeof(*arr));
+    sy_guard_word_t w;
+    while (sy_guard_next_word(s, n, &pos, &w)) {
+        if (cnt == cap) {
+            arr = sy_arena_realloc(a, arr, cap * sizeof(*arr), cap * 2 * sizeof(*arr));
+            cap *= 2;
+        }
+        arr[cnt++] = w;
+    }
+    *out = arr;
+    return cnt;
 }
 
 uint64_t sy_guard_word_hash(const char *w, size_t len)
