@@ -581,11 +581,23 @@ static void run_remove(sy_gov_job_t *job, sy_gdb_t *db, admin_arg_t *a)
     if (sy_gdb_begin(db, err, sizeof(err)) != SY_OK)
         goto store_error;
     int rc;
-    if (!exists_live(db, a->r, a->id, err, sizeof(err), &rc)) {
-        if (rc != SY_OK)
-            goto rollback;
+    spec_row_t row;
+    rc = read_row(db, a->r, a->id, &row, err, sizeof(err));
+    free(row.text);
+    if (rc != SY_OK)
+        goto rollback;
+    if (!row.found || row.removed) {
         sy_gdb_rollback(db);
-        job_error(job, 404, "not_found_error", "%s `%s` does not exist", object_of[a->r], a->id);
+        if (!row.found) {
+            job_error(job, 404, "not_found_error", "%s `%s` does not exist", object_of[a->r],
+                      a->id);
+            return;
+        }
+        /* Already done: the same answer again. */
+        sy_buf_clear(&job->body);
+        sy_buf_printf(&job->body, "{\"id\":\"%s\",\"object\":\"%s\",\"%s\":true}", a->id,
+                      object_of[a->r], a->r == R_KEYS ? "revoked" : "deleted");
+        job->status = 200;
         return;
     }
     const char *p1[] = {a->id};

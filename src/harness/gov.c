@@ -113,8 +113,10 @@ static int load_cb(void *ctx, int ncols, const char *const *v)
     row->r.removed = v[5] && atoi(v[5]) != 0;
     row->r.created_ms = v[6] ? strtoull(v[6], NULL, 10) : 0;
     row->r.updated_ms = v[7] ? strtoull(v[7], NULL, 10) : 0;
-    row_t *old = sy_map_put(&lc->rows->map[lc->table], row->r.id, row);
-    row_free(old);
+    /* Delete, then insert: a replaced slot would keep the old row's id
+     * view, which row_free() is about to free. */
+    row_free(sy_map_del(&lc->rows->map[lc->table], row->r.id));
+    sy_map_put(&lc->rows->map[lc->table], row->r.id, row);
     return SY_OK;
 }
 
@@ -278,6 +280,10 @@ static void run_jobs(gov_t *g)
     for (;;) {
         pthread_mutex_lock(&g->jobs_lock);
         size_t n = g->njobs;
+        if (n == 0) {
+            pthread_mutex_unlock(&g->jobs_lock);
+            return;
+        }
         sy_gov_job_t *list[64];
         if (n > 64)
             n = 64;
@@ -285,8 +291,6 @@ static void run_jobs(gov_t *g)
         memmove(g->jobs, g->jobs + n, (g->njobs - n) * sizeof(*g->jobs));
         g->njobs -= n;
         pthread_mutex_unlock(&g->jobs_lock);
-        if (n == 0)
-            return;
         bool changed = false;
         for (size_t i = 0; i < n; i++) {
             list[i]->run(list[i], g->db);
