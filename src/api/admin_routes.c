@@ -21,6 +21,7 @@
 #include "api/auth.h"
 #include "api/frontdoors.h"
 #include "api/proxy.h"
+#include "harness/gov.h"
 #include "json/json.h"
 
 static unsigned hexval(char c)
@@ -75,7 +76,7 @@ static void answer(sy_http_req_t *req, int status, const char *message)
 
 void sy_admin_routes_explain(sy_http_req_t *req, sy_config_t *cfg)
 {
-    sy_auth_result_t ar = sy_auth_check(cfg, req, NULL);
+    sy_auth_result_t ar = sy_admin_authorised(cfg, req) ? SY_AUTH_OK : sy_auth_check(cfg, req, NULL);
     if (ar != SY_AUTH_OK) {
         answer(req, 401,
                ar == SY_AUTH_MISSING
@@ -130,11 +131,27 @@ void sy_admin_routes_explain(sy_http_req_t *req, sy_config_t *cfg)
         answer(req, 400, "name the model: ?model=NAME, or a request body with a model");
         return;
     }
+    /* Data residency: the rules of the key named by ?key=ID (a key id, not
+     * the key) for the data classes of x-switchyard-data-class. */
+    sy_str_t key_id = SY_STR("");
+    query_param(a, req->head.query, "key", &key_id);
+    const sy_http_header_t *dc =
+        sy_http_header_find(req->head.headers, req->head.nheaders, "x-switchyard-data-class");
+    sy_residency_t *res = NULL;
+    char err[300];
+    if (key_id.len || dc) {
+        res = sy_arena_alloc(a, sizeof(*res));
+        int rrc = sy_gov_explain_residency(a, key_id, dc ? dc->value : SY_STR(""), res, err,
+                                           sizeof(err));
+        if (rrc != SY_OK) {
+            answer(req, rrc == SY_ENOTFOUND ? 404 : 400, err);
+            return;
+        }
+    }
     sy_buf_t out;
     sy_buf_init(&out, 0);
-    char err[300];
-    int rc = sy_proxy_explain(a, cfg, model, irp, req->head.headers, req->head.nheaders, true, &out,
-                              err, sizeof(err));
+    int rc = sy_proxy_explain(a, cfg, model, irp, req->head.headers, req->head.nheaders, res, true,
+                              &out, err, sizeof(err));
     if (rc != SY_OK)
         answer(req, rc == SY_ENOTFOUND ? 404 : 400, err);
     else

@@ -1348,6 +1348,15 @@ static bool gov_model(proxy_t *p)
     return false;
 }
 
+static void residency_to_need(const sy_residency_t *r, sy_route_need_t *need)
+{
+    need->restricted = r->restricted;
+    need->njurisdictions = (uint8_t)SY_MIN(r->nallowed, (size_t)SY_ROUTE_MAX_LIST);
+    for (size_t i = 0; i < need->njurisdictions; i++)
+        need->jurisdictions[i] = r->allowed[i];
+    need->residency_why = r->why;
+}
+
 /* The request's data classes -> the jurisdictions the router may use. */
 static bool gov_residency(proxy_t *p)
 {
@@ -1357,12 +1366,7 @@ static bool gov_residency(proxy_t *p)
         gov_refused(p, &ref);
         return false;
     }
-    sy_residency_t *r = &p->residency;
-    p->need.restricted = r->restricted;
-    p->need.njurisdictions = (uint8_t)SY_MIN(r->nallowed, (size_t)SY_ROUTE_MAX_LIST);
-    for (size_t i = 0; i < p->need.njurisdictions; i++)
-        p->need.jurisdictions[i] = r->allowed[i];
-    p->need.residency_why = r->why;
+    residency_to_need(&p->residency, &p->need);
     return true;
 }
 
@@ -1527,7 +1531,8 @@ void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t
 
 int sy_proxy_explain(sy_arena_t *a, const sy_config_t *cfg, sy_str_t model,
                      const sy_ir_request_t *ir, const sy_http_header_t *headers, size_t nheaders,
-                     bool json, sy_buf_t *out, char *err, size_t errsz)
+                     const sy_residency_t *residency, bool json, sy_buf_t *out, char *err,
+                     size_t errsz)
 {
     sy_str_t capture;
     const sy_config_model_t *g = sy_config_match_model(cfg, model, &capture);
@@ -1543,6 +1548,8 @@ int sy_proxy_explain(sy_arena_t *a, const sy_config_t *cfg, sy_str_t model,
         memset(&need, 0, sizeof(need));
     if (sy_route_need_from_headers(&need, headers, nheaders, err, errsz) != SY_OK)
         return SY_EINVAL;
+    if (residency)
+        residency_to_need(residency, &need);
     size_t n;
     const sy_config_deployment_t *deps = sy_route_deployments(a, g, capture, &n);
     sy_route_plan_t *plan = sy_arena_alloc(a, sizeof(*plan));

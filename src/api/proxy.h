@@ -23,11 +23,13 @@ void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t
  * candidates, why each was kept or dropped, and the ranking, as JSON (GET
  * /admin/routes/explain) or text (`switchyard route explain`). `ir` may be
  * NULL (a request that needs nothing special); `headers` carry the
- * x-switchyard-* constraints. Returns SY_OK, SY_ENOTFOUND (no such model)
+ * x-switchyard-* constraints; `residency` (may be NULL) the jurisdictions
+ * a principal's rules allow (harness/residency.h). Returns SY_OK, SY_ENOTFOUND (no such model)
  * or SY_EINVAL (a malformed constraint header), with a message in err. */
 int sy_proxy_explain(sy_arena_t *a, const sy_config_t *cfg, sy_str_t model,
                      const sy_ir_request_t *ir, const sy_http_header_t *headers, size_t nheaders,
-                     bool json, sy_buf_t *out, char *err, size_t errsz);
+                     const sy_residency_t *residency, bool json, sy_buf_t *out, char *err,
+                     size_t errsz);
 
 /* Write the request id ("req_" + 24 hex digits) for a new request. */
 void sy_proxy_request_id(sy_gateway_worker_t *w, char out[32]);

@@ -140,7 +140,7 @@ static int explain(int argc, char **argv)
     sy_buf_t out;
     sy_buf_init(&out, 0);
     char msg[300];
-    if (sy_proxy_explain(a, c, name, irp, headers, nh, json, &out, msg, sizeof(msg)) != SY_OK) {
+    if (sy_proxy_explain(a, c, name, irp, headers, nh, NULL, json, &out, msg, sizeof(msg)) != SY_OK) {
         fprintf(stderr, "switchyard route explain: %s\n", msg);
         sy_buf_free(&out);
         goto out;

@@ -124,6 +124,12 @@ int sy_gov_residency(sy_gov_req_t *g, const sy_http_req_t *req, sy_str_t guard_c
                      const sy_str_t *guard_juris, size_t nguard_juris, sy_residency_t *out,
                      sy_gov_refusal_t *ref);
 
+/* For route explain: the residency of the key with id `key_id` (empty: no
+ * principal) for the classes in `header`; strings copied into `a`.
+ * SY_ENOTFOUND for an unknown key, SY_EINVAL for a bad header. */
+int sy_gov_explain_residency(sy_arena_t *a, sy_str_t key_id, sy_str_t header, sy_residency_t *out,
+                             char *err, size_t errsz);
+
 /* Called when a reservation is decided: ref NULL when taken. Runs on the
  * worker's loop, synchronously from sy_gov_reserve when the answer is local,
  * later when it came from Redis. Never after the request ended. */

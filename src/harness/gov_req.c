@@ -287,6 +287,33 @@ int sy_gov_residency(sy_gov_req_t *g, const sy_http_req_t *req, sy_str_t guard_c
     return SY_OK;
 }
 
+int sy_gov_explain_residency(sy_arena_t *a, sy_str_t key_id, sy_str_t header, sy_residency_t *out,
+                             char *err, size_t errsz)
+{
+    sy_gov_dir_t *d = sy_gov_dir_acquire();
+    const sy_gov_spec_t *lv[3] = {NULL, NULL, NULL};
+    if (key_id.len) {
+        const sy_gov_key_t *k = sy_gov_dir_key(d, key_id);
+        if (k == NULL) {
+            sy_gov_dir_unref(d);
+            snprintf(err, errsz, "no key with id `%.*s`", (int)SY_MIN(key_id.len, (size_t)64),
+                     key_id.p);
+            return SY_ENOTFOUND;
+        }
+        lv[0] = &k->spec;
+        lv[1] = k->team ? &k->team->spec : NULL;
+        lv[2] = k->team && k->team->org ? &k->team->org->spec : NULL;
+    }
+    int rc = sy_residency_resolve(lv, header, SY_STR(""), NULL, 0, out, err, errsz);
+    /* The views point into the directory: copy them before letting it go. */
+    for (size_t i = 0; i < out->nclasses; i++)
+        out->classes[i] = sy_str_dup(a, out->classes[i]);
+    for (size_t i = 0; i < out->nallowed; i++)
+        out->allowed[i] = sy_str_dup(a, out->allowed[i]);
+    sy_gov_dir_unref(d);
+    return rc;
+}
+
 /* ---- reservations ---- */
 
 static void add_level(sy_ctr_batch_t *b, const sy_gov_spec_t *s, sy_ctr_state_t *st, sy_scope_t sc,
