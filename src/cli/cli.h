@@ -18,6 +18,11 @@ int sy_cli_sim(int argc, char **argv);
 int sy_cli_version(int argc, char **argv);
 int sy_cli_route(int argc, char **argv);
 int sy_cli_audit(int argc, char **argv);
+/* The admin API from the command line (keys_cmd.c). */
+int sy_cli_keys(int argc, char **argv);
+int sy_cli_teams(int argc, char **argv);
+int sy_cli_orgs(int argc, char **argv);
+int sy_cli_spend(int argc, char **argv);
 
 /* Fill runtime settings from a configuration snapshot. */
 void sy_cli_settings_from_config(const sy_config_t *c, sy_runtime_settings_t *s);

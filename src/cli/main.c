@@ -18,6 +18,9 @@ static const char usage[] =
     "  config check   validate a configuration file\n"
     "  route explain  show how a request would be routed, calling no one\n"
     "  audit          verify the audit log, prove a record, sum its costs\n"
+    "  keys           create, list, update, rotate and revoke virtual keys\n"
+    "  teams, orgs    manage teams and organisations (budgets, limits, residency)\n"
+    "  spend          spend by key, team, organisation, model or provider\n"
     "  version        print the version\n"
     "\n"
     "Run `switchyard <command> --help` for a command's options.\n";
@@ -33,6 +36,10 @@ static const command_t commands[] = {
     {"config", sy_cli_config},
     {"route", sy_cli_route},
     {"audit", sy_cli_audit},
+    {"keys", sy_cli_keys},
+    {"teams", sy_cli_teams},
+    {"orgs", sy_cli_orgs},
+    {"spend", sy_cli_spend},
     {"version", sy_cli_version},
 };
 
