@@ -1001,3 +1001,13 @@ test('the gateway is still up and serving after all of the above', T, async () =
   const m = await ant().messages.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'still there?' }] });
   assert.equal(m.stop_reason, 'end_turn');
 });
+
+// No configured secret reaches the gateway's log (its access log lines
+// included), whatever the tests above made it do.
+test('no configured secret appears in the gateway log', T, async () => {
+  await sleep(300); // the access log is flushed every 200 ms
+  const secrets = [KEY, 'sim-openai-key', 'sim-anthropic-key', 'sim-gemini-key', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'];
+  assert.ok(gwLog.length > 0, 'the gateway log was captured');
+  for (const s of secrets)
+    assert.ok(!gwLog.includes(s), `a configured secret (${s.length} characters, starting ${s.slice(0, 4)}) appears in the gateway log`);
+});

@@ -7,6 +7,8 @@ done(), which prints "N passed, N failed" and exits non-zero on failure.
 """
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,8 +48,41 @@ def free_port():
     return port
 
 
+# Configuration values that are secrets: provider keys, the master key, a
+# password in a URL, and the static `keys` (inline list or block list).
+_SECRET_FIELD = re.compile(r'\b(?:api_key|master_key|aws_secret_access_key|aws_session_token)\s*:\s*"?(\$\{[^}]*\}|[^"\s,}#]+)')
+_URL_PASSWORD = re.compile(r'://[^/\s:@"]*:([^@\s"/]+)@')
+_ENV_REF = re.compile(r'^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$')
+
+
+def config_secrets(text, env):
+    """The secret values a configuration holds (${ENV} references resolved
+    with `env`), for the check that none of them reaches a log."""
+    found = _SECRET_FIELD.findall(text) + _URL_PASSWORD.findall(text)
+    m = re.search(r'^keys:\s*\[(.*?)\]', text, re.M)
+    if m:
+        found += [k.strip().strip('"') for k in m.group(1).split(",")]
+    else:
+        m = re.search(r'^keys:\s*\n((?:\s+-\s*.*\n)+)', text, re.M)
+        if m:
+            found += [l.strip()[1:].strip().strip('"') for l in m.group(1).splitlines()]
+    out = set()
+    for v in found:
+        r = _ENV_REF.match(v)
+        if r:
+            v = env.get(r.group(1)) or r.group(2) or ""
+        if len(v) >= 8:
+            out.add(v)
+    return out
+
+
 class Server:
-    """A switchyard process (serve or sim) on a free loopback port."""
+    """A switchyard process (serve or sim) on a free loopback port.
+
+    A gateway (`serve`) is checked when it stops: no secret it was configured
+    with (provider keys, the master key, static keys, passwords in URLs), nor
+    any added with add_secret() (virtual keys a test created), may appear in
+    its log."""
 
     def __init__(self, args, config=None, port=None, env=None, wrapper=None, ready_path="/health"):
         self.port = port or free_port()
@@ -62,6 +97,8 @@ class Server:
         self.log = open(self.log_path, "wb")
         e = dict(os.environ)
         e.update(env or {})
+        self.gateway = "serve" in args
+        self.secrets = config_secrets(config, e) if config else set()
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=e)
         self.wait_ready(ready_path, 60 if wrapper else 10)
 
@@ -85,6 +122,23 @@ class Server:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def add_secret(self, s):
+        if s and len(s) >= 8:
+            self.secrets.add(s)
+
+    def check_secrets(self, text, where):
+        """No secret of this server in `text` (a log, a metrics page, a body).
+        The secret itself is never printed: only where and which kind."""
+        for s in self.secrets:
+            i = text.find(s)
+            if i >= 0:
+                line = text.count("\n", 0, i) + 1
+                check("no secret in the %s of %s" % (where, os.path.basename(self.tmp)), False,
+                      "a configured or created secret (%d characters, starting %r) appears at line %d"
+                      % (len(s), s[:4], line))
+                return False
+        return True
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
@@ -105,6 +159,8 @@ class Server:
                 i = text.index(marker)
                 check("no sanitizer report in the server log", False, text[max(0, i - 200):i + 1500])
                 break
+        if self.gateway:
+            self.check_secrets(text, "log")
         return self.proc.returncode
 
     def rss_kb(self):
@@ -213,3 +269,115 @@ def jbody(body):
         return json.loads(body)
     except Exception:
         return None
+
+
+# ---- Redis and PostgreSQL on loopback, for the governance tests ----
+
+class RedisServer:
+    """redis-server on a free loopback port, in memory only."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.tmp = tempfile.mkdtemp(prefix="sy-redis-")
+        self.start()
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "redis.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.tmp, "--protected-mode", "yes"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=0.5)
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    s.close()
+                    return
+                s.close()
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def command(self, *args):
+        """One command; returns the raw reply bytes."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        try:
+            req = "*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(str(a).encode()), a) for a in args)
+            s.sendall(req.encode())
+            return s.recv(1 << 20)
+        finally:
+            s.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb in a temporary directory) on a
+    free loopback port, trust authentication for loopback only. As root it
+    runs as the `postgres` user (PostgreSQL refuses to run as root)."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.tmp = tempfile.mkdtemp(prefix="sy-pg-")
+        self.data = os.path.join(self.tmp, "data")
+        self.user = "sy"
+        bindir = self._bindir()
+        self.as_user = []
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.tmp, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self._run([os.path.join(bindir, "initdb"), "-D", self.data, "-A", "trust", "-U", self.user,
+                   "--no-sync", "-E", "UTF8"], 120)
+        self._run([os.path.join(bindir, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.tmp, "pg.log"),
+                   "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+                   % (self.port, self.tmp), "-w", "-t", "60", "start"], 90)
+        self.bindir = bindir
+
+    @staticmethod
+    def _bindir():
+        for d in sorted(os.listdir("/usr/lib/postgresql"), reverse=True) if os.path.isdir("/usr/lib/postgresql") else []:
+            p = os.path.join("/usr/lib/postgresql", d, "bin")
+            if os.path.exists(os.path.join(p, "initdb")):
+                return p
+        p = shutil.which("initdb")
+        if p:
+            return os.path.dirname(p)
+        raise RuntimeError("PostgreSQL is not installed (make deps installs it)")
+
+    def _run(self, argv, timeout):
+        p = subprocess.run(self.as_user + argv, capture_output=True, text=True, timeout=timeout)
+        if p.returncode != 0:
+            raise RuntimeError("%s failed: %s %s" % (os.path.basename(argv[0]), p.stdout, p.stderr))
+
+    def create_db(self, name):
+        self._run([os.path.join(self.bindir, "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name], 60)
+        return "postgres://%s@127.0.0.1:%d/%s" % (self.user, self.port, name)
+
+    def psql(self, db, sql):
+        p = subprocess.run(self.as_user + [os.path.join(self.bindir, "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                            "-U", self.user, "-d", db, "-At", "-c", sql], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("psql: " + p.stderr)
+        return p.stdout
+
+    def stop(self):
+        try:
+            self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "-t", "30", "stop"], 60)
+        except Exception:
+            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
