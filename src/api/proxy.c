@@ -169,6 +169,14 @@ static sy_str_t group_name(const proxy_t *p)
     return p->model ? p->model->name : p->ir.model;
 }
 
+/* A deployment's name in metric labels: the shared state's, which for a
+ * wildcard deployment is its pattern ("openai/" plus a star), so model names clients
+ * invent cannot multiply the series. */
+static sy_str_t metric_label(const sy_config_deployment_t *d)
+{
+    return d->state ? d->state->label : d->label;
+}
+
 /* ---- the route log ---- */
 
 /* One entry of the access log's route array:
@@ -208,7 +216,7 @@ static void route_note(proxy_t *p, const attempt_t *a, const char *action, const
 static void route_skip(proxy_t *p, uint32_t cand, sy_route_drop_t why)
 {
     const sy_config_deployment_t *d = p->plan->cand[cand].dep;
-    sy_metrics_add(p->w->metrics, SY_M_ROUTE_SKIPS, 1, group_name(p), d->label,
+    sy_metrics_add(p->w->metrics, SY_M_ROUTE_SKIPS, 1, group_name(p), metric_label(d),
                    sy_str_c(sy_route_drop_name(why)), SY_STR_NULL);
     if (p->route.len + 512 > SY_PROXY_MAX_ROUTE_LOG)
         return;
@@ -329,8 +337,9 @@ static void give_verdict(proxy_t *p, attempt_t *a, end_how_t how)
         sy_circuit_failure(&a->state->circuit, &cp, now, a->probe);
     } else if (a->heard_ok || a->heard_fail) {
         return;
-    } else if (how == END_CANCELLED || a->err.cls == SY_IR_ERR_RATE_LIMITED ||
+    } else if (how == END_CANCELLED || a->t_start == 0 || a->err.cls == SY_IR_ERR_RATE_LIMITED ||
                a->err.cls == SY_IR_ERR_INTERNAL) {
+        /* (t_start == 0: the request never left, e.g. the adapter could not encode it) */
         a->heard_fail = true; /* nothing more to hear */
         sy_circuit_abandon(&a->state->circuit, &cp, now, a->probe);
     } else {
@@ -995,7 +1004,7 @@ static void attempt_failed(attempt_t *a)
         route_note(p, a, "retry", extra);
         attempt_end(a, END_FAILED);
         p->retries++;
-        sy_metrics_add(p->w->metrics, SY_M_ROUTE_RETRIES, 1, group_name(p), a->dep->label, reason,
+        sy_metrics_add(p->w->metrics, SY_M_ROUTE_RETRIES, 1, group_name(p), metric_label(a->dep), reason,
                        SY_STR_NULL);
         p->retry_cand = a->cand;
         if (wait == 0) {
@@ -1009,7 +1018,7 @@ static void attempt_failed(attempt_t *a)
         route_note(p, a, "fallback", NULL);
         attempt_end(a, END_FAILED);
         p->fallbacks++;
-        sy_metrics_add(p->w->metrics, SY_M_ROUTE_FALLBACKS, 1, group_name(p), a->dep->label,
+        sy_metrics_add(p->w->metrics, SY_M_ROUTE_FALLBACKS, 1, group_name(p), metric_label(a->dep),
                        reason, SY_STR_NULL);
         if (!try_next(p, &p->att[0], false))
             give_up(p);
