@@ -11,8 +11,8 @@
  * of this request apply as they would to a real one. The figures shown
  * (circuits, latency, in-flight, limits) are the live ones of this process.
  *
- * Guarded by a key from `keys` for now (an admin key replaces that when
- * governance lands): the answer reveals deployments and their health.
+ * Guarded: admin.master_key or a key from `keys` (the answer reveals
+ * deployments and their health); ?key=ID applies that key's residency rules.
  */
 #include <stdio.h>
 #include <string.h>
