@@ -48,7 +48,7 @@ endef
 
 # (Flags with commas go through variables: $(call) splits its arguments at commas.)
 ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DSY_FUZZING
+FUZZ_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -DSY_FUZZING
 $(eval $(call flavour,normal,$$(O)))
 $(eval $(call flavour,asan,$$(ASAN_FLAGS)))
 $(eval $(call flavour,fuzz,$$(FUZZ_FLAGS)))
@@ -79,7 +79,7 @@ asan: $(UNIT_BIN_ASAN) build/switchyard-asan
 FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/bin/%,$(FUZZ_SRC))
 build/fuzz/bin/%: fuzz/%.c build/fuzz/libswitchyard.a
 	@mkdir -p $(@D)
-	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined $< build/fuzz/libswitchyard.a $(LDLIBS) -o $@
+	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $< build/fuzz/libswitchyard.a $(LDLIBS) -o $@
 fuzz-build: CC := clang
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
@@ -92,6 +92,12 @@ BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 build/bench/%: bench/%.c build/normal/libswitchyard.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(O) -DNDEBUG $(shell pkg-config --cflags jansson 2>/dev/null) $< build/normal/libswitchyard.a $(LDLIBS) $(shell pkg-config --libs jansson 2>/dev/null) -o $@
+# The load generators (bench/openloop.c, bench/streams.c) are plain C with no
+# Switchyard code in them: they measure the binary and must not share its bugs.
+BENCH_TOOLS := build/bench/openloop build/bench/streams
+$(BENCH_TOOLS): build/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -g $(WARN) -MMD -MP $(O) $< -lm -o $@
 bench-build: $(BENCH_BIN)
 
 deps:

@@ -24,8 +24,9 @@ typedef struct {
 
 void sy_buf_init(sy_buf_t *b, size_t max);
 void sy_buf_free(sy_buf_t *b);
-static inline char *sy_buf_ptr(const sy_buf_t *b) { return b->data + b->off; }
-static inline sy_str_t sy_buf_str(const sy_buf_t *b) { return (sy_str_t){b->data + b->off, b->len}; }
+/* (No arithmetic on a NULL pointer: a never-grown buffer has data NULL, off 0.) */
+static inline char *sy_buf_ptr(const sy_buf_t *b) { return b->off ? b->data + b->off : b->data; }
+static inline sy_str_t sy_buf_str(const sy_buf_t *b) { return (sy_str_t){b->data ? sy_buf_ptr(b) : "", b->len}; }
 /* Ensure room for n more bytes after the data (may compact or grow). */
 int sy_buf_reserve(sy_buf_t *b, size_t n);
 /* Writable tail after sy_buf_reserve(); commit what was written with sy_buf_commit. */

@@ -58,7 +58,8 @@ enum { LINE_NEXT = 0, LINE_DISPATCH = 1 };
 static void dispatch(sy_sse_reader_t *r, sy_sse_event_t *ev)
 {
     ev->event = sy_str(r->event, r->event_len);
-    ev->data = r->data_in_buf ? sy_str(sy_buf_ptr(r->buf), r->data_len)
+    const char *in_buf = sy_buf_ptr(r->buf);
+    ev->data = r->data_in_buf ? sy_str(in_buf ? in_buf : "", r->data_len)
                               : sy_str(r->data_p ? r->data_p : "", r->data_len);
     ev->id = sy_str(r->id, r->id_len);
     ev->retry = r->retry;
@@ -182,7 +183,8 @@ static int process_line(sy_sse_reader_t *r, sy_str_t line, bool from_buf, sy_sse
     } else if (sy_str_eq_c(name, "event")) {
         if (value.len > SY_SSE_MAX_EVENT)
             return fail(r, SY_ETOOBIG, "SSE event type over the cap");
-        memcpy(r->event, value.p, value.len);
+        if (value.len)
+            memcpy(r->event, value.p, value.len);
         r->event_len = value.len;
     } else if (sy_str_eq_c(name, "id")) {
         if (memchr(value.p ? value.p : "", '\0', value.len) == NULL) {
