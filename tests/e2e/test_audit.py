@@ -35,10 +35,11 @@ FLUSH_MS = 100
 # The documented window: a response's record is on disk at most
 # audit.flush_interval plus one batch commit after the response completed.
 # One commit of a batch (at most batch_records=1000 rows, one fsync) is given
-# 150 ms here, a generous figure for a loaded test machine; the observed
+# 400 ms here: on a loaded 2-core test machine an fsync alone has been seen
+# to take over 150 ms. The observed
 # worst case is read from switchyard_audit_write_lag_max_seconds and checked
 # against the same bound.
-WINDOW_S = (FLUSH_MS + 150) / 1000.0
+WINDOW_S = (FLUSH_MS + 400) / 1000.0
 
 sim = Server(["sim", "--listen", "127.0.0.1:{port}"])
 
