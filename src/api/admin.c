@@ -392,15 +392,15 @@ static void answer_principal(sy_gov_job_t *job, resource_t r, const char *id, co
 }
 
 static const char *const insert_sql[3] = {
-    "INSERT INTO sy_orgs (id, spec, removed, gen, created_ms, updated_ms) VALUES ($1, $2, 0, $3,"
-    " $4, $4) ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, removed = 0, gen ="
-    " excluded.gen, created_ms = excluded.created_ms, updated_ms = excluded.updated_ms",
-    "INSERT INTO sy_teams (id, org_id, spec, removed, gen, created_ms, updated_ms) VALUES ($1,"
-    " $5, $2, 0, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, spec ="
-    " excluded.spec, removed = 0, gen = excluded.gen, created_ms = excluded.created_ms,"
-    " updated_ms = excluded.updated_ms",
-    "INSERT INTO sy_keys (id, team_id, spec, revoked, gen, created_ms, updated_ms, hash, hint)"
-    " VALUES ($1, $5, $2, 0, $3, $4, $4, $6, $7)",
+    ("INSERT INTO sy_orgs (id, spec, removed, gen, created_ms, updated_ms) VALUES ($1, $2, 0, $3,"
+     " $4, $4) ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, removed = 0, gen ="
+     " excluded.gen, created_ms = excluded.created_ms, updated_ms = excluded.updated_ms"),
+    ("INSERT INTO sy_teams (id, org_id, spec, removed, gen, created_ms, updated_ms) VALUES ($1,"
+     " $5, $2, 0, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, spec ="
+     " excluded.spec, removed = 0, gen = excluded.gen, created_ms = excluded.created_ms,"
+     " updated_ms = excluded.updated_ms"),
+    ("INSERT INTO sy_keys (id, team_id, spec, revoked, gen, created_ms, updated_ms, hash, hint)"
+     " VALUES ($1, $5, $2, 0, $3, $4, $4, $6, $7)"),
 };
 
 static void run_create(sy_gov_job_t *job, sy_gdb_t *db, admin_arg_t *a)

@@ -79,10 +79,10 @@ static void row_free(row_t *row)
 }
 
 static const char *const row_sql[3] = {
-    "SELECT id, '', '', '', spec, removed, created_ms, updated_ms FROM sy_orgs WHERE gen > $1",
-    "SELECT id, org_id, '', '', spec, removed, created_ms, updated_ms FROM sy_teams WHERE gen > $1",
-    "SELECT id, team_id, hash, hint, spec, revoked, created_ms, updated_ms FROM sy_keys"
-    " WHERE gen > $1",
+    ("SELECT id, '', '', '', spec, removed, created_ms, updated_ms FROM sy_orgs WHERE gen > $1"),
+    ("SELECT id, org_id, '', '', spec, removed, created_ms, updated_ms FROM sy_teams WHERE gen > $1"),
+    ("SELECT id, team_id, hash, hint, spec, revoked, created_ms, updated_ms FROM sy_keys"
+     " WHERE gen > $1"),
 };
 
 typedef struct {

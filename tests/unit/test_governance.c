@@ -15,6 +15,7 @@
 #include "harness/principals.h"
 #include "harness/residency.h"
 #include "json/json.h"
+#include "router/router.h"
 #include "unit.h"
 
 /* ---- keys ---- */
@@ -565,6 +566,66 @@ static void test_redis_names(void)
     CHECK(strstr(sy_redis_script_text(1), "HINCRBY") != NULL);
 }
 
+/* ---- the router's residency filter ---- */
+
+static void test_route_residency(void)
+{
+    char *err = NULL;
+    static const char yaml[] =
+        "providers:\n"
+        "  - { name: us, kind: openai, api_key: k, jurisdiction: us }\n"
+        "  - { name: eu, kind: openai, api_key: k, region: eu-west-1, jurisdiction: eu-de }\n"
+        "  - { name: nowhere, kind: openai, api_key: k }\n"
+        "models:\n"
+        "  - name: m\n"
+        "    deployments:\n"
+        "      - { provider: us, model: gpt-4o-mini }\n"
+        "      - { provider: eu, model: gpt-4o-mini, priority: 1 }\n"
+        "      - { provider: nowhere, model: gpt-4o-mini, priority: 2 }\n";
+    sy_config_t *c = sy_config_parse("t.yaml", yaml, strlen(yaml), &err);
+    CHECK(c != NULL);
+    if (c == NULL) {
+        fprintf(stderr, "  %s\n", err ? err : "?");
+        free(err);
+        return;
+    }
+    const sy_config_model_t *g = sy_config_find_model(c, SY_STR("m"));
+    uint64_t rng = 42;
+    sy_route_ctx_t rc = {.cfg = &c->router, .now_ms = 1000, .rng = &rng, .explain = true};
+    sy_route_need_t need;
+    memset(&need, 0, sizeof(need));
+    sy_route_plan_t plan;
+    /* Unrestricted: all three, the US one first. */
+    CHECK_INT(sy_route_plan(&rc, g, g->deployments, g->ndeployments, &need, &plan), 3);
+    /* Restricted to eu: only eu-de (below eu); the unlabelled one never serves. */
+    need.restricted = true;
+    need.njurisdictions = 1;
+    need.jurisdictions[0] = SY_STR("EU");
+    need.residency_why = "data class pii (key: eu)";
+    CHECK_INT(sy_route_plan(&rc, g, g->deployments, g->ndeployments, &need, &plan), 1);
+    CHECK(sy_str_eq_c(plan.cand[plan.order[0]].dep->provider, "eu"));
+    CHECK(plan.cand[0].drop == SY_DROP_RESIDENCY && plan.cand[2].drop == SY_DROP_RESIDENCY);
+    CHECK(strcmp(sy_route_drop_name(SY_DROP_RESIDENCY), "residency") == 0);
+    char why[300];
+    sy_route_drop_describe(&rc, &plan.cand[0], &need, why, sizeof(why));
+    CHECK(strstr(why, "jurisdiction \"us\" is not allowed") && strstr(why, "data class pii"));
+    /* Nothing allowed: nothing left, a 400 naming the rule. */
+    need.njurisdictions = 0;
+    CHECK_INT(sy_route_plan(&rc, g, g->deployments, g->ndeployments, &need, &plan), 0);
+    char msg[1024];
+    uint64_t ra = 7;
+    CHECK_INT(sy_route_unmet(&rc, &plan, &need, SY_STR("m"), msg, sizeof(msg), &ra), 400);
+    CHECK(ra == 0 && strstr(msg, "not allowed for this request's data") != NULL);
+    /* Explain shows the rule. */
+    sy_buf_t out;
+    sy_buf_init(&out, 0);
+    sy_route_explain_json(&rc, &plan, &need, SY_STR("m"), &out);
+    sy_buf_append(&out, "", 1);
+    CHECK(strstr(sy_buf_ptr(&out), "\"residency\":{\"jurisdictions\":[],\"rules\":\"data class pii (key: eu)\"}") != NULL);
+    sy_buf_free(&out);
+    sy_config_unref(c);
+}
+
 int main(void)
 {
     RUN(test_key_generate);
@@ -580,5 +641,6 @@ int main(void)
     RUN(test_directory);
     RUN(test_store_sqlite);
     RUN(test_redis_names);
+    RUN(test_route_residency);
     return unit_done();
 }
