@@ -231,7 +231,8 @@ check("one instance: refusal bodies do not echo the key",
       all(key["key"] not in r and MASTER not in r for r in refusals))
 st, h, b = chat(gw, key["key"])
 check("a spent budget is 429 insufficient_quota naming the budget, with x-should-retry: false",
-      st == 429 and b"total budget of $1" in b and h.get("x-should-retry") == "false", (st, b[:300]))
+      st == 429 and b"total budget of $1" in b and h.get("x-should-retry") == "false" and
+      jbody(b)["error"]["type"] == jbody(b)["error"]["code"] == "insufficient_quota", (st, b[:300]))
 st, h, b = request(gw.port, "POST", "/v1/messages",
                    json.dumps({"model": "priced", "max_tokens": MAX_TOKENS,
                                "messages": [{"role": "user", "content": "hi"}]}),
@@ -349,6 +350,7 @@ check("RPM 60 across three instances: exactly 60 succeed", len(ok) == 60,
       "%d succeeded, %d refused, statuses %s" % (len(ok), len(limited), sorted(set(r[0] for r in res))))
 check("...the rest get 429 with Retry-After and the rate-limit headers",
       len(limited) == 30 and all(int(r[1].get("retry-after", "0")) > 0 and
+                                 jbody(r[2])["error"]["code"] == "rate_limit_exceeded" and
                                  r[1].get("x-ratelimit-limit-requests") == "60" and
                                  r[1].get("x-ratelimit-remaining-requests") == "0" and
                                  b"requests per minute" in r[2] for r in limited),
