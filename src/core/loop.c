@@ -23,6 +23,7 @@ struct sy_loop {
     sy_timer_t **heap;
     size_t heap_len, heap_cap;
     sy_defer_t *defer_head, *defer_tail;
+    sy_defer_t *batch_end; /* last call of the batch being run */
     /* cross-thread wakeup */
     sy_io_t wake_io;
     int wake_fd;
@@ -124,13 +125,23 @@ static void run_timers(sy_loop_t *l)
     }
 }
 
-/* ---- deferred calls ---- */
+/* ---- deferred calls ----
+ *
+ * One doubly-linked queue. A run takes the calls queued when it starts (up
+ * to batch_end); calls queued while it runs are appended after them and
+ * wait for the next run, which also happens before the loop sleeps. A call
+ * may cancel any other, including one later in the batch being run: it is
+ * unlinked from the one queue, so the rest of the batch still runs. (With
+ * the batch detached into a separate list, a cancel from inside a callback
+ * used to cut that list, and the calls behind the cancelled one were lost
+ * while still marked queued, so they could never be queued again: a
+ * connection's flush could stall for good.) */
 
 static void run_deferred(sy_loop_t *l);
 
 void sy_defer_init(sy_defer_t *d, sy_defer_cb cb, void *data)
 {
-    d->next = NULL;
+    d->next = d->prev = NULL;
     d->queued = false;
     d->cb = cb;
     d->data = data;
@@ -142,6 +153,7 @@ void sy_defer(sy_loop_t *l, sy_defer_t *d)
         return;
     d->queued = true;
     d->next = NULL;
+    d->prev = l->defer_tail;
     if (l->defer_tail)
         l->defer_tail->next = d;
     else
@@ -149,22 +161,27 @@ void sy_defer(sy_loop_t *l, sy_defer_t *d)
     l->defer_tail = d;
 }
 
+static void defer_unlink(sy_loop_t *l, sy_defer_t *d)
+{
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        l->defer_head = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else
+        l->defer_tail = d->prev;
+    d->next = d->prev = NULL;
+    d->queued = false;
+}
+
 void sy_defer_cancel(sy_loop_t *l, sy_defer_t *d)
 {
     if (!d->queued)
         return;
-    sy_defer_t **pp = &l->defer_head, *prev = NULL;
-    while (*pp && *pp != d) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    if (*pp) {
-        *pp = d->next;
-        if (l->defer_tail == d)
-            l->defer_tail = prev;
-    }
-    d->queued = false;
-    d->next = NULL;
+    if (l->batch_end == d)
+        l->batch_end = d->prev; /* an earlier call of the batch, or none left */
+    defer_unlink(l, d);
 }
 
 void sy_loop_run_deferred(sy_loop_t *l)
@@ -175,16 +192,13 @@ void sy_loop_run_deferred(sy_loop_t *l)
 
 static void run_deferred(sy_loop_t *l)
 {
-    /* Calls queued while running go to the next batch, which also runs
-     * before sleeping: the loop does not wait while deferred work exists. */
-    sy_defer_t *d = l->defer_head;
-    l->defer_head = l->defer_tail = NULL;
-    while (d) {
-        sy_defer_t *next = d->next;
-        d->queued = false;
-        d->next = NULL;
+    l->batch_end = l->defer_tail;
+    while (l->batch_end) {
+        sy_defer_t *d = l->defer_head;
+        if (d == l->batch_end)
+            l->batch_end = NULL;
+        defer_unlink(l, d);
         d->cb(d);
-        d = next;
     }
 }
 

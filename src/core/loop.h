@@ -58,7 +58,7 @@ struct sy_timer {
 
 /* A call to make once, before the loop next sleeps. */
 struct sy_defer {
-    sy_defer_t *next;
+    sy_defer_t *next, *prev; /* the loop's queue (O(1) cancel) */
     bool queued;
     sy_defer_cb cb;
     void *data;

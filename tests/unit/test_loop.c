@@ -127,6 +127,42 @@ static void test_defer(void)
     sy_loop_free(l);
 }
 
+/* A call cancels another queued in the same batch (a connection's resume
+ * flushing at once and cancelling its own pending flush): the calls queued
+ * behind the cancelled one still run, and can be queued again afterwards. */
+static sy_defer_t batch[4];
+static int batch_ran[4];
+static void batch_cb(sy_defer_t *d)
+{
+    int i = (int)(d - batch);
+    batch_ran[i]++;
+    if (i == 0)
+        sy_defer_cancel((sy_loop_t *)d->data, &batch[1]);
+}
+
+static void test_defer_cancel_in_batch(void)
+{
+    sy_loop_t *l = sy_loop_new();
+    memset(batch_ran, 0, sizeof(batch_ran));
+    for (int i = 0; i < 4; i++) {
+        sy_defer_init(&batch[i], batch_cb, l);
+        sy_defer(l, &batch[i]);
+    }
+    sy_loop_run_deferred(l);
+    CHECK_INT(batch_ran[0], 1);
+    CHECK_INT(batch_ran[1], 0);
+    CHECK_INT(batch_ran[2], 1);
+    CHECK_INT(batch_ran[3], 1);
+    for (int i = 1; i < 4; i++)
+        sy_defer(l, &batch[i]);
+    sy_defer_cancel(l, &batch[3]); /* the last of a queue */
+    sy_loop_run_deferred(l);
+    CHECK_INT(batch_ran[1], 1);
+    CHECK_INT(batch_ran[2], 2);
+    CHECK_INT(batch_ran[3], 1);
+    sy_loop_free(l);
+}
+
 /* ---- I/O and wakeups ---- */
 
 static char io_buf[64];
@@ -311,6 +347,7 @@ int main(void)
     RUN(test_timer_order);
     RUN(test_timer_heap_fires_in_order);
     RUN(test_defer);
+    RUN(test_defer_cancel_in_batch);
     RUN(test_io_pipe);
     RUN(test_wake_from_thread);
     RUN(test_map);
