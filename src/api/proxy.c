@@ -300,14 +300,14 @@ static sy_route_drop_t admit(proxy_t *p, attempt_t *a, const sy_config_deploymen
     circuit_params(p, &cp);
     if (!sy_circuit_allow(&s->circuit, &cp, now, &a->probe))
         return SY_DROP_CIRCUIT;
-    const sy_route_counters_vt_t *ctr = &sy_route_counters_local;
-    if (d->rpm && ctr->reserve(&s->rpm, d->rpm, 1, now, &a->rpm) != SY_OK) {
+    const sy_route_counters_vt_t *ctr = sy_route_counters();
+    if (d->rpm && ctr->reserve(s, SY_RATE_RPM, d->rpm, 1, now, &a->rpm) != SY_OK) {
         sy_circuit_abandon(&s->circuit, &cp, now, a->probe);
         a->probe = false;
         return SY_DROP_RPM;
     }
     if (d->tpm &&
-        ctr->reserve(&s->tpm, d->tpm, sy_route_tpm_amount(d, &p->need), now, &a->tpm) != SY_OK) {
+        ctr->reserve(s, SY_RATE_TPM, d->tpm, sy_route_tpm_amount(d, &p->need), now, &a->tpm) != SY_OK) {
         ctr->settle(&a->rpm, 0);
         sy_circuit_abandon(&s->circuit, &cp, now, a->probe);
         a->probe = false;
@@ -366,7 +366,7 @@ static void attempt_end(attempt_t *a, end_how_t how)
         atomic_fetch_sub_explicit(&a->state->inflight, 1, memory_order_relaxed);
         a->counted = false;
     }
-    const sy_route_counters_vt_t *ctr = &sy_route_counters_local;
+    const sy_route_counters_vt_t *ctr = sy_route_counters();
     /* A request that reached the provider counts against its RPM whatever
      * came back; tokens count as the provider reported them (the input
      * estimate for an answer that never said). */

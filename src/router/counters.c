@@ -3,6 +3,8 @@
  */
 #include "router/counters.h"
 
+#include "router/state.h"
+
 #define MINUTE_BITS 24
 #define COUNT_BITS 40
 #define COUNT_MASK ((1ull << COUNT_BITS) - 1)
@@ -41,24 +43,21 @@ static uint64_t estimate(sy_rate_window_t *win, uint64_t now_ms, uint64_t *cur_w
     return count_for(cw, m) + prev * (SY_RATE_WINDOW_MS - into) / SY_RATE_WINDOW_MS;
 }
 
-static bool local_fits(sy_rate_window_t *w, uint64_t limit, uint64_t amount, uint64_t now_ms)
+bool sy_rate_window_fits(sy_rate_window_t *w, uint64_t limit, uint64_t amount, uint64_t now_ms)
 {
     return estimate(w, now_ms, NULL) + amount <= limit;
 }
 
-static uint64_t local_current(sy_rate_window_t *w, uint64_t now_ms)
+uint64_t sy_rate_window_current(sy_rate_window_t *w, uint64_t now_ms)
 {
     return estimate(w, now_ms, NULL);
 }
 
-static int local_reserve(sy_rate_window_t *win, uint64_t limit, uint64_t amount, uint64_t now_ms,
-                         sy_rate_resv_t *r)
+int sy_rate_window_reserve(sy_rate_window_t *win, uint64_t limit, uint64_t amount, uint64_t now_ms,
+                           uint64_t *minute)
 {
     uint64_t m = now_ms / SY_RATE_WINDOW_MS;
     _Atomic uint64_t *slot = &win->slot[m & 1];
-    r->win = NULL;
-    r->amount = 0;
-    r->minute = m;
     for (;;) {
         uint64_t cw;
         uint64_t est = estimate(win, now_ms, &cw);
@@ -68,31 +67,66 @@ static int local_reserve(sy_rate_window_t *win, uint64_t limit, uint64_t amount,
         uint64_t nw = w_make(m, count_for(cw, m) + amount);
         if (atomic_compare_exchange_weak_explicit(slot, &cw, nw, memory_order_relaxed,
                                                   memory_order_relaxed)) {
-            r->win = win;
-            r->amount = amount;
+            *minute = m;
             return SY_OK;
         }
     }
 }
 
-static void local_settle(sy_rate_resv_t *r, uint64_t used)
+void sy_rate_window_settle(sy_rate_window_t *win, uint64_t minute, uint64_t reserved, uint64_t used)
 {
-    if (r->win == NULL || used == r->amount) {
-        r->win = NULL;
+    if (used == reserved)
         return;
-    }
-    _Atomic uint64_t *slot = &r->win->slot[r->minute & 1];
+    _Atomic uint64_t *slot = &win->slot[minute & 1];
     uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
     for (;;) {
-        if (w_minute(w) != (r->minute & MINUTE_MASK))
-            break; /* that minute has left the window: nothing to correct */
+        if (w_minute(w) != (minute & MINUTE_MASK))
+            return; /* that minute has left the window: nothing to correct */
         uint64_t c = w_count(w);
-        c = used > r->amount ? c + (used - r->amount) : c - SY_MIN(c, r->amount - used);
-        if (atomic_compare_exchange_weak_explicit(slot, &w, w_make(r->minute, c),
+        c = used > reserved ? c + (used - reserved) : c - SY_MIN(c, reserved - used);
+        if (atomic_compare_exchange_weak_explicit(slot, &w, w_make(minute, c),
                                                   memory_order_relaxed, memory_order_relaxed))
-            break;
+            return;
     }
-    r->win = NULL;
+}
+
+/* ---- the local backend: the windows in the deployment's shared state ---- */
+
+static sy_rate_window_t *window_of(struct sy_route_state *s, sy_rate_kind_t kind)
+{
+    return kind == SY_RATE_RPM ? &s->rpm : &s->tpm;
+}
+
+static bool local_fits(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t limit,
+                       uint64_t amount, uint64_t now_ms)
+{
+    return sy_rate_window_fits(window_of(s, kind), limit, amount, now_ms);
+}
+
+static uint64_t local_current(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t now_ms)
+{
+    return sy_rate_window_current(window_of(s, kind), now_ms);
+}
+
+static int local_reserve(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t limit,
+                         uint64_t amount, uint64_t now_ms, sy_rate_resv_t *r)
+{
+    r->state = NULL;
+    r->kind = kind;
+    r->amount = 0;
+    r->minute = 0;
+    if (sy_rate_window_reserve(window_of(s, kind), limit, amount, now_ms, &r->minute) != SY_OK)
+        return SY_ETOOBIG;
+    r->state = s;
+    r->amount = amount;
+    return SY_OK;
+}
+
+static void local_settle(sy_rate_resv_t *r, uint64_t used)
+{
+    if (r->state)
+        sy_rate_window_settle(window_of(r->state, r->kind), r->minute, r->amount, used);
+    r->state = NULL;
 }
 
 const sy_route_counters_vt_t sy_route_counters_local = {
@@ -102,3 +136,15 @@ const sy_route_counters_vt_t sy_route_counters_local = {
     .settle = local_settle,
     .current = local_current,
 };
+
+static const sy_route_counters_vt_t *_Atomic g_counters = &sy_route_counters_local;
+
+const sy_route_counters_vt_t *sy_route_counters(void)
+{
+    return atomic_load_explicit(&g_counters, memory_order_acquire);
+}
+
+void sy_route_counters_use(const sy_route_counters_vt_t *vt)
+{
+    atomic_store_explicit(&g_counters, vt ? vt : &sy_route_counters_local, memory_order_release);
+}

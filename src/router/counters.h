@@ -12,9 +12,10 @@
  *
  * The interface is a vtable so the backend can change: the in-process one
  * below (atomics, exact for one instance) today; a shared one for several
- * instances later (issue 6: Redis with atomic scripts), which would keep
- * the same calls and lease capacity in blocks so the request path still
- * never waits on the network.
+ * instances later (Redis with atomic scripts, keyed by the deployment's
+ * identity, state->label), which would keep the same calls and lease
+ * capacity in blocks so the request path still never waits on the network.
+ * sy_route_counters_use() installs it at start.
  *
  * The in-process backend counts a sliding minute as two fixed minutes, the
  * current one and the previous one weighted by how much of it is still
@@ -37,28 +38,52 @@ typedef struct {
     _Atomic uint64_t slot[2];
 } sy_rate_window_t;
 
+typedef enum {
+    SY_RATE_RPM = 0, /* requests */
+    SY_RATE_TPM = 1, /* tokens */
+} sy_rate_kind_t;
+
+struct sy_route_state; /* router/state.h: the deployment the limit belongs to */
+
 /* A reservation to settle later. */
 typedef struct {
-    sy_rate_window_t *win; /* NULL: nothing was reserved */
+    struct sy_route_state *state; /* NULL: nothing was reserved */
+    sy_rate_kind_t kind;
     uint64_t amount;
     uint64_t minute; /* the minute it was taken in */
 } sy_rate_resv_t;
 
+/* A counter backend. Calls name the deployment (its shared state: identity
+ * in state->label, and the in-process windows) and which limit. */
 typedef struct sy_route_counters_vt {
     const char *name;
     /* Whether `amount` more fits under `limit` at `now` (reads only). */
-    bool (*fits)(sy_rate_window_t *w, uint64_t limit, uint64_t amount, uint64_t now_ms);
+    bool (*fits)(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t limit, uint64_t amount,
+                 uint64_t now_ms);
     /* Take `amount` if it fits: SY_OK (r filled) or SY_ETOOBIG (r cleared). */
-    int (*reserve)(sy_rate_window_t *w, uint64_t limit, uint64_t amount, uint64_t now_ms,
-                   sy_rate_resv_t *r);
-    /* Replace the reserved amount by `used` (0 gives it all back). Clears r. */
+    int (*reserve)(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t limit, uint64_t amount,
+                   uint64_t now_ms, sy_rate_resv_t *r);
+    /* Replace the reserved amount by `used` (0 gives it all back). Clears r;
+     * a cleared r is a no-op. */
     void (*settle)(sy_rate_resv_t *r, uint64_t used);
     /* The sliding-minute count at `now` (for explain and metrics). */
-    uint64_t (*current)(sy_rate_window_t *w, uint64_t now_ms);
+    uint64_t (*current)(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t now_ms);
 } sy_route_counters_vt_t;
 
+/* The in-process backend (the default). */
 extern const sy_route_counters_vt_t sy_route_counters_local;
+/* The backend in use, and replacing it (at start, before any request). */
+const sy_route_counters_vt_t *sy_route_counters(void);
+void sy_route_counters_use(const sy_route_counters_vt_t *vt);
 
+/* The in-process windows' arithmetic (what the local backend runs). */
 void sy_rate_window_init(sy_rate_window_t *w);
+bool sy_rate_window_fits(sy_rate_window_t *w, uint64_t limit, uint64_t amount, uint64_t now_ms);
+/* Take `amount` if it fits: SY_OK (*minute set) or SY_ETOOBIG. */
+int sy_rate_window_reserve(sy_rate_window_t *w, uint64_t limit, uint64_t amount, uint64_t now_ms,
+                           uint64_t *minute);
+/* Correct a reservation of `reserved` taken in `minute` to `used`. */
+void sy_rate_window_settle(sy_rate_window_t *w, uint64_t minute, uint64_t reserved, uint64_t used);
+uint64_t sy_rate_window_current(sy_rate_window_t *w, uint64_t now_ms);
 
 #endif

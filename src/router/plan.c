@@ -197,10 +197,10 @@ static sy_route_drop_t filter(const sy_route_ctx_t *rc, const sy_circuit_params_
     case SY_CIRCUIT_PASS:
         break;
     }
-    const sy_route_counters_vt_t *ctr = &sy_route_counters_local;
-    if (d->rpm && !ctr->fits(&s->rpm, d->rpm, 1, rc->now_ms))
+    if (d->rpm && !sy_route_counters()->fits(s, SY_RATE_RPM, d->rpm, 1, rc->now_ms))
         return SY_DROP_RPM;
-    if (d->tpm && !ctr->fits(&s->tpm, d->tpm, sy_route_tpm_amount(d, need), rc->now_ms))
+    if (d->tpm &&
+        !sy_route_counters()->fits(s, SY_RATE_TPM, d->tpm, sy_route_tpm_amount(d, need), rc->now_ms))
         return SY_DROP_TPM;
     c->cooling = atomic_load_explicit(&s->cooldown_until_ms, memory_order_relaxed) > rc->now_ms;
     return SY_DROP_NONE;

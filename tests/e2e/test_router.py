@@ -62,7 +62,7 @@ router:
   backoff_max: 2s
   circuit_failures: 10
   circuit_failure_ratio: 0
-  circuit_cooldown: 2s
+  circuit_cooldown: 3s
 models:
   - name: g429
     deployments:
@@ -120,7 +120,7 @@ models:
 """ % (port, KEY, sim, sim, sim)
 
 
-sim = Server(["sim", "--listen", "127.0.0.1:{port}", "-c", "{config}", "--workers", "2"], SIM)
+sim = Server(["sim", "--listen", "127.0.0.1:{port}", "-c", "{config}", "--workers", "2", "--log-level", "info"], SIM)
 gw_port = free_port()
 gw = Server(["serve", "-c", "{config}"], gateway_config(gw_port, sim.port), port=gw_port)
 GW = gw.port
@@ -192,7 +192,7 @@ def access_lines(request_id=None):
     return out
 
 
-def access_of(request_id, wait=2.0):
+def access_of(request_id, wait=4.0):
     deadline = time.time() + wait
     while time.time() < deadline:
         got = access_lines(request_id)
@@ -259,12 +259,12 @@ check("circuit: open after 10 consecutive failures (gauge 1)",
 t_open = time.time()
 codes = [chat("gcirc")[0] for _ in range(10)]
 check("circuit: no traffic to the open deployment during the cooldown",
-      codes == [200] * 10 and sim_count("flaky-500") - before == 10 and time.time() - t_open < 1.8, (codes, sim_count("flaky-500") - before))
+      codes == [200] * 10 and sim_count("flaky-500") - before == 10 and time.time() - t_open < 2.8, (codes, sim_count("flaky-500") - before))
 st, _, body = request(GW, "GET", "/admin/routes/explain?model=gcirc", headers={"Authorization": "Bearer " + KEY})
 x = jbody(body) or {}
 check("circuit: explain shows it dropped as circuit_open",
       st == 200 and x["candidates"][0]["reason"] == "circuit_open" and x["order"] == ["simx/gpt-4o-mini"], body[:600])
-time.sleep(max(0.0, 2.15 - (time.time() - t_open)))
+time.sleep(max(0.0, 3.15 - (time.time() - t_open)))
 # Cooldown over: a burst of concurrent requests sends exactly one probe.
 results = []
 threads = [threading.Thread(target=lambda: results.append(chat("gcirc")[0])) for _ in range(8)]
@@ -274,9 +274,17 @@ for t in threads:
     t.join()
 check("circuit: after the cooldown exactly one probe (which fails: open again)",
       results == [200] * 8 and sim_count("flaky-500") - before == 11, (results, sim_count("flaky-500") - before))
-time.sleep(0.3)  # the access log is flushed every 200 ms
-probe = [e for e in access_lines() if e.get("model") == "gcirc" and any(r.get("probe") for r in e.get("route") or [])]
-check("circuit: the probe is marked in the access log", len(probe) == 1, len(probe))
+
+
+def probes():
+    return [e for e in access_lines() if e.get("model") == "gcirc" and any(r.get("probe") for r in e.get("route") or [])]
+
+
+deadline = time.time() + 3  # the access log is flushed every 200 ms
+while len(probes()) < 1 and time.time() < deadline:
+    time.sleep(0.05)
+time.sleep(0.3)
+check("circuit: the probe is marked in the access log", len(probes()) == 1, len(probes()))
 check("circuit: open again (gauge 1)", metric(metrics(), "switchyard_circuit_state", provider="sim", model="flaky-500") == 1.0)
 
 # ---- weighted 3:1 over 4,000 requests ----------------------------------------------

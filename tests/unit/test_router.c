@@ -227,32 +227,49 @@ static void test_circuit_ratio_window(void)
 
 static void test_rate_window(void)
 {
-    const sy_route_counters_vt_t *v = &sy_route_counters_local;
     sy_rate_window_t w;
     sy_rate_window_init(&w);
-    sy_rate_resv_t r[4];
+    uint64_t m[4];
     uint64_t t = 600000; /* the start of minute 10 */
-    CHECK(v->fits(&w, 3, 3, t));
-    CHECK_INT(v->reserve(&w, 3, 2, t, &r[0]), SY_OK);
-    CHECK_INT(v->reserve(&w, 3, 1, t + 10, &r[1]), SY_OK);
-    CHECK(!v->fits(&w, 3, 1, t + 20));
-    CHECK_INT(v->reserve(&w, 3, 1, t + 20, &r[2]), SY_ETOOBIG);
-    CHECK(r[2].win == NULL);
+    CHECK(sy_rate_window_fits(&w, 3, 3, t));
+    CHECK_INT(sy_rate_window_reserve(&w, 3, 2, t, &m[0]), SY_OK);
+    CHECK_INT(m[0], 10);
+    CHECK_INT(sy_rate_window_reserve(&w, 3, 1, t + 10, &m[1]), SY_OK);
+    CHECK(!sy_rate_window_fits(&w, 3, 1, t + 20));
+    CHECK_INT(sy_rate_window_reserve(&w, 3, 1, t + 20, &m[2]), SY_ETOOBIG);
     /* Settling with less gives the difference back. */
-    v->settle(&r[0], 1);
-    CHECK_INT(v->current(&w, t + 30), 2);
-    CHECK_INT(v->reserve(&w, 3, 1, t + 30, &r[2]), SY_OK);
+    sy_rate_window_settle(&w, m[0], 2, 1);
+    CHECK_INT(sy_rate_window_current(&w, t + 30), 2);
+    CHECK_INT(sy_rate_window_reserve(&w, 3, 1, t + 30, &m[2]), SY_OK);
     /* Next minute, half way: the previous minute counts for half. */
-    CHECK_INT(v->current(&w, t + 60000 + 30000), 1);
-    CHECK(v->fits(&w, 3, 2, t + 90000));
-    CHECK(!v->fits(&w, 3, 3, t + 90000));
+    CHECK_INT(sy_rate_window_current(&w, t + 60000 + 30000), 1);
+    CHECK(sy_rate_window_fits(&w, 3, 2, t + 90000));
+    CHECK(!sy_rate_window_fits(&w, 3, 3, t + 90000));
     /* Two minutes on: all gone; a late settle of an old minute is ignored. */
-    CHECK_INT(v->current(&w, t + 120000), 0);
-    v->settle(&r[1], 100);
-    CHECK_INT(v->current(&w, t + 120000), 0);
-    CHECK_INT(v->reserve(&w, 3, 3, t + 120000, &r[3]), SY_OK);
-    v->settle(&r[3], 0);
-    CHECK_INT(v->current(&w, t + 120000), 0);
+    CHECK_INT(sy_rate_window_current(&w, t + 120000), 0);
+    sy_rate_window_settle(&w, m[1], 1, 100);
+    CHECK_INT(sy_rate_window_current(&w, t + 120000), 0);
+    CHECK_INT(sy_rate_window_reserve(&w, 3, 3, t + 120000, &m[3]), SY_OK);
+    sy_rate_window_settle(&w, m[3], 3, 0);
+    CHECK_INT(sy_rate_window_current(&w, t + 120000), 0);
+
+    /* The backend interface: by deployment and limit, a cleared reservation is a no-op. */
+    const sy_route_counters_vt_t *v = sy_route_counters();
+    CHECK(v == &sy_route_counters_local);
+    sy_route_state_t *s = sy_route_state_get(SY_STR("rw-p"), SY_STR("m"));
+    sy_rate_resv_t r, none;
+    CHECK_INT(v->reserve(s, SY_RATE_TPM, 100, 60, t, &r), SY_OK);
+    CHECK(r.state == s && r.kind == SY_RATE_TPM && r.amount == 60);
+    CHECK_INT(v->current(s, SY_RATE_TPM, t), 60);
+    CHECK_INT(v->current(s, SY_RATE_RPM, t), 0);
+    CHECK_INT(v->reserve(s, SY_RATE_TPM, 100, 50, t, &none), SY_ETOOBIG);
+    CHECK(none.state == NULL);
+    v->settle(&none, 7);
+    v->settle(&r, 45);
+    CHECK(r.state == NULL);
+    CHECK_INT(v->current(s, SY_RATE_TPM, t), 45);
+    v->settle(&r, 0); /* settled already: nothing happens */
+    CHECK_INT(v->current(s, SY_RATE_TPM, t), 45);
 }
 
 /* ---- backoff and the policy ---- */
@@ -697,15 +714,15 @@ static void test_filter_health(void)
     sy_route_circuit_params(&c->router, &cp);
     /* RPM and TPM headroom */
     sy_rate_resv_t r1, r2;
-    CHECK_INT(sy_route_counters_local.reserve(&sa->rpm, 2, 2, now, &r1), SY_OK);
+    CHECK_INT(sy_route_counters()->reserve(sa, SY_RATE_RPM, 2, 2, now, &r1), SY_OK);
     CHECK_INT(plan_for(c, "g", &n, now, &rng, &p), 1);
     CHECK_INT(p.cand[0].drop, SY_DROP_RPM);
-    sy_route_counters_local.settle(&r1, 0);
-    CHECK_INT(sy_route_counters_local.reserve(&sa->tpm, 5000, 4850, now, &r2), SY_OK);
+    sy_route_counters()->settle(&r1, 0);
+    CHECK_INT(sy_route_counters()->reserve(sa, SY_RATE_TPM, 5000, 4850, now, &r2), SY_OK);
     n.max_tokens = 100; /* 100 in + 100 out > 150 left */
     plan_for(c, "g", &n, now, &rng, &p);
     CHECK_INT(p.cand[0].drop, SY_DROP_TPM);
-    sy_route_counters_local.settle(&r2, 0);
+    sy_route_counters()->settle(&r2, 0);
     n = need0();
     CHECK_INT(plan_for(c, "g", &n, now, &rng, &p), 2);
     /* An open circuit drops; its cooldown over, it is kept and goes first (the probe). */
