@@ -67,7 +67,7 @@ typedef enum {
     SY_GUARD_DE_TAXID,  /* German Steuer-ID (IdNr), ISO 7064 check digit */
     SY_GUARD_FR_NIR,    /* French NIR (numero de securite sociale), mod-97 key */
     SY_GUARD_SECRET,    /* rule: sy_guard_secret_rule_t */
-    SY_GUARD_INJECTION, /* rule: sy_guard_inj_family_t */
+    SY_GUARD_INJECTION, /* rule: family (sy_guard_inj_family_t) and signal */
     SY_GUARD_DENY,      /* rule: index of the word/phrase, or 0x8000 | regex index */
     SY_GUARD_KIND_COUNT
 } sy_guard_kind_t;
@@ -174,7 +174,7 @@ int sy_guard_secret_rule_parse(sy_str_t name);
  *
  * pii:       the PII kinds in the `kinds` bitmask (SY_GUARD_KIND_BIT).
  * secrets:   the rules in the `rules` bitmask (1u << sy_guard_secret_rule_t).
- * injection: phrase families and smuggling; updates out->family. Read the
+ * injection: phrase families and smuggling; updates out->signal. Read the
  *            score with sy_guard_injection_score().
  * deny:      a compiled deny list (config/guardrails.c builds it).
  */
