@@ -434,6 +434,10 @@ static void redis_done(void *ctx, sy_ctr_batch_t *b)
 void sy_gov_reserve(sy_gov_req_t *g, uint64_t tokens, uint64_t cost_pico, sy_gov_reserved_cb cb,
                     void *ctx)
 {
+    if (g == NULL) {
+        cb(ctx, NULL);
+        return;
+    }
     g->cb = cb;
     g->cb_ctx = ctx;
     g->tokens = tokens;
@@ -533,6 +537,12 @@ void sy_gov_finish(sy_gov_req_t *g, const sy_gov_usage_t *u)
     if (g == NULL || g->finished)
         return;
     g->finished = true;
+    if (g->op) {
+        /* Finished while its reservation was on its way (the client went
+         * away): no callback now; what the reply took is given back. */
+        sy_redis_cancel(g->op);
+        g->op = NULL;
+    }
     if (g->reserved) {
         sy_ctr_batch_t *b = &g->batch;
         uint64_t used[SY_CTR_MAX_OPS];
