@@ -30,6 +30,7 @@
 #include "core/time.h"
 #include "harness/gov.h"
 #include "harness/govstore.h"
+#include "harness/guard.h"
 #include "json/json.h"
 #include "router/catalog.h"
 
@@ -942,6 +943,19 @@ static admin_arg_t *new_arg(op_t op, resource_t r, sy_str_t id)
     return a;
 }
 
+/* A guardrail policy a spec names must exist in the running configuration
+ * (a request of a key whose policy is missing is refused: fail closed). */
+static bool policy_ok(sy_http_req_t *req, const sy_config_t *cfg, const sy_gov_spec_t *spec)
+{
+    if (spec->guardrails.len == 0 || sy_guard_policy_find(cfg, spec->guardrails))
+        return true;
+    char msg[200];
+    snprintf(msg, sizeof(msg), "guardrails: no policy named \"%.*s\" in the configuration",
+             (int)SY_MIN(spec->guardrails.len, (size_t)64), spec->guardrails.p);
+    answer_error(req, 400, "invalid_request_error", msg);
+    return false;
+}
+
 /* Check the body is a JSON object and copy it for the job. */
 static bool take_body(sy_http_req_t *req, admin_arg_t *a, sy_json_t **root)
 {
@@ -971,7 +985,7 @@ static bool member_str(const sy_json_t *root, const char *k1, const char *k2, sy
     return true;
 }
 
-static void handle_create(sy_http_req_t *req, resource_t r)
+static void handle_create(sy_http_req_t *req, const sy_config_t *cfg, resource_t r)
 {
     admin_arg_t *a = new_arg(OP_CREATE, r, SY_STR(""));
     sy_json_t *root = NULL;
@@ -987,6 +1001,10 @@ static void handle_create(sy_http_req_t *req, resource_t r)
         SY_OK) {
         arg_free(a);
         answer_error(req, 400, "invalid_request_error", err);
+        return;
+    }
+    if (!policy_ok(req, cfg, &spec)) {
+        arg_free(a);
         return;
     }
     sy_str_t id = SY_STR(""), parent = SY_STR("");
@@ -1020,7 +1038,8 @@ static void handle_create(sy_http_req_t *req, resource_t r)
     submit(req, a);
 }
 
-static void handle_change(sy_http_req_t *req, op_t op, resource_t r, sy_str_t id)
+static void handle_change(sy_http_req_t *req, const sy_config_t *cfg, op_t op, resource_t r,
+                          sy_str_t id)
 {
     admin_arg_t *a = new_arg(op, r, id);
     if (op == OP_UPDATE) {
@@ -1036,6 +1055,10 @@ static void handle_change(sy_http_req_t *req, op_t op, resource_t r, sy_str_t id
                               sizeof(err)) != SY_OK) {
             arg_free(a);
             answer_error(req, 400, "invalid_request_error", err);
+            return;
+        }
+        if (!policy_ok(req, cfg, &spec)) {
+            arg_free(a);
             return;
         }
         sy_str_t moved;
@@ -1123,7 +1146,7 @@ void sy_admin_handle(sy_http_req_t *req, sy_config_t *cfg)
                 list_resource(req, (resource_t)r,
                               query(req->arena, req->head.query, r == R_KEYS ? "team" : "org"));
             else if (sy_str_eq_c(method, "POST"))
-                handle_create(req, (resource_t)r);
+                handle_create(req, cfg, (resource_t)r);
             else
                 answer_error(req, 405, "method_not_allowed", "GET or POST");
             return;
@@ -1137,9 +1160,9 @@ void sy_admin_handle(sy_http_req_t *req, sy_config_t *cfg)
         }
         if (action.len) {
             if (r == R_KEYS && sy_str_eq_c(method, "POST") && sy_str_eq_c(action, "rotate"))
-                handle_change(req, OP_ROTATE, R_KEYS, id);
+                handle_change(req, cfg, OP_ROTATE, R_KEYS, id);
             else if (r == R_KEYS && sy_str_eq_c(method, "POST") && sy_str_eq_c(action, "revoke"))
-                handle_change(req, OP_REVOKE, R_KEYS, id);
+                handle_change(req, cfg, OP_REVOKE, R_KEYS, id);
             else
                 answer_error(req, 404, "not_found_error", "no such action");
             return;
@@ -1147,9 +1170,9 @@ void sy_admin_handle(sy_http_req_t *req, sy_config_t *cfg)
         if (get)
             get_resource(req, (resource_t)r, id);
         else if (sy_str_eq_c(method, "PATCH"))
-            handle_change(req, OP_UPDATE, (resource_t)r, id);
+            handle_change(req, cfg, OP_UPDATE, (resource_t)r, id);
         else if (sy_str_eq_c(method, "DELETE"))
-            handle_change(req, r == R_KEYS ? OP_REVOKE : OP_DELETE, (resource_t)r, id);
+            handle_change(req, cfg, r == R_KEYS ? OP_REVOKE : OP_DELETE, (resource_t)r, id);
         else
             answer_error(req, 405, "method_not_allowed", "GET, PATCH or DELETE");
         return;

@@ -45,6 +45,7 @@
 #include "api/openai.h"
 #include "audit/audit.h"
 #include "harness/gov.h"
+#include "harness/guard.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "http/sse.h"
@@ -1366,6 +1367,52 @@ static void residency_to_need(const sy_residency_t *r, sy_route_need_t *need)
     need->residency_why = r->why;
 }
 
+/* Input guardrails: the principal's policy (its key's, else its team's,
+ * else its organisation's) over the parsed request. A block is answered
+ * here; a redaction rewrote the request, so the client's bytes may no
+ * longer go upstream as they are; a restriction puts the request in a data
+ * class for the residency filter. The verdict goes into the audit record. */
+static bool guard_input(proxy_t *p)
+{
+    sy_str_t name = sy_gov_guardrails(p->gov);
+    if (name.len == 0)
+        return true;
+    const sy_guard_policy_t *pol = sy_guard_policy_find(p->cfg, name);
+    if (pol == NULL) {
+        /* Fail closed: the key asks for a policy this configuration lacks. */
+        char msg[200];
+        snprintf(msg, sizeof(msg), "The guardrail policy `%.*s` of this key is not configured.",
+                 (int)SY_MIN(name.len, (size_t)64), name.p);
+        p->err.cls = SY_IR_ERR_INTERNAL;
+        respond_error(p, 503, NULL, msg);
+        return false;
+    }
+    sy_guard_verdict_t v;
+    sy_guard_apply_request(p->req->arena, pol, &p->ir, &v);
+    if (v.action != SY_GUARD_OFF) {
+        char verdict[200];
+        snprintf(verdict, sizeof(verdict), "guardrail:%s:%s%s%.*s", v.policy ? v.policy : "",
+                 sy_guard_action_name(v.action), v.restricted ? ":" : "",
+                 v.restricted ? (int)SY_MIN(v.restriction.data_class.len, (size_t)64) : 0,
+                 v.restricted ? v.restriction.data_class.p : "");
+        sy_audit_add_verdict(p->audit, sy_str_c(verdict));
+    }
+    if (v.blocked) {
+        p->err.cls = SY_IR_ERR_CONTENT_FILTER;
+        respond_error(p, v.status ? v.status : 400, NULL,
+                      v.message ? v.message : "request blocked by a guardrail policy");
+        return false;
+    }
+    if (v.modified)
+        p->client_json = NULL; /* re-encode from the rewritten request */
+    if (v.restricted) {
+        p->guard_class = v.restriction.data_class;
+        p->guard_juris = v.restriction.jurisdictions;
+        p->nguard_juris = v.restriction.njurisdictions;
+    }
+    return true;
+}
+
 /* The request's data classes -> the jurisdictions the router may use. */
 static bool gov_residency(proxy_t *p)
 {
@@ -1494,6 +1541,8 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
     sy_json_error_t jerr;
     if (sy_json_parse(req->arena, req->body.p, req->body.len, NULL, &p->client_json, &jerr) != SY_OK)
         p->client_json = NULL;
+    if (!guard_input(p))
+        return;
     sy_route_need_from_ir(&p->ir, &p->need);
     route_and_go(p, capture);
 }

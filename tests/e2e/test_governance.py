@@ -42,7 +42,7 @@ PRICE_IN, PRICE_OUT = 3, 15          # USD per million tokens, set on the deploy
 PICO = 10 ** 12
 MAX_TOKENS = 400                     # the sim answers exactly this many tokens
 
-sim = Server(["sim", "--listen", "127.0.0.1:{port}", "--workers", "2", "-c", "{config}"], config="""
+sim = Server(["sim", "--listen", "127.0.0.1:{port}", "--workers", "2", "--log-level", "info", "-c", "{config}"], config="""
 record_requests: 10000
 models:
   - { name: gov-model, family: openai, output_tokens: 400 }
@@ -72,6 +72,10 @@ models:
   - name: us-only
     deployments: [{ provider: us, model: res-us }]
 router: { retries: 0, circuit_failures: 0, circuit_failure_ratio: 0 }
+guardrails:
+  - name: pii-eu
+    input:
+      pii: { action: restrict, kinds: [email], data_class: pii }
 store: %s
 counters: %s
 log: { level: info, format: json }
@@ -247,6 +251,28 @@ st, m, mb = request(gw.port, "GET", "/metrics")
 no_secrets_in(gw, mb.decode(), "metrics")
 revocation([gw], gw, "spenders", "one instance")
 
+# a guardrail's restriction feeds residency: e-mail addresses may only go to the EU
+st, _ = admin(gw, "POST", "/admin/teams", {"id": "guarded", "residency": {"pii": ["eu"]}})
+st, b = admin(gw, "POST", "/admin/keys", {"team": "guarded", "guardrails": "no-such-policy"})
+check("a key naming a guardrail policy the configuration lacks is refused", st == 400 and
+      "no-such-policy" in json.dumps(b), (st, b))
+gkey = new_key(gw, "guarded", guardrails="pii-eu")
+gw.add_secret(gkey["key"])
+EMAIL = "Please write to jane.doe@example.com about the invoice."
+g1 = request(gw.port, "POST", "/v1/chat/completions",
+             json.dumps({"model": "resid", "max_tokens": 16, "messages": [{"role": "user", "content": EMAIL}]}),
+             {"Authorization": "Bearer " + gkey["key"]})
+g2 = chat(gw, gkey["key"], model="resid", max_tokens=16)
+check("a guardrail that restricts (an e-mail address) sends the request to the EU only",
+      g1[0] == 200 and g1[1].get("x-switchyard-provider") == "eu", (g1[0], g1[1].get("x-switchyard-provider"), g1[2][:200]))
+check("...and the same key without personal data goes to the US deployment first",
+      g2[0] == 200 and g2[1].get("x-switchyard-provider") == "us", (g2[0], g2[1].get("x-switchyard-provider")))
+g3 = request(gw.port, "POST", "/v1/chat/completions",
+             json.dumps({"model": "us-only", "max_tokens": 16, "messages": [{"role": "user", "content": EMAIL}]}),
+             {"Authorization": "Bearer " + gkey["key"]})
+check("...and is refused where only the US could serve it", g3[0] == 400 and b"data class pii" in g3[2],
+      (g3[0], g3[2][:300]))
+
 # the command line, against the same gateway
 cli_env = dict(os.environ, SWITCHYARD_ADMIN_URL="http://127.0.0.1:%d" % gw.port,
                SWITCHYARD_MASTER_KEY=MASTER)
@@ -302,6 +328,12 @@ audit = c.execute("SELECT COALESCE(SUM(json_extract(record, '$.cost_pico')), 0),
 all_ledger = c.execute("SELECT COALESCE(SUM(cost_pico), 0) FROM sy_spend").fetchone()[0]
 all_audit = c.execute("SELECT COALESCE(SUM(json_extract(record, '$.cost_pico')), 0) FROM audit_records").fetchone()[0]
 c.close()
+c = sqlite3.connect(db)
+verdicts = [r[0] for r in c.execute("SELECT json_extract(record, '$.verdicts') FROM audit_records"
+                                    " WHERE json_extract(record, '$.key_id') = ?", (gkey["id"],))]
+c.close()
+check("the audit records carry the guardrail's verdict", any("guardrail:pii-eu:restrict:pii" in (v or "") for v in verdicts),
+      verdicts[:3])
 check("one instance: the spend ledger equals the sum of the audit records' costs",
       ledger == audit[0] == spent1 and all_ledger == all_audit, (ledger, audit, spent1, all_ledger, all_audit))
 raw = open(db, "rb").read() + b"".join(open(db + s, "rb").read() for s in ("-wal",) if os.path.exists(db + s))
