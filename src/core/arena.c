@@ -8,6 +8,8 @@
  */
 #include "core/arena.h"
 
+#include "core/fmt.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,12 +169,16 @@ char *sy_arena_sprintf(sy_arena_t *a, const char *fmt, ...)
     va_list ap, ap2;
     va_start(ap, fmt);
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char small[256]; /* most results fit: one formatting pass */
+    int n = sy_vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n < 0)
         sy_panic("arena sprintf: bad format");
     char *d = sy_arena_alloc(a, (size_t)n + 1);
-    vsnprintf(d, (size_t)n + 1, fmt, ap2);
+    if ((size_t)n < sizeof(small))
+        memcpy(d, small, (size_t)n + 1);
+    else
+        sy_vsnprintf(d, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     return d;
 }

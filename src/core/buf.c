@@ -3,6 +3,8 @@
  */
 #include "core/buf.h"
 
+#include "core/fmt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,21 +66,34 @@ int sy_buf_append_str(sy_buf_t *b, sy_str_t s) { return sy_buf_append(b, s.p, s.
 
 int sy_buf_append_c(sy_buf_t *b, const char *cstr) { return sy_buf_append(b, cstr, strlen(cstr)); }
 
+/* Formats straight into the free tail (sy_vsnprintf: no FILE stream per call);
+ * only output longer than the tail is formatted a second time, after growing. */
 int sy_buf_vprintf(sy_buf_t *b, const char *fmt, va_list ap)
 {
+    if (sy_buf_room(b) < 128)
+        (void)sy_buf_reserve(b, 128); /* at the cap: the first pass just measures */
+    size_t room = b->data ? sy_buf_room(b) : 0;
     va_list ap2;
     va_copy(ap2, ap);
-    char small[256];
-    int n = vsnprintf(small, sizeof(small), fmt, ap2);
+    int n = sy_vsnprintf(room ? sy_buf_tail(b) : NULL, room, fmt, ap2);
     va_end(ap2);
     if (n < 0)
         return SY_EINVAL;
-    if ((size_t)n < sizeof(small))
+    if ((size_t)n < room) {
+        if (b->max && b->len + (size_t)n > b->max)
+            return SY_ETOOBIG;
+        b->len += (size_t)n;
+        return SY_OK;
+    }
+    if ((size_t)n < 256) { /* (n + 1 might not fit under the cap where n does) */
+        char small[256];
+        sy_vsnprintf(small, sizeof(small), fmt, ap);
         return sy_buf_append(b, small, (size_t)n);
+    }
     int rc = sy_buf_reserve(b, (size_t)n + 1);
     if (rc)
         return rc;
-    vsnprintf(sy_buf_tail(b), (size_t)n + 1, fmt, ap);
+    sy_vsnprintf(sy_buf_tail(b), (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
     return SY_OK;
 }

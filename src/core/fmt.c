@@ -1,0 +1,264 @@
+/*
+ * fmt.c - vsnprintf for the hot path (see fmt.h for the contract).
+ *
+ * One pass over the format. Output goes through an out_t that writes what
+ * fits and counts everything, so truncation and the return value follow
+ * vsnprintf. On the first conversion outside the supported set, the pass is
+ * abandoned and the C library formats the whole call from a copy of the
+ * arguments taken before the pass started.
+ */
+#include "core/fmt.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+typedef struct {
+    char *p;
+    size_t cap; /* bytes that may be written, the NUL excluded */
+    size_t n;   /* bytes the output has so far (may exceed cap) */
+} out_t;
+
+static inline void put(out_t *o, const char *s, size_t len)
+{
+    if (len && o->n < o->cap) {
+        size_t room = o->cap - o->n;
+        memcpy(o->p + o->n, s, len < room ? len : room);
+    }
+    o->n += len;
+}
+
+static inline void fill(out_t *o, char c, size_t k)
+{
+    if (k && o->n < o->cap) {
+        size_t room = o->cap - o->n;
+        memset(o->p + o->n, c, k < room ? k : room);
+    }
+    o->n += k;
+}
+
+/* Digits of v in base 10 or 16, written backwards ending at end. */
+static size_t utoa(char *end, unsigned long long v, unsigned base, bool upper)
+{
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char *p = end;
+    if (base == 10) {
+        do {
+            *--p = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+    } else {
+        do {
+            *--p = digits[v & 15];
+            v >>= 4;
+        } while (v);
+    }
+    return (size_t)(end - p);
+}
+
+/* A field: sign (may be empty) and body, padded to width. */
+static inline void field(out_t *o, const char *sign, size_t slen, const char *body, size_t blen,
+                  size_t width, bool left, bool zero)
+{
+    size_t len = slen + blen;
+    size_t padn = width > len ? width - len : 0;
+    if (left) {
+        put(o, sign, slen);
+        put(o, body, blen);
+        fill(o, ' ', padn);
+    } else if (zero) {
+        put(o, sign, slen);
+        fill(o, '0', padn);
+        put(o, body, blen);
+    } else {
+        fill(o, ' ', padn);
+        put(o, sign, slen);
+        put(o, body, blen);
+    }
+}
+
+enum { LEN_NONE, LEN_HH, LEN_H, LEN_L, LEN_LL, LEN_Z, LEN_J, LEN_T };
+
+/* Returns false when the format needs the C library. */
+static bool format(out_t *o, const char *fmt, va_list ap)
+{
+    const char *f = fmt;
+    for (;;) {
+        const char *pct = strchr(f, '%');
+        if (pct == NULL) {
+            put(o, f, strlen(f));
+            return true;
+        }
+        put(o, f, (size_t)(pct - f));
+        f = pct + 1;
+        bool left = false, zero = false;
+        for (;; f++) {
+            if (*f == '-')
+                left = true;
+            else if (*f == '0')
+                zero = true;
+            else if (*f == '+' || *f == ' ' || *f == '#' || *f == '\'' || *f == 'I')
+                return false;
+            else
+                break;
+        }
+        size_t width = 0;
+        if (*f == '*') {
+            int w = va_arg(ap, int);
+            if (w < 0) {
+                left = true;
+                width = (size_t)-(long long)w;
+            } else {
+                width = (size_t)w;
+            }
+            f++;
+        } else {
+            while (*f >= '0' && *f <= '9') {
+                width = width * 10 + (size_t)(*f - '0');
+                if (width > INT_MAX)
+                    return false;
+                f++;
+            }
+        }
+        bool has_prec = false;
+        size_t prec = 0;
+        if (*f == '.') {
+            f++;
+            has_prec = true;
+            if (*f == '*') {
+                int pr = va_arg(ap, int);
+                if (pr < 0)
+                    has_prec = false;
+                else
+                    prec = (size_t)pr;
+                f++;
+            } else {
+                while (*f >= '0' && *f <= '9') {
+                    prec = prec * 10 + (size_t)(*f - '0');
+                    if (prec > INT_MAX)
+                        return false;
+                    f++;
+                }
+            }
+        }
+        int len = LEN_NONE;
+        switch (*f) {
+        case 'h':
+            len = f[1] == 'h' ? LEN_HH : LEN_H;
+            f += len == LEN_HH ? 2 : 1;
+            break;
+        case 'l':
+            len = f[1] == 'l' ? LEN_LL : LEN_L;
+            f += len == LEN_LL ? 2 : 1;
+            break;
+        case 'z': len = LEN_Z; f++; break;
+        case 'j': len = LEN_J; f++; break;
+        case 't': len = LEN_T; f++; break;
+        default: break;
+        }
+        char conv = *f++;
+        char num[24];
+        char *end = num + sizeof(num);
+        switch (conv) {
+        case '%':
+            if (width || has_prec || left || zero || len != LEN_NONE)
+                return false;
+            put(o, "%", 1);
+            break;
+        case 's': {
+            if (len != LEN_NONE || zero)
+                return false;
+            const char *s = va_arg(ap, const char *);
+            if (s == NULL) {
+                /* glibc prints "(null)", or nothing when the precision is
+                 * too short for it */
+                s = (has_prec && prec < 6) ? "" : "(null)";
+            }
+            size_t sl = has_prec ? strnlen(s, prec) : strlen(s);
+            if (width <= sl)
+                put(o, s, sl);
+            else
+                field(o, "", 0, s, sl, width, left, false);
+            break;
+        }
+        case 'c': {
+            if (len != LEN_NONE || zero || has_prec)
+                return false;
+            char c = (char)va_arg(ap, int);
+            field(o, "", 0, &c, 1, width, left, false);
+            break;
+        }
+        case 'd':
+        case 'i': {
+            if (has_prec)
+                return false;
+            long long v;
+            switch (len) {
+            case LEN_HH: v = (signed char)va_arg(ap, int); break;
+            case LEN_H: v = (short)va_arg(ap, int); break;
+            case LEN_L: v = va_arg(ap, long); break;
+            case LEN_LL: v = va_arg(ap, long long); break;
+            case LEN_Z: v = va_arg(ap, ssize_t); break;
+            case LEN_J: v = va_arg(ap, intmax_t); break;
+            case LEN_T: v = va_arg(ap, ptrdiff_t); break;
+            default: v = va_arg(ap, int); break;
+            }
+            unsigned long long mag = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+            size_t nl = utoa(end, mag, 10, false);
+            field(o, "-", v < 0 ? 1 : 0, end - nl, nl, width, left, zero && !left);
+            break;
+        }
+        case 'u':
+        case 'x':
+        case 'X': {
+            if (has_prec)
+                return false;
+            unsigned long long v;
+            switch (len) {
+            case LEN_HH: v = (unsigned char)va_arg(ap, unsigned); break;
+            case LEN_H: v = (unsigned short)va_arg(ap, unsigned); break;
+            case LEN_L: v = va_arg(ap, unsigned long); break;
+            case LEN_LL: v = va_arg(ap, unsigned long long); break;
+            case LEN_Z: v = va_arg(ap, size_t); break;
+            case LEN_J: v = va_arg(ap, uintmax_t); break;
+            case LEN_T: v = (unsigned long long)va_arg(ap, ptrdiff_t); break;
+            default: v = va_arg(ap, unsigned); break;
+            }
+            size_t nl = utoa(end, v, conv == 'u' ? 10 : 16, conv == 'X');
+            field(o, "", 0, end - nl, nl, width, left, zero && !left);
+            break;
+        }
+        default:
+            return false; /* floating point, %p, %n, wide characters, '\0' ... */
+        }
+    }
+}
+
+int sy_vsnprintf(char *dst, size_t cap, const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    out_t o = {.p = dst, .cap = cap ? cap - 1 : 0, .n = 0};
+    int rc;
+    if (format(&o, fmt, ap) && o.n <= INT_MAX) {
+        if (cap)
+            dst[o.n < o.cap ? o.n : o.cap] = '\0';
+        rc = (int)o.n;
+    } else {
+        rc = vsnprintf(dst, cap, fmt, copy);
+    }
+    va_end(copy);
+    return rc;
+}
+
+int sy_snprintf(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = sy_vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+    return rc;
+}

@@ -1,0 +1,148 @@
+/* Unit tests for sy_vsnprintf (src/core/fmt.c): its output and return value
+ * must equal the C library's for every format, the ones it formats itself
+ * and the ones it hands over, at every buffer size (truncation included);
+ * and the buffer/arena printf helpers built on it. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/fmt.h"
+#include "unit.h"
+
+/* The formats below are exercised on purpose: truncated outputs, NULL
+ * strings, flags the standard leaves to the library. */
+#pragma GCC diagnostic ignored "-Wformat"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#pragma GCC diagnostic ignored "-Wformat-overflow"
+#endif
+
+static int mismatches;
+
+/* Compare at several capacities, including 0 and every truncation point of
+ * a short output. */
+#define SAME(...)                                                                         \
+    do {                                                                                  \
+        char want_[512], got_[512];                                                       \
+        int wn_ = snprintf(want_, sizeof(want_), __VA_ARGS__);                            \
+        int gn_ = sy_snprintf(got_, sizeof(got_), __VA_ARGS__);                           \
+        if (wn_ != gn_ || strcmp(want_, got_) != 0) {                                     \
+            fprintf(stderr, "  line %d: libc \"%s\" (%d), sy \"%s\" (%d)\n", __LINE__, want_, \
+                    wn_, got_, gn_);                                                      \
+            mismatches++;                                                                 \
+        }                                                                                 \
+        for (size_t cap_ = 0; cap_ < 12; cap_++) {                                        \
+            memset(want_, 'Q', sizeof(want_));                                            \
+            memset(got_, 'Q', sizeof(got_));                                              \
+            wn_ = snprintf(cap_ ? want_ : NULL, cap_, __VA_ARGS__);                       \
+            gn_ = sy_snprintf(cap_ ? got_ : NULL, cap_, __VA_ARGS__);                     \
+            if (wn_ != gn_ || memcmp(want_, got_, 16) != 0) {                             \
+                fprintf(stderr, "  line %d: cap %zu differs\n", __LINE__, cap_);          \
+                mismatches++;                                                             \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+
+static void test_fmt_matches_libc(void)
+{
+    mismatches = 0;
+    const char *nul = NULL;
+    SAME("plain text, no conversions");
+    SAME("%s|%s|%s", "", "a", "hello world");
+    SAME("[%5s][%-5s][%2s]", "ab", "ab", "abcdef");
+    SAME("[%.3s][%.0s][%.10s]", "abcdef", "abc", "ab");
+    SAME("[%*s][%-*s][%*s]", 6, "x", 6, "y", -6, "z");
+    SAME("[%.*s][%.*s][%.*s]", 2, "abcdef", 0, "abc", -1, "all of it");
+    SAME("[%*.*s]", 8, 3, "abcdef");
+    SAME("%s", nul);
+    SAME("[%.3s][%.6s][%10s]", nul, nul, nul);
+    SAME("%c%c%c [%3c][%-3c]", 'a', 'b', 'c', 'x', 'y');
+    SAME("%d %d %d %d", 0, 1, -1, 42);
+    SAME("%d %d", INT_MAX, INT_MIN);
+    SAME("%i|%5d|%-5d|%05d|%-05d|%05d", 7, 42, 42, 42, 42, -42);
+    SAME("%02d:%02d:%02d.%03d %04d", 1, 2, 59, 7, 2026);
+    SAME("%u %u %5u %05u", 0u, 4000000000u, 7u, 7u);
+    SAME("%x %X %02x %04x %08X", 255u, 255u, 5u, 0xbeefu, 0xdeadbeefu);
+    SAME("%ld %lu %lx", -123456789L, 123456789UL, 0xabcUL);
+    SAME("%lld %llu %llx", LLONG_MIN, ULLONG_MAX, ULLONG_MAX);
+    SAME("%lld %llu", -1LL, 18446744073709551615ULL);
+    SAME("%zu %zd %zx", (size_t)12345, (ssize_t)-12345, (size_t)4096);
+    SAME("%jd %ju %td", (intmax_t)-5, (uintmax_t)5, (ptrdiff_t)-9);
+    SAME("%hhd %hhu %hd %hu %hhx", 300, 300, 70000, 70000, 0x1ff);
+    SAME("100%% sure, %d%%", 5);
+    SAME("%s=%llu,%s=%.*s;", "n", 18446744073709551615ULL, "k", 3, "value");
+    /* handed to the C library */
+    SAME("%.3f %g %e %.9f", 3.14159, 0.5, 1e10, 1.0 / 3);
+    SAME("%+d % d %#x %#o %o", 5, 5, 255u, 8u, 8u);
+    SAME("%.3d %.0d %5.2u", 7, 0, 3u);
+    SAME("%p", (void *)0x1234);
+    SAME("%s and %.2f", "mixed", 2.5);
+    SAME("%05s|%-4s|%*d", "ab", "cd", 4, 9);
+    CHECK_INT(mismatches, 0);
+}
+
+/* Random integers and widths against the C library. */
+static void test_fmt_random(void)
+{
+    mismatches = 0;
+    srand(7);
+    for (int i = 0; i < 20000; i++) {
+        long long v = (long long)(((unsigned long long)rand() << 33) ^ ((unsigned long long)rand() << 10) ^
+                                  (unsigned long long)rand());
+        if (i % 3 == 0)
+            v = -v;
+        int w = rand() % 24;
+        unsigned u = (unsigned)rand();
+        SAME("%lld|%*lld|%-*lld|%0*lld", v, w, v, w, v, w, v);
+        SAME("%llu|%llx|%*x|%0*X", (unsigned long long)v, (unsigned long long)v, w, u, w, u);
+        SAME("%d|%*d|%05d", (int)v, w, (int)u, (int)(v >> 7));
+    }
+    CHECK_INT(mismatches, 0);
+}
+
+static void test_buf_and_arena_printf(void)
+{
+    sy_buf_t b;
+    sy_buf_init(&b, 0);
+    /* longer than any first guess at the room: the second pass */
+    char big[3000];
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    CHECK_INT(sy_buf_printf(&b, "<%s>", big), SY_OK);
+    CHECK_INT(b.len, sizeof(big) + 1);
+    CHECK(b.data[0] == '<' && b.data[b.len - 1] == '>');
+    sy_buf_clear(&b);
+    for (int i = 0; i < 5000; i++)
+        CHECK_INT(sy_buf_printf(&b, "%d,", i), SY_OK);
+    CHECK_MEM(b.data, 8, "0,1,2,3,");
+    CHECK_MEM(b.data + b.len - 5, 5, "4999,");
+    sy_buf_free(&b);
+
+    /* exactly at the cap, then one past it */
+    sy_buf_t c;
+    sy_buf_init(&c, 8);
+    CHECK_INT(sy_buf_printf(&c, "%s%d", "abcd", 123), SY_OK);
+    CHECK_INT(sy_buf_printf(&c, "%c", 'x'), SY_OK);
+    CHECK_STR(sy_buf_str(&c), "abcd123x");
+    CHECK_INT(sy_buf_printf(&c, "%c", 'y'), SY_ETOOBIG);
+    CHECK_INT(c.len, 8);
+    sy_buf_free(&c);
+
+    sy_arena_t *a = sy_arena_new(1024);
+    char *s = sy_arena_sprintf(a, "%s-%05d-%.2f", "id", 42, 1.5);
+    CHECK(strcmp(s, "id-00042-1.50") == 0);
+    char *l = sy_arena_sprintf(a, "%s%s", big, big);
+    CHECK_INT(strlen(l), 2 * (sizeof(big) - 1));
+    sy_arena_free(a);
+}
+
+int main(void)
+{
+    RUN(test_fmt_matches_libc);
+    RUN(test_fmt_random);
+    RUN(test_buf_and_arena_printf);
+    return unit_done();
+}
