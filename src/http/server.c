@@ -582,7 +582,11 @@ static void conn_flush(sy_http_conn_t *c)
             sy_buf_free(&c->wbuf);
             sy_buf_init(&c->wbuf, SY_HTTP_WBUF_MAX);
         }
-        if (c->close_after && (c->state != CONN_HANDLING || c->req.done)) {
+        /* Close only with nothing in flight: a finished response, or an idle
+         * connection. Never while a request's head or body is still arriving
+         * (Connection: close is known from the head, long before the end). */
+        if (c->close_after && ((c->state == CONN_HANDLING && c->req.done) ||
+                               (c->state == CONN_HEAD && c->rbuf.len == 0))) {
             conn_close(c);
             return;
         }

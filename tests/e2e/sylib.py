@@ -107,14 +107,15 @@ class Server:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited early:\n" + self.logtext())
-            # Our own process must say it listens: another process that won
-            # the race for the same free port would answer the probe too.
-            if "listening" not in self.logtext():
-                time.sleep(0.05)
-                continue
             try:
                 st, _, _ = request(self.port, "GET", path, timeout=1)
-                if st:
+                # Another process that won the race for the same free port
+                # would answer the probe too; ours then fails to bind and
+                # exits at once. Ready: ours says it listens (log level info),
+                # or it is still running a moment after the probe succeeded.
+                if st and "listening" not in self.logtext():
+                    time.sleep(0.2)
+                if st and self.proc.poll() is None:
                     return
             except OSError:
                 pass

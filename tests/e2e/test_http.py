@@ -102,6 +102,16 @@ st, h, b = read_response(s)
 s.close()
 check("large body arriving in pieces: handler still sees the right path", st == 404 and b"/large/path/for/head/views" in b, (st, b[:120]))
 
+# Connection: close is known from the head; the body must still be read whole.
+s = connect(P)
+s.sendall(b"POST /close/after HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 30000\r\n\r\n")
+for i in range(0, 30000, 5000):
+    time.sleep(0.01)
+    s.sendall(b"y" * 5000)
+st, h, b = read_response(s)
+s.close()
+check("Connection: close with a body in several reads is answered", st == 404 and h.get("connection") == "close", st)
+
 # --- caps ---
 r = raw_exchange(P, b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
 check("request line over cap -> 414", status_of(r) == 414, r[:60])
