@@ -19,6 +19,7 @@
  *   deltas only inside their block; USAGE may come any number of times, each
  *   carrying cumulative figures for the fields it sets; FINISH once, after the
  *   last BLOCK_STOP; END last, exactly once, unless an ERROR ends the stream.
+ * ir/check.h checks them; decoders emit through ir/emit.h, which keeps them.
  *
  * Memory: every string is a view. Request views point into the client's body
  * (kept alive by the request arena); response and delta views point into the

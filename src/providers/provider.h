@@ -11,7 +11,8 @@
  * stream_feed() for each run of body bytes as they arrive (arbitrary
  * splits), then stream_end() at the end of the body. Decoders emit IR deltas
  * obeying the invariants in ir/ir.h, as soon as the upstream event that
- * carries them is complete: never buffer the whole stream.
+ * carries them is complete: never buffer the whole stream. They emit through
+ * an ir/emit.h emitter, which keeps those invariants by construction.
  *
  * Adapters are pure: no I/O, no globals, no clocks (time arrives in the
  * context), so each is testable with data files alone.
