@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "http/sse.h"
+#include "ir/emit.h"
 #include "providers/wire.h"
 
 #define GM_MAX_STRAY ((size_t)64 << 10) /* non-SSE lines kept to explain a failure */
@@ -71,20 +72,11 @@ typedef struct {
     size_t pre_len;
     sy_buf_t stray;
 
-    sy_ir_delta_cb cb;
-    void *cbctx;
-    int rc;    /* the result once done */
-    bool done; /* END or ERROR emitted, or the callback stopped us */
-    bool started;
-    bool open, open_signed;
-    sy_ir_part_kind_t open_kind;
-    uint32_t open_index, next_index;
+    sy_ir_emitter_t em;
     uint32_t ncalls;
     sy_buf_t text_sig; /* a signature from the open text block's parts */
     bool finish_seen;
     sy_ir_finish_t finish;
-    bool usage_sent;
-    sy_ir_usage_t last_usage;
     char id[GM_MAX_ID];
     size_t id_len;
 
@@ -223,70 +215,34 @@ void sy_gemini_map_error(int status, const sy_http_header_t *headers, size_t nhe
 
 /* ----------------------------------------------------------------- emits --- */
 
-static int emit(gm_t *s, sy_ir_delta_t *d)
-{
-    if (s->done)
-        return s->rc;
-    int rc = s->cb(s->cbctx, d);
-    if (rc != SY_OK) {
-        s->done = true;
-        s->rc = rc;
-    }
-    return rc;
-}
-
-static int fail_with(gm_t *s, const sy_ir_error_t *e)
-{
-    if (s->done)
-        return s->rc;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_ERROR, .error = *e};
-    int rc = s->cb(s->cbctx, &d);
-    s->done = true;
-    s->rc = rc != SY_OK ? rc : SY_EINVAL;
-    return s->rc;
-}
+/* The deltas go out through s->em (ir/emit.h), which keeps the block
+ * indexes, the open block and the sticky result. What is Gemini's own is
+ * the text block's signature, emitted as a thinking block right after the
+ * text block closes: every close goes through close_block for that. */
 
 static int fail(gm_t *s, const char *msg)
 {
-    sy_ir_error_t e = {.cls = SY_IR_ERR_BAD_RESPONSE, .message = sy_str_c(msg)};
-    return fail_with(s, &e);
+    return sy_ir_emit_fail(&s->em, SY_IR_ERR_BAD_RESPONSE, sy_str_c(msg));
 }
-
-static int open_block(gm_t *s, sy_ir_part_kind_t kind, sy_str_t id, sy_str_t name);
-static int emit_text(gm_t *s, sy_ir_delta_kind_t kind, sy_str_t text);
 
 static int close_block(gm_t *s)
 {
-    if (!s->open)
+    if (!s->em.open)
         return SY_OK;
-    s->open = false;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_BLOCK_STOP, .index = s->open_index};
-    TRY(emit(s, &d));
+    TRY(sy_ir_emit_close(&s->em));
     if (s->text_sig.len == 0)
         return SY_OK;
     /* the text block's signature, in the thinking block that follows it */
-    TRY(open_block(s, SY_IR_THINKING, SY_STR_NULL, SY_STR_NULL));
-    TRY(emit_text(s, SY_IR_DELTA_SIGNATURE, sy_buf_str(&s->text_sig)));
+    TRY(sy_ir_emit_open(&s->em, SY_IR_THINKING, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL));
+    TRY(sy_ir_emit_content(&s->em, SY_IR_DELTA_SIGNATURE, sy_buf_str(&s->text_sig)));
     sy_buf_clear(&s->text_sig);
-    return close_block(s);
+    return sy_ir_emit_close(&s->em);
 }
 
 static int open_block(gm_t *s, sy_ir_part_kind_t kind, sy_str_t id, sy_str_t name)
 {
     TRY(close_block(s));
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_BLOCK_START, .index = s->next_index, .block = kind,
-                       .id = id, .name = name};
-    s->open = true;
-    s->open_signed = false;
-    s->open_kind = kind;
-    s->open_index = s->next_index++;
-    return emit(s, &d);
-}
-
-static int emit_text(gm_t *s, sy_ir_delta_kind_t kind, sy_str_t text)
-{
-    sy_ir_delta_t d = {.kind = kind, .index = s->open_index, .text = text};
-    return emit(s, &d);
+    return sy_ir_emit_open(&s->em, kind, id, name, SY_STR_NULL);
 }
 
 /* A thoughtSignature that belongs to a non-thought part: a thinking block
@@ -294,15 +250,14 @@ static int emit_text(gm_t *s, sy_ir_delta_kind_t kind, sy_str_t text)
 static int signature_block(gm_t *s, sy_str_t sig)
 {
     TRY(open_block(s, SY_IR_THINKING, SY_STR_NULL, SY_STR_NULL));
-    TRY(emit_text(s, SY_IR_DELTA_SIGNATURE, sig));
+    TRY(sy_ir_emit_content(&s->em, SY_IR_DELTA_SIGNATURE, sig));
     return close_block(s);
 }
 
 static int start(gm_t *s, const sy_json_t *root)
 {
-    if (s->started)
+    if (s->em.started)
         return SY_OK;
-    s->started = true;
     sy_str_t rid = sy_json_str(sy_json_get(root, "responseId"));
     for (size_t i = 0; i < rid.len && s->id_len < sizeof(s->id); i++) {
         char c = rid.p[i];
@@ -310,9 +265,7 @@ static int start(gm_t *s, const sy_json_t *root)
                   c == '-' || c == '_';
         s->id[s->id_len++] = ok ? c : '_';
     }
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_START, .id = rid,
-                       .model = sy_json_str(sy_json_get(root, "modelVersion"))};
-    return emit(s, &d);
+    return sy_ir_emit_start(&s->em, rid, sy_json_str(sy_json_get(root, "modelVersion")), NULL);
 }
 
 /* -------------------------------------------------- streamed call arguments --- */
@@ -326,7 +279,7 @@ static int args_flush(gm_t *s)
 {
     if (s->args.len == 0)
         return SY_OK;
-    int rc = emit_text(s, SY_IR_DELTA_TOOL_ARGS, sy_buf_str(&s->args));
+    int rc = sy_ir_emit_content(&s->em, SY_IR_DELTA_TOOL_ARGS, sy_buf_str(&s->args));
     sy_buf_clear(&s->args);
     return rc;
 }
@@ -606,24 +559,19 @@ static int part(gm_t *s, const sy_json_t *p)
     bool thought = th && th->type == SY_JSON_TRUE;
     sy_str_t text = sy_json_str(sy_json_get(p, "text"));
     if (thought) {
-        if (!(s->open && s->open_kind == SY_IR_THINKING && !s->open_signed))
+        if (!sy_ir_emit_continues(&s->em, SY_IR_THINKING))
             TRY(open_block(s, SY_IR_THINKING, SY_STR_NULL, SY_STR_NULL));
-        if (text.len)
-            TRY(emit_text(s, SY_IR_DELTA_THINKING, text));
-        if (sig.len) {
-            TRY(emit_text(s, SY_IR_DELTA_SIGNATURE, sig));
-            s->open_signed = true;
-        }
-        return SY_OK;
+        TRY(sy_ir_emit_content(&s->em, SY_IR_DELTA_THINKING, text));
+        return sy_ir_emit_content(&s->em, SY_IR_DELTA_SIGNATURE, sig);
     }
-    bool in_text = s->open && s->open_kind == SY_IR_TEXT;
+    bool in_text = sy_ir_emit_continues(&s->em, SY_IR_TEXT);
     if (text.len) {
         /* a second signature in one run of text: the first one's block ends */
         if (in_text && sig.len && s->text_sig.len)
             TRY(close_block(s));
-        if (!(s->open && s->open_kind == SY_IR_TEXT))
+        if (!sy_ir_emit_continues(&s->em, SY_IR_TEXT))
             TRY(open_block(s, SY_IR_TEXT, SY_STR_NULL, SY_STR_NULL));
-        TRY(emit_text(s, SY_IR_DELTA_TEXT, text));
+        TRY(sy_ir_emit_content(&s->em, SY_IR_DELTA_TEXT, text));
         in_text = true;
     }
     if (sig.len && in_text && s->text_sig.len == 0) {
@@ -685,12 +633,7 @@ static int usage(gm_t *s, const sy_json_t *um)
     u.cached_input = cached;
     if (!u.has_input && !u.has_output && !u.has_cached_input)
         return SY_OK;
-    if (s->usage_sent && memcmp(&u, &s->last_usage, sizeof(u)) == 0)
-        return SY_OK;
-    s->usage_sent = true;
-    s->last_usage = u;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_USAGE, .usage = u};
-    return emit(s, &d);
+    return sy_ir_emit_usage_changed(&s->em, &u);
 }
 
 /* One GenerateContentResponse. */
@@ -703,7 +646,7 @@ static int chunk(gm_t *s, const sy_json_t *root)
         sy_ir_error_t e;
         memset(&e, 0, sizeof(e));
         error_from_json(err, 0, &e);
-        return fail_with(s, &e);
+        return sy_ir_emit_error(&s->em, &e);
     }
     TRY(start(s, root));
     const sy_json_t *cand = sy_json_index(sy_json_get(root, "candidates"), 0);
@@ -736,13 +679,8 @@ static int finish_stream(gm_t *s)
     sy_ir_finish_t f = s->finish;
     if (f == SY_IR_FINISH_STOP && s->ncalls)
         f = SY_IR_FINISH_TOOL_CALLS;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_FINISH, .finish = f};
-    TRY(emit(s, &d));
-    sy_ir_delta_t end = {.kind = SY_IR_DELTA_END};
-    TRY(emit(s, &end));
-    s->done = true;
-    s->rc = SY_OK;
-    return SY_OK;
+    TRY(sy_ir_emit_finish(&s->em, f, SY_STR_NULL));
+    return sy_ir_emit_end(&s->em);
 }
 
 /* ---------------------------------------------------------------- stream --- */
@@ -858,10 +796,9 @@ static int handle_event(gm_t *s, sy_str_t data)
 int sy_gemini_stream_feed(void *st, const char *data, size_t len, sy_ir_delta_cb cb, void *cbctx)
 {
     gm_t *s = st;
-    if (s->done)
-        return s->rc;
-    s->cb = cb;
-    s->cbctx = cbctx;
+    if (sy_ir_emit_done(&s->em))
+        return s->em.rc;
+    sy_ir_emit_bind(&s->em, cb, cbctx);
     stray_scan(s, data, len);
     size_t off = 0;
     for (;;) {
@@ -880,10 +817,9 @@ int sy_gemini_stream_feed(void *st, const char *data, size_t len, sy_ir_delta_cb
 int sy_gemini_stream_end(void *st, sy_ir_delta_cb cb, void *cbctx)
 {
     gm_t *s = st;
-    if (s->done)
-        return s->rc;
-    s->cb = cb;
-    s->cbctx = cbctx;
+    if (sy_ir_emit_done(&s->em))
+        return s->em.rc;
+    sy_ir_emit_bind(&s->em, cb, cbctx);
     sy_sse_event_t ev;
     int rc;
     while ((rc = sy_sse_finish(&s->sse, &ev)) == SY_OK)
@@ -905,7 +841,7 @@ int sy_gemini_stream_end(void *st, sy_ir_delta_cb cb, void *cbctx)
                 sy_ir_error_t e;
                 memset(&e, 0, sizeof(e));
                 error_from_json(err, 0, &e);
-                return fail_with(s, &e);
+                return sy_ir_emit_error(&s->em, &e);
             }
         }
         if (!s->finish_seen)
@@ -947,8 +883,7 @@ int sy_gemini_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
     }
     decode_ctx_t dc = {.c = sy_ir_collector_new(a)};
     gm_t *s = state_new(a, false);
-    s->cb = decode_cb;
-    s->cbctx = &dc;
+    sy_ir_emit_bind(&s->em, decode_cb, &dc);
     if (chunk(s, root) == SY_OK)
         finish_stream(s);
     if (dc.failed) {
