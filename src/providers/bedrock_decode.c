@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "http/eventstream.h"
+#include "ir/emit.h"
 #include "json/json.h"
 #include "providers/wire.h"
 
@@ -34,19 +35,11 @@ typedef struct {
     sy_buf_t es_buf;
     sy_str_t model;
 
-    sy_ir_delta_cb cb;
-    void *cbctx;
-    int rc;
-    bool done, started, finished;
-    bool open, open_signed, open_has_args;
-    sy_ir_part_kind_t open_kind;
-    uint32_t open_index, next_index;
+    sy_ir_emitter_t em;
     int64_t up_index;   /* Bedrock's contentBlockIndex of the open block */
     int64_t skip_index; /* a server-side tool block being skipped, or -1 */
     sy_buf_t redacted;  /* redactedContent of one block, until its stop */
     int64_t redacted_index;
-    bool usage_sent;
-    sy_ir_usage_t last_usage;
 } bd_t;
 
 #define TRY(x)                                                                                     \
@@ -140,72 +133,36 @@ void sy_bedrock_map_error(int status, const sy_http_header_t *headers, size_t nh
 
 /* ----------------------------------------------------------------- emits --- */
 
-static int emit(bd_t *s, sy_ir_delta_t *d)
-{
-    if (s->done)
-        return s->rc;
-    int rc = s->cb(s->cbctx, d);
-    if (rc != SY_OK) {
-        s->done = true;
-        s->rc = rc;
-    }
-    return rc;
-}
-
-static int fail_with(bd_t *s, const sy_ir_error_t *e)
-{
-    if (s->done)
-        return s->rc;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_ERROR, .error = *e};
-    int rc = s->cb(s->cbctx, &d);
-    s->done = true;
-    s->rc = rc != SY_OK ? rc : SY_EINVAL;
-    return s->rc;
-}
+/* The deltas go out through s->em (ir/emit.h), which keeps the block
+ * indexes, the open block and the sticky result. What is Bedrock's own is
+ * the upstream index of the open block, and the "{}" a tool call without
+ * input still gets when its block closes. */
 
 static int fail(bd_t *s, sy_str_t msg)
 {
-    sy_ir_error_t e = {.cls = SY_IR_ERR_BAD_RESPONSE, .message = msg};
-    return fail_with(s, &e);
+    return sy_ir_emit_fail(&s->em, SY_IR_ERR_BAD_RESPONSE, msg);
 }
 
 static int start(bd_t *s)
 {
-    if (s->started)
-        return SY_OK;
-    s->started = true;
     /* Converse has no message id (the request id is a response header) */
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_START, .model = s->model};
-    return emit(s, &d);
+    return sy_ir_emit_start(&s->em, SY_STR_NULL, s->model, NULL);
 }
 
 static int close_block(bd_t *s)
 {
-    if (!s->open)
-        return SY_OK;
-    if (s->open_kind == SY_IR_TOOL_CALL && !s->open_has_args) {
-        /* a call without arguments still has an (empty) object */
-        sy_ir_delta_t a = {.kind = SY_IR_DELTA_TOOL_ARGS, .index = s->open_index,
-                           .text = SY_STR("{}")};
-        TRY(emit(s, &a));
-    }
-    s->open = false;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_BLOCK_STOP, .index = s->open_index};
-    return emit(s, &d);
+    /* a call without arguments still has an (empty) object */
+    if (s->em.open && s->em.open_kind == SY_IR_TOOL_CALL && s->em.open_bytes == 0)
+        TRY(sy_ir_emit_content(&s->em, SY_IR_DELTA_TOOL_ARGS, SY_STR("{}")));
+    return sy_ir_emit_close(&s->em);
 }
 
 static int open_block(bd_t *s, sy_ir_part_kind_t kind, int64_t up, sy_str_t id, sy_str_t name,
                       sy_str_t text)
 {
     TRY(close_block(s));
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_BLOCK_START, .index = s->next_index, .block = kind,
-                       .id = id, .name = name, .text = text};
-    s->open = true;
-    s->open_signed = s->open_has_args = false;
-    s->open_kind = kind;
     s->up_index = up;
-    s->open_index = s->next_index++;
-    return emit(s, &d);
+    return sy_ir_emit_open(&s->em, kind, id, name, text);
 }
 
 /* A redacted reasoning block is one BLOCK_START carrying all its data: its
@@ -224,18 +181,11 @@ static int flush_redacted(bd_t *s)
 /* Make the open block one of this kind for Bedrock's index up. */
 static int ensure_block(bd_t *s, sy_ir_part_kind_t kind, int64_t up)
 {
-    if (s->open && s->up_index == up && s->open_kind == kind &&
-        !(kind == SY_IR_THINKING && s->open_signed))
+    if (s->up_index == up && sy_ir_emit_continues(&s->em, kind))
         return SY_OK;
     if (s->redacted_index >= 0)
         TRY(flush_redacted(s));
     return open_block(s, kind, up, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
-}
-
-static int emit_text(bd_t *s, sy_ir_delta_kind_t kind, sy_str_t text)
-{
-    sy_ir_delta_t d = {.kind = kind, .index = s->open_index, .text = text};
-    return emit(s, &d);
 }
 
 /* ----------------------------------------------------------------- usage --- */
@@ -278,12 +228,7 @@ static int usage(bd_t *s, const sy_json_t *u)
     sy_ir_usage_t x;
     if (!usage_from(u, &x))
         return SY_OK;
-    if (s->usage_sent && memcmp(&x, &s->last_usage, sizeof(x)) == 0)
-        return SY_OK;
-    s->usage_sent = true;
-    s->last_usage = x;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_USAGE, .usage = x};
-    return emit(s, &d);
+    return sy_ir_emit_usage_changed(&s->em, &x);
 }
 
 static sy_ir_finish_t map_stop(sy_str_t r)
@@ -356,17 +301,14 @@ static int block_delta(bd_t *s, const sy_json_t *v)
         if (t.len == 0)
             return SY_OK;
         TRY(ensure_block(s, SY_IR_TEXT, idx));
-        return emit_text(s, SY_IR_DELTA_TEXT, t);
+        return sy_ir_emit_content(&s->em, SY_IR_DELTA_TEXT, t);
     }
     if ((x = sy_json_get(d, "toolUse"))) {
-        if (!s->open || s->open_kind != SY_IR_TOOL_CALL || s->up_index != idx)
+        if (!s->em.open || s->em.open_kind != SY_IR_TOOL_CALL || s->up_index != idx)
             return fail(s, SY_STR("bedrock: tool input for a block that did not start as a "
                                   "toolUse"));
         sy_str_t t = sy_json_str(sy_json_get(x, "input"));
-        if (t.len == 0)
-            return SY_OK;
-        s->open_has_args = true;
-        return emit_text(s, SY_IR_DELTA_TOOL_ARGS, t);
+        return sy_ir_emit_content(&s->em, SY_IR_DELTA_TOOL_ARGS, t);
     }
     if ((x = sy_json_get(d, "reasoningContent"))) {
         const sy_json_t *y;
@@ -383,13 +325,12 @@ static int block_delta(bd_t *s, const sy_json_t *v)
         sy_str_t t = sy_json_str(sy_json_get(x, "text"));
         if (t.len) {
             TRY(ensure_block(s, SY_IR_THINKING, idx));
-            TRY(emit_text(s, SY_IR_DELTA_THINKING, t));
+            TRY(sy_ir_emit_content(&s->em, SY_IR_DELTA_THINKING, t));
         }
         sy_str_t sig = sy_json_str(sy_json_get(x, "signature"));
         if (sig.len) {
             TRY(ensure_block(s, SY_IR_THINKING, idx));
-            TRY(emit_text(s, SY_IR_DELTA_SIGNATURE, sig));
-            s->open_signed = true;
+            TRY(sy_ir_emit_content(&s->em, SY_IR_DELTA_SIGNATURE, sig));
         }
         return SY_OK;
     }
@@ -401,7 +342,7 @@ static int block_stop(bd_t *s, const sy_json_t *v)
     int64_t idx = block_index(v);
     if (s->redacted_index == idx)
         return flush_redacted(s);
-    if (s->open && s->up_index == idx)
+    if (s->em.open && s->up_index == idx)
         return close_block(s);
     return SY_OK;
 }
@@ -410,11 +351,8 @@ static int message_stop(bd_t *s, const sy_json_t *v)
 {
     TRY(flush_redacted(s));
     TRY(close_block(s));
-    s->finished = true;
-    sy_ir_delta_t d = {.kind = SY_IR_DELTA_FINISH,
-                       .finish = map_stop(sy_json_str(sy_json_get(v, "stopReason"))),
-                       .stop_sequence = stop_sequence(v)};
-    return emit(s, &d);
+    return sy_ir_emit_finish(&s->em, map_stop(sy_json_str(sy_json_get(v, "stopReason"))),
+                             stop_sequence(v));
 }
 
 static int dispatch(bd_t *s, sy_str_t type, const sy_json_t *v)
@@ -423,7 +361,7 @@ static int dispatch(bd_t *s, sy_str_t type, const sy_json_t *v)
         TRY(start(s));
         return usage(s, sy_json_get(v, "usage"));
     }
-    if (s->finished)
+    if (s->em.finished)
         return SY_OK; /* nothing may follow FINISH but usage */
     if (sy_str_eq_c(type, "messageStart"))
         return start(s);
@@ -459,7 +397,7 @@ static int chunk(bd_t *s, const sy_json_t *v)
         sy_str_t key = inner->u.obj.items[i].key;
         const sy_json_t *val = &inner->u.obj.items[i].value;
         if (sy_str_eq_c(key, "amazon-bedrock-invocationMetrics")) {
-            if (!s->usage_sent) {
+            if (!s->em.usage_sent) {
                 TRY(start(s));
                 TRY(usage(s, val));
             }
@@ -489,7 +427,7 @@ static int message(bd_t *s, const sy_es_message_t *m)
         if (json && sy_json_as_i64(sy_json_get(v, "originalStatusCode"), &code) == SY_OK &&
             code > 0 && code < 1000)
             e.status = (int)code;
-        return fail_with(s, &e);
+        return sy_ir_emit_error(&s->em, &e);
     }
     if (sy_str_eq_c(m->message_type, "error")) {
         sy_ir_error_t e;
@@ -497,7 +435,7 @@ static int message(bd_t *s, const sy_es_message_t *m)
         e.cls = sy_bedrock_error_class(m->error_code, m->error_message, 0);
         e.type = m->error_code;
         e.message = m->error_message.len ? m->error_message : SY_STR("bedrock: stream error");
-        return fail_with(s, &e);
+        return sy_ir_emit_error(&s->em, &e);
     }
     if (!json || !sy_json_is(v, SY_JSON_OBJECT))
         return fail(s, SY_STR("bedrock: a stream event is not a JSON object"));
@@ -533,10 +471,9 @@ void *sy_bedrock_stream_new(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy
 int sy_bedrock_stream_feed(void *st, const char *data, size_t len, sy_ir_delta_cb cb, void *cbctx)
 {
     bd_t *s = st;
-    if (s->done)
-        return s->rc;
-    s->cb = cb;
-    s->cbctx = cbctx;
+    if (sy_ir_emit_done(&s->em))
+        return s->em.rc;
+    sy_ir_emit_bind(&s->em, cb, cbctx);
     size_t off = 0;
     for (;;) {
         size_t used = 0;
@@ -557,19 +494,14 @@ int sy_bedrock_stream_feed(void *st, const char *data, size_t len, sy_ir_delta_c
 int sy_bedrock_stream_end(void *st, sy_ir_delta_cb cb, void *cbctx)
 {
     bd_t *s = st;
-    if (s->done)
-        return s->rc;
-    s->cb = cb;
-    s->cbctx = cbctx;
+    if (sy_ir_emit_done(&s->em))
+        return s->em.rc;
+    sy_ir_emit_bind(&s->em, cb, cbctx);
     if (sy_es_pending(&s->es))
         return fail(s, SY_STR("bedrock: the event stream was cut off inside a frame"));
-    if (!s->finished)
+    if (!s->em.finished)
         return fail(s, SY_STR("bedrock: the event stream ended without messageStop"));
-    sy_ir_delta_t end = {.kind = SY_IR_DELTA_END};
-    TRY(emit(s, &end));
-    s->done = true;
-    s->rc = SY_OK;
-    return SY_OK;
+    return sy_ir_emit_end(&s->em);
 }
 
 /* ------------------------------------------------------------ whole body --- */
