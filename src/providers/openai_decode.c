@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "http/sse.h"
+#include "ir/emit.h"
 
 /* ------------------------------------------------------------- helpers --- */
 
@@ -196,14 +197,14 @@ int sy_openai_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
 
 /* -------------------------------------------------------------- streams --- */
 
-typedef enum { CALL_HELD = 0, CALL_OPEN, CALL_CLOSED } call_state_t;
-
-/* One tool call of the stream. */
+/* One tool call of the stream. Before its block opens it is held (its
+ * argument bytes kept); once opened it is open while its block is the open
+ * one (open_call below), closed after. */
 typedef struct {
-    int64_t key;        /* the OpenAI index, or a negative synthetic one */
-    sy_str_t id, name;  /* copies in the request arena */
-    call_state_t state;
-    char *held;         /* argument bytes held back while the call waits */
+    int64_t key;       /* the OpenAI index, or a negative synthetic one */
+    sy_str_t id, name; /* copies in the request arena */
+    bool opened;       /* its block has been opened */
+    char *held;        /* argument bytes held back while the call waits */
     size_t held_len, held_cap;
     /* is the argument text seen so far one complete JSON value? */
     int depth;
@@ -215,22 +216,14 @@ typedef struct {
     sy_arena_t *scratch; /* one event's JSON tree, reset after each */
     sy_buf_t sse_buf;
     sy_sse_reader_t sse;
-    bool started, finished, done;
-    int result; /* what feed/end return once done */
-    bool open;  /* a block is open */
-    uint32_t open_index;
-    sy_ir_part_kind_t open_kind;
-    call_t *open_call;
-    uint32_t next_index;
+    sy_ir_emitter_t em; /* blocks, indexes, START/FINISH/END, the result */
+    size_t open_call;   /* calls[] index of the call whose block opened last */
     call_t *calls;
     size_t ncalls, calls_cap;
     size_t held_total;
     sy_str_t msg_id; /* copy, for synthesised call ids */
     bool refusal;
     bool at_end; /* stream_end is draining the reader's last event */
-    sy_ir_delta_cb cb;
-    void *cbctx;
-    int cbrc; /* first non-OK callback return */
 } ostream_t;
 
 static void free_stream(void *arg)
@@ -253,90 +246,48 @@ void *sy_openai_stream_new(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_
     return st;
 }
 
-static void emit(ostream_t *st, const sy_ir_delta_t *d)
-{
-    if (st->cbrc != SY_OK || st->done) /* nothing follows END or ERROR */
-        return;
-    int rc = st->cb(st->cbctx, d);
-    if (rc != SY_OK)
-        st->cbrc = rc;
-}
+/* The deltas go out through st->em (ir/emit.h); the decoder ignores the
+ * emitter's results and checks sy_ir_emit_done() where it matters, since
+ * once the stream is over every emit is a no-op. */
 
 static void fail(ostream_t *st, sy_ir_error_class_t cls, sy_str_t message, sy_str_t type)
 {
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = SY_IR_DELTA_ERROR;
-    d.error.cls = cls;
-    d.error.message = message;
-    d.error.type = type;
-    emit(st, &d);
-    st->done = true;
-    st->result = SY_EINVAL;
+    sy_ir_error_t e;
+    memset(&e, 0, sizeof(e));
+    e.cls = cls;
+    e.message = message;
+    e.type = type;
+    sy_ir_emit_error(&st->em, &e);
 }
 
 static void start(ostream_t *st, const sy_json_t *chunk)
 {
-    if (st->started)
+    if (st->em.started)
         return;
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = SY_IR_DELTA_START;
-    d.id = sy_json_str(sy_json_get(chunk, "id"));
-    d.model = sy_json_str(sy_json_get(chunk, "model"));
-    st->msg_id = sy_str_dup(st->a, d.id);
-    st->started = true;
-    emit(st, &d);
+    sy_str_t id = sy_json_str(sy_json_get(chunk, "id"));
+    st->msg_id = sy_str_dup(st->a, id);
+    sy_ir_emit_start(&st->em, id, sy_json_str(sy_json_get(chunk, "model")), NULL);
 }
 
-static void close_block(ostream_t *st)
+/* The call whose block is the open block, or NULL. */
+static call_t *open_call(ostream_t *st)
 {
-    if (!st->open)
-        return;
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = SY_IR_DELTA_BLOCK_STOP;
-    d.index = st->open_index;
-    if (st->open_call)
-        st->open_call->state = CALL_CLOSED;
-    st->open = false;
-    st->open_call = NULL;
-    emit(st, &d);
+    if (!st->em.open || st->em.open_kind != SY_IR_TOOL_CALL)
+        return NULL;
+    return &st->calls[st->open_call];
 }
 
-static void open_block(ostream_t *st, sy_ir_part_kind_t kind, call_t *call)
+static void open_call_block(ostream_t *st, call_t *c)
 {
-    close_block(st);
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = SY_IR_DELTA_BLOCK_START;
-    d.index = st->next_index++;
-    d.block = kind;
-    if (call) {
-        d.id = call->id;
-        d.name = call->name;
-        call->state = CALL_OPEN;
-    }
-    st->open = true;
-    st->open_index = d.index;
-    st->open_kind = kind;
-    st->open_call = call;
-    emit(st, &d);
+    c->opened = true;
+    st->open_call = (size_t)(c - st->calls);
+    sy_ir_emit_open(&st->em, SY_IR_TOOL_CALL, c->id, c->name, SY_STR_NULL);
 }
 
 /* Text or reasoning: continues the open block of that kind or opens one. */
 static void text(ostream_t *st, sy_ir_part_kind_t kind, sy_str_t s)
 {
-    if (s.len == 0)
-        return;
-    if (!st->open || st->open_kind != kind)
-        open_block(st, kind, NULL);
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = kind == SY_IR_TEXT ? SY_IR_DELTA_TEXT : SY_IR_DELTA_THINKING;
-    d.index = st->open_index;
-    d.text = s;
-    emit(st, &d);
+    sy_ir_emit_append(&st->em, kind == SY_IR_TEXT ? SY_IR_DELTA_TEXT : SY_IR_DELTA_THINKING, s);
 }
 
 static void track(call_t *c, sy_str_t s)
@@ -368,15 +319,8 @@ static bool complete(const call_t *c) { return c->began && c->depth == 0 && !c->
 
 static void args(ostream_t *st, call_t *c, sy_str_t s)
 {
-    if (s.len == 0)
-        return;
     track(c, s);
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = SY_IR_DELTA_TOOL_ARGS;
-    d.index = st->open_index;
-    d.text = s;
-    emit(st, &d);
+    sy_ir_emit_content(&st->em, SY_IR_DELTA_TOOL_ARGS, s);
 }
 
 /* Open the first held call (in order of appearance) and replay its held
@@ -384,11 +328,12 @@ static void args(ostream_t *st, call_t *c, sy_str_t s)
 static void advance(ostream_t *st, bool force)
 {
     for (;;) {
-        if (st->open && st->open_call && !force && !complete(st->open_call))
+        call_t *open = open_call(st);
+        if (open && !force && !complete(open))
             return;
         call_t *next = NULL;
         for (size_t i = 0; i < st->ncalls && next == NULL; i++)
-            if (st->calls[i].state == CALL_HELD)
+            if (!st->calls[i].opened)
                 next = &st->calls[i];
         if (next == NULL || (next->name.len == 0 && !force))
             return;
@@ -399,7 +344,7 @@ static void advance(ostream_t *st, bool force)
         }
         if (next->id.len == 0)
             next->id = synth_call_id(st->a, st->msg_id, (size_t)(next - st->calls));
-        open_block(st, SY_IR_TOOL_CALL, next);
+        open_call_block(st, next);
         sy_str_t held = sy_str(next->held, next->held_len);
         if (held.len) {
             st->held_total -= held.len;
@@ -413,11 +358,8 @@ static call_t *new_call(ostream_t *st, int64_t key)
 {
     if (st->ncalls == st->calls_cap) {
         size_t ncap = st->calls_cap ? st->calls_cap * 2 : 4;
-        call_t *old = st->calls;
         st->calls = sy_arena_realloc(st->a, st->calls, st->calls_cap * sizeof(*st->calls),
                                      ncap * sizeof(*st->calls));
-        if (st->open_call) /* keep the pointer into the moved array valid */
-            st->open_call = st->calls + (st->open_call - old);
         st->calls_cap = ncap;
     }
     call_t *c = &st->calls[st->ncalls++];
@@ -452,15 +394,15 @@ static void tool_delta(ostream_t *st, const sy_json_t *tc)
     }
     if (c == NULL)
         c = new_call(st, key);
-    if (c->state == CALL_HELD) {
+    if (!c->opened) {
         if (c->id.len == 0 && id.len)
             c->id = sy_str_dup(st->a, id);
         if (c->name.len == 0 && name.len)
             c->name = sy_str_dup(st->a, name);
     }
-    if (c->state == CALL_OPEN) {
+    if (c == open_call(st)) {
         args(st, c, frag);
-    } else if (c->state == CALL_CLOSED) {
+    } else if (c->opened) {
         for (size_t i = 0; i < frag.len; i++)
             if (frag.p[i] != ' ' && frag.p[i] != '\n' && frag.p[i] != '\t' && frag.p[i] != '\r') {
                 fail(st, SY_IR_ERR_BAD_RESPONSE,
@@ -491,19 +433,14 @@ static void tool_delta(ostream_t *st, const sy_json_t *tc)
 static void finish(ostream_t *st, sy_str_t reason)
 {
     advance(st, true);
-    if (st->done)
+    if (sy_ir_emit_done(&st->em))
         return;
-    close_block(st);
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = SY_IR_DELTA_FINISH;
-    d.finish = sy_openai_read_finish(reason);
-    if (d.finish == SY_IR_FINISH_STOP && st->ncalls)
-        d.finish = SY_IR_FINISH_TOOL_CALLS;
-    else if (d.finish == SY_IR_FINISH_STOP && st->refusal)
-        d.finish = SY_IR_FINISH_REFUSAL;
-    st->finished = true;
-    emit(st, &d);
+    sy_ir_finish_t f = sy_openai_read_finish(reason);
+    if (f == SY_IR_FINISH_STOP && st->ncalls)
+        f = SY_IR_FINISH_TOOL_CALLS;
+    else if (f == SY_IR_FINISH_STOP && st->refusal)
+        f = SY_IR_FINISH_REFUSAL;
+    sy_ir_emit_finish(&st->em, f, SY_STR_NULL);
 }
 
 /* delta.content as a string, or Mistral's typed array. */
@@ -542,7 +479,7 @@ static void chunk(ostream_t *st, const sy_json_t *ch)
     }
     const sy_json_t *choice = first_choice(sy_json_get(ch, "choices"));
     const sy_json_t *usage = sy_json_get(ch, "usage");
-    if (choice && !st->finished) {
+    if (choice && !st->em.finished) {
         start(st, ch);
         const sy_json_t *delta = sy_json_get(choice, "delta");
         sy_str_t r = sy_json_str(sy_json_get(delta, "reasoning_content"));
@@ -554,43 +491,35 @@ static void chunk(ostream_t *st, const sy_json_t *ch)
             text(st, SY_IR_TEXT, refusal);
         }
         const sy_json_t *tcs = sy_json_get(delta, "tool_calls");
-        for (size_t i = 0; i < sy_json_len(tcs) && !st->done; i++)
+        for (size_t i = 0; i < sy_json_len(tcs) && !sy_ir_emit_done(&st->em); i++)
             tool_delta(st, sy_json_index(tcs, i));
-        if (st->done)
+        if (sy_ir_emit_done(&st->em))
             return;
         sy_str_t reason = sy_json_str(sy_json_get(choice, "finish_reason"));
         if (reason.len)
             finish(st, reason);
     }
     if (sy_json_is(usage, SY_JSON_OBJECT)) {
-        sy_ir_delta_t d;
-        memset(&d, 0, sizeof(d));
-        sy_openai_read_usage(usage, &d.usage);
-        if (d.usage.has_input || d.usage.has_output) {
+        sy_ir_usage_t u;
+        memset(&u, 0, sizeof(u));
+        sy_openai_read_usage(usage, &u);
+        if (u.has_input || u.has_output) {
             start(st, ch);
-            d.kind = SY_IR_DELTA_USAGE;
-            emit(st, &d);
+            sy_ir_emit_usage(&st->em, &u);
         }
     }
 }
 
 static void done(ostream_t *st)
 {
-    if (!st->started) {
+    if (!st->em.started) {
         fail(st, SY_IR_ERR_BAD_RESPONSE, SY_STR("the upstream stream ended without a completion"),
              SY_STR(""));
         return;
     }
-    if (!st->finished) /* lenient: [DONE] without a finish_reason */
+    if (!st->em.finished) /* lenient: [DONE] without a finish_reason */
         finish(st, SY_STR("stop"));
-    if (st->done)
-        return;
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = SY_IR_DELTA_END;
-    emit(st, &d);
-    st->done = true;
-    st->result = SY_OK;
+    sy_ir_emit_end(&st->em);
 }
 
 static void event(ostream_t *st, const sy_sse_event_t *ev)
@@ -626,22 +555,14 @@ static void event(ostream_t *st, const sy_sse_event_t *ev)
     chunk(st, v);
 }
 
-static int result(ostream_t *st)
-{
-    if (st->cbrc != SY_OK)
-        return st->cbrc;
-    return st->done ? st->result : SY_OK;
-}
-
 int sy_openai_stream_feed(void *vst, const char *data, size_t len, sy_ir_delta_cb cb, void *cbctx)
 {
     ostream_t *st = vst;
-    if (st->done || st->cbrc != SY_OK)
-        return result(st);
-    st->cb = cb;
-    st->cbctx = cbctx;
+    if (sy_ir_emit_done(&st->em))
+        return st->em.rc;
+    sy_ir_emit_bind(&st->em, cb, cbctx);
     size_t off = 0;
-    while (!st->done && st->cbrc == SY_OK) {
+    while (!sy_ir_emit_done(&st->em)) {
         size_t used = 0;
         sy_sse_event_t ev;
         int rc = sy_sse_next(&st->sse, len ? data + off : "", len - off, &used, &ev);
@@ -656,26 +577,25 @@ int sy_openai_stream_feed(void *vst, const char *data, size_t len, sy_ir_delta_c
         event(st, &ev);
         sy_arena_reset(st->scratch);
     }
-    return result(st);
+    return st->em.rc;
 }
 
 int sy_openai_stream_end(void *vst, sy_ir_delta_cb cb, void *cbctx)
 {
     ostream_t *st = vst;
-    if (st->done || st->cbrc != SY_OK)
-        return result(st);
-    st->cb = cb;
-    st->cbctx = cbctx;
+    if (sy_ir_emit_done(&st->em))
+        return st->em.rc;
+    sy_ir_emit_bind(&st->em, cb, cbctx);
     /* a last event without its blank line ("data: [DONE]\n" then EOF) */
     st->at_end = true;
     sy_sse_event_t ev;
     int rc;
-    while (!st->done && st->cbrc == SY_OK && (rc = sy_sse_finish(&st->sse, &ev)) == SY_OK) {
+    while (!sy_ir_emit_done(&st->em) && (rc = sy_sse_finish(&st->sse, &ev)) == SY_OK) {
         event(st, &ev);
         sy_arena_reset(st->scratch);
     }
-    if (!st->done && st->cbrc == SY_OK)
+    if (!sy_ir_emit_done(&st->em))
         fail(st, SY_IR_ERR_BAD_RESPONSE, SY_STR("the upstream stream ended before [DONE]"),
              SY_STR(""));
-    return result(st);
+    return st->em.rc;
 }
