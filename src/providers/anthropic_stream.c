@@ -38,35 +38,24 @@
 #include <string.h>
 
 #include "http/sse.h"
+#include "ir/emit.h"
 
 /* Caps on one upstream event. Server-tool results (a fetched web page)
  * arrive whole in one content_block_start, hence the generous line cap. */
 #define SY_ANTHROPIC_MAX_EVENT_LINE ((size_t)8 << 20)
 #define SY_ANTHROPIC_MAX_EVENT_DATA ((size_t)8 << 20)
 
-typedef enum {
-    PH_WAIT_START = 0, /* before message_start */
-    PH_MESSAGE,        /* between message_start and message_stop */
-    PH_DONE,           /* END emitted: the rest of the body is ignored */
-    PH_FAILED,         /* ERROR emitted */
-} phase_t;
-
+/* The stream's phase is the emitter's (ir/emit.h): before message_start
+ * until em.started, then the message, until em.ended (message_stop: the
+ * rest of the body is ignored) or em.failed (an ERROR went out). */
 typedef struct {
     sy_arena_t *scratch; /* one event's parse, reset per event */
     sy_buf_t sse_buf;
     sy_sse_reader_t sse;
-    phase_t phase;
-    int rc;               /* sticky non-OK callback result */
-    sy_ir_delta_cb cb;
-    void *cbctx;
-    /* the open block, if any */
-    bool open;
+    sy_ir_emitter_t em;
+    /* the open block (em.open, em.open_kind), if any */
     bool args_from_start; /* tool_use input arrived whole in content_block_start */
-    sy_ir_part_kind_t kind;
     int64_t up_index;     /* its index upstream */
-    uint32_t next_index;  /* IR index of the next block */
-    bool any_block;       /* a block began: a second message_start is a splice */
-    bool finished;        /* FINISH emitted */
     bool ending;          /* stream_end: an event now is one the body's end cut off */
     sy_anthropic_usage_t usage;
 } stream_t;
@@ -93,98 +82,56 @@ void *sy_anthropic_stream_new(sy_arena_t *a, const sy_provider_ctx_t *cx, const 
 
 /* ------------------------------------------------------------- emitting --- */
 
-static int emit(stream_t *s, sy_ir_delta_t *d)
-{
-    int rc = s->cb(s->cbctx, d);
-    if (rc != SY_OK)
-        s->rc = rc;
-    return rc;
-}
-
-static sy_ir_delta_t delta(sy_ir_delta_kind_t kind)
-{
-    sy_ir_delta_t d;
-    memset(&d, 0, sizeof(d));
-    d.kind = kind;
-    return d;
-}
-
 static int fail(stream_t *s, sy_ir_error_class_t cls, sy_str_t type, sy_str_t message)
 {
-    sy_ir_delta_t d = delta(SY_IR_DELTA_ERROR);
-    d.error.cls = cls;
-    d.error.type = type;
-    d.error.message = message;
-    s->phase = PH_FAILED;
-    int rc = emit(s, &d);
-    return rc != SY_OK ? rc : SY_EINVAL;
+    sy_ir_error_t e;
+    memset(&e, 0, sizeof(e));
+    e.cls = cls;
+    e.type = type;
+    e.message = message;
+    return sy_ir_emit_error(&s->em, &e);
 }
 
 static int fail_bad(stream_t *s, const char *message)
 {
-    return fail(s, SY_IR_ERR_BAD_RESPONSE, SY_STR_NULL, sy_str_c(message));
-}
-
-static int close_block(stream_t *s)
-{
-    if (!s->open)
-        return SY_OK;
-    s->open = false;
-    sy_ir_delta_t d = delta(SY_IR_DELTA_BLOCK_STOP);
-    d.index = s->next_index - 1;
-    return emit(s, &d);
+    return sy_ir_emit_fail(&s->em, SY_IR_ERR_BAD_RESPONSE, sy_str_c(message));
 }
 
 /* A content delta for the open block; empty fragments are not passed on. */
 static int content(stream_t *s, sy_ir_delta_kind_t kind, sy_str_t text)
 {
-    if (text.len == 0)
-        return SY_OK;
-    sy_ir_delta_t d = delta(kind);
-    d.index = s->next_index - 1;
-    d.text = text;
-    return emit(s, &d);
-}
-
-static int emit_usage(stream_t *s)
-{
-    sy_ir_delta_t d = delta(SY_IR_DELTA_USAGE);
-    d.usage = sy_anthropic_usage_to_ir(&s->usage);
-    return emit(s, &d);
+    return sy_ir_emit_content(&s->em, kind, text);
 }
 
 /* --------------------------------------------------------------- events --- */
 
 static int on_message_start(stream_t *s, const sy_json_t *root)
 {
-    if (s->phase == PH_MESSAGE) {
+    if (s->em.started) {
         /* The same message announced twice (seen from proxies) is harmless
          * while nothing has been said; after that it is a second response
          * spliced into this one, and its content would be garbled. */
-        if (!s->any_block && !s->finished)
+        if (s->em.next_index == 0 && !s->em.finished)
             return SY_OK;
         return fail_bad(s, "anthropic: a second message_start arrived before message_stop");
     }
     const sy_json_t *msg = sy_json_get(root, "message");
     sy_anthropic_usage_read(sy_json_get(msg, "usage"), &s->usage);
-    sy_ir_delta_t d = delta(SY_IR_DELTA_START);
-    d.id = sy_json_str(sy_json_get(msg, "id"));
-    d.model = sy_json_str(sy_json_get(msg, "model"));
-    d.usage = sy_anthropic_usage_to_ir(&s->usage);
+    sy_ir_usage_t u = sy_anthropic_usage_to_ir(&s->usage);
     /* message_start's output_tokens is a running count (1 or a few tokens)
      * that message_delta replaces; it is not a final figure */
-    d.usage.has_output = false;
-    d.usage.output = 0;
-    s->phase = PH_MESSAGE;
-    return emit(s, &d);
+    u.has_output = false;
+    u.output = 0;
+    return sy_ir_emit_start(&s->em, sy_json_str(sy_json_get(msg, "id")),
+                            sy_json_str(sy_json_get(msg, "model")), &u);
 }
 
 static int on_block_start(stream_t *s, const sy_json_t *root)
 {
-    if (s->finished)
+    if (s->em.finished)
         return fail_bad(s, "anthropic: content_block_start after message_delta");
     /* blocks never overlap upstream; if one is still open, close it */
-    int rc = close_block(s);
+    int rc = sy_ir_emit_close(&s->em);
     if (rc != SY_OK)
         return rc;
     const sy_json_t *blk = sy_json_get(root, "content_block");
@@ -192,33 +139,30 @@ static int on_block_start(stream_t *s, const sy_json_t *root)
     int64_t index = -1;
     (void)sy_json_as_i64(sy_json_get(root, "index"), &index);
 
-    sy_ir_delta_t d = delta(SY_IR_DELTA_BLOCK_START);
+    sy_ir_part_kind_t kind;
+    sy_str_t id = SY_STR_NULL, name = SY_STR_NULL, data = SY_STR_NULL;
     if (sy_str_eq_c(type, "text")) {
-        d.block = SY_IR_TEXT;
+        kind = SY_IR_TEXT;
     } else if (sy_str_eq_c(type, "thinking")) {
-        d.block = SY_IR_THINKING;
+        kind = SY_IR_THINKING;
     } else if (sy_str_eq_c(type, "redacted_thinking")) {
-        d.block = SY_IR_REDACTED_THINKING;
-        d.text = sy_json_str(sy_json_get(blk, "data"));
+        kind = SY_IR_REDACTED_THINKING;
+        data = sy_json_str(sy_json_get(blk, "data"));
     } else if (sy_str_eq_c(type, "tool_use")) {
-        d.block = SY_IR_TOOL_CALL;
-        d.id = sy_json_str(sy_json_get(blk, "id"));
-        d.name = sy_json_str(sy_json_get(blk, "name"));
+        kind = SY_IR_TOOL_CALL;
+        id = sy_json_str(sy_json_get(blk, "id"));
+        name = sy_json_str(sy_json_get(blk, "name"));
     } else {
         return SY_OK; /* a block the IR has no form for: skipped with its deltas */
     }
-    d.index = s->next_index++;
-    s->open = true;
-    s->any_block = true;
-    s->kind = d.block;
     s->up_index = index;
     s->args_from_start = false;
-    if ((rc = emit(s, &d)) != SY_OK)
+    if ((rc = sy_ir_emit_open(&s->em, kind, id, name, data)) != SY_OK)
         return rc;
 
     /* Initial content in the start event: Anthropic sends it empty, but
      * compatible servers may put the whole block there. */
-    switch (d.block) {
+    switch (kind) {
     case SY_IR_TEXT:
         return content(s, SY_IR_DELTA_TEXT, sy_json_str(sy_json_get(blk, "text")));
     case SY_IR_THINKING:
@@ -248,11 +192,11 @@ static int on_block_delta(stream_t *s, const sy_json_t *root)
 {
     int64_t index = -1;
     (void)sy_json_as_i64(sy_json_get(root, "index"), &index);
-    if (!s->open || index != s->up_index)
+    if (!s->em.open || index != s->up_index)
         return SY_OK; /* a skipped block's delta */
     const sy_json_t *dl = sy_json_get(root, "delta");
     sy_str_t type = sy_json_str(sy_json_get(dl, "type"));
-    switch (s->kind) {
+    switch (s->em.open_kind) {
     case SY_IR_TEXT:
         if (sy_str_eq_c(type, "text_delta"))
             return content(s, SY_IR_DELTA_TEXT, sy_json_str(sy_json_get(dl, "text")));
@@ -277,48 +221,41 @@ static int on_block_stop(stream_t *s, const sy_json_t *root)
 {
     int64_t index = -1;
     (void)sy_json_as_i64(sy_json_get(root, "index"), &index);
-    if (!s->open || index != s->up_index)
+    if (!s->em.open || index != s->up_index)
         return SY_OK;
-    return close_block(s);
+    return sy_ir_emit_close(&s->em);
 }
 
 static int on_message_delta(stream_t *s, const sy_json_t *root)
 {
-    int rc = close_block(s);
+    int rc = sy_ir_emit_close(&s->em);
     if (rc != SY_OK)
         return rc;
     const sy_json_t *dl = sy_json_get(root, "delta");
     sy_str_t reason = sy_json_str(sy_json_get(dl, "stop_reason"));
-    if (reason.len && !s->finished) {
-        sy_ir_delta_t d = delta(SY_IR_DELTA_FINISH);
-        d.finish = sy_anthropic_finish(reason);
-        d.stop_sequence = sy_json_str(sy_json_get(dl, "stop_sequence"));
-        s->finished = true;
-        if ((rc = emit(s, &d)) != SY_OK)
+    if (reason.len && !s->em.finished) {
+        rc = sy_ir_emit_finish(&s->em, sy_anthropic_finish(reason),
+                               sy_json_str(sy_json_get(dl, "stop_sequence")));
+        if (rc != SY_OK)
             return rc;
     }
     const sy_json_t *u = sy_json_get(root, "usage");
     if (sy_json_len(u) == 0)
         return SY_OK;
     sy_anthropic_usage_read(u, &s->usage);
-    return emit_usage(s);
+    sy_ir_usage_t x = sy_anthropic_usage_to_ir(&s->usage);
+    return sy_ir_emit_usage(&s->em, &x);
 }
 
 static int on_message_stop(stream_t *s)
 {
-    int rc = close_block(s);
-    if (rc != SY_OK)
-        return rc;
-    if (!s->finished) {
-        sy_ir_delta_t d = delta(SY_IR_DELTA_FINISH);
-        d.finish = SY_IR_FINISH_STOP;
-        s->finished = true;
-        if ((rc = emit(s, &d)) != SY_OK)
+    /* FINISH closes the open block; after message_delta's, none is open */
+    if (!s->em.finished) {
+        int rc = sy_ir_emit_finish(&s->em, SY_IR_FINISH_STOP, SY_STR_NULL);
+        if (rc != SY_OK)
             return rc;
     }
-    s->phase = PH_DONE;
-    sy_ir_delta_t d = delta(SY_IR_DELTA_END);
-    return emit(s, &d);
+    return sy_ir_emit_end(&s->em);
 }
 
 static int on_error(stream_t *s, const sy_json_t *root)
@@ -334,7 +271,7 @@ static int on_error(stream_t *s, const sy_json_t *root)
  * same on Anthropic's wire, but not every compatible server sends it). */
 static int on_event(stream_t *s, sy_str_t name, sy_str_t data)
 {
-    if (s->phase >= PH_DONE)
+    if (s->em.ended || s->em.failed)
         return SY_OK;
     sy_arena_reset(s->scratch);
     sy_json_t *root = NULL;
@@ -358,7 +295,7 @@ static int on_event(stream_t *s, sy_str_t name, sy_str_t data)
             return fail(s, SY_IR_ERR_SERVER, SY_STR_NULL,
                         SY_STR("anthropic: the upstream stream reported an error"));
         if (s->ending) /* the last event, cut off by the end of the body */
-            return fail_bad(s, s->phase == PH_WAIT_START
+            return fail_bad(s, !s->em.started
                                    ? "anthropic: the upstream stream ended before message_start"
                                    : "anthropic: the upstream stream ended before message_stop");
         return fail_bad(s, "anthropic: a stream event is not a JSON object");
@@ -367,7 +304,7 @@ static int on_event(stream_t *s, sy_str_t name, sy_str_t data)
         return on_error(s, root);
     if (sy_str_eq_c(type, "message_start"))
         return on_message_start(s, root);
-    if (s->phase == PH_WAIT_START)
+    if (!s->em.started)
         return fail_bad(s, "anthropic: stream content before message_start");
     if (sy_str_eq_c(type, "content_block_start"))
         return on_block_start(s, root);
@@ -380,29 +317,17 @@ static int on_event(stream_t *s, sy_str_t name, sy_str_t data)
     return on_message_stop(s);
 }
 
-/* Status of a stream that can take no more input, or SY_OK. */
-static int settled(const stream_t *s)
-{
-    if (s->rc != SY_OK)
-        return s->rc;
-    if (s->phase == PH_FAILED)
-        return SY_EINVAL;
-    return SY_OK;
-}
-
 int sy_anthropic_stream_feed(void *st, const char *data, size_t len, sy_ir_delta_cb cb, void *cbctx)
 {
     stream_t *s = st;
-    int rc = settled(s);
-    if (rc != SY_OK || s->phase == PH_DONE)
-        return rc;
-    s->cb = cb;
-    s->cbctx = cbctx;
+    if (sy_ir_emit_done(&s->em))
+        return s->em.rc;
+    sy_ir_emit_bind(&s->em, cb, cbctx);
     size_t off = 0;
     for (;;) {
         size_t used = 0;
         sy_sse_event_t ev;
-        rc = sy_sse_next(&s->sse, data + off, len - off, &used, &ev);
+        int rc = sy_sse_next(&s->sse, data + off, len - off, &used, &ev);
         off += used;
         if (rc == SY_EAGAIN)
             return SY_OK;
@@ -410,7 +335,7 @@ int sy_anthropic_stream_feed(void *st, const char *data, size_t len, sy_ir_delta
             return fail_bad(s, "anthropic: a stream event exceeds the size cap");
         if ((rc = on_event(s, ev.event, ev.data)) != SY_OK)
             return rc;
-        if (s->phase == PH_DONE)
+        if (s->em.ended)
             return SY_OK;
     }
 }
@@ -418,23 +343,22 @@ int sy_anthropic_stream_feed(void *st, const char *data, size_t len, sy_ir_delta
 int sy_anthropic_stream_end(void *st, sy_ir_delta_cb cb, void *cbctx)
 {
     stream_t *s = st;
-    int rc = settled(s);
-    if (rc != SY_OK || s->phase == PH_DONE)
-        return rc;
-    s->cb = cb;
-    s->cbctx = cbctx;
+    if (sy_ir_emit_done(&s->em))
+        return s->em.rc;
+    sy_ir_emit_bind(&s->em, cb, cbctx);
     /* a last event without its blank line still counts */
     s->ending = true;
     sy_sse_event_t ev;
+    int rc;
     while ((rc = sy_sse_finish(&s->sse, &ev)) == SY_OK) {
         if ((rc = on_event(s, ev.event, ev.data)) != SY_OK)
             return rc;
-        if (s->phase == PH_DONE)
+        if (s->em.ended)
             return SY_OK;
     }
     if (rc != SY_EAGAIN)
         return fail_bad(s, "anthropic: a stream event exceeds the size cap");
-    if (s->phase == PH_WAIT_START)
+    if (!s->em.started)
         return fail_bad(s, "anthropic: the upstream stream ended before message_start");
     return fail_bad(s, "anthropic: the upstream stream ended before message_stop");
 }
