@@ -36,6 +36,8 @@
 #define SY_HTTP_IDLE_TRIM_MS 1000 /* give freed memory back this long after the last close */
 #define SY_HTTP_RBUF_KEEP (64 * 1024) /* shrink a read buffer bigger than this when idle */
 #define SY_HTTP_MAX_LISTENERS 16
+#define SY_HTTP_HEADERS_FIRST 32 /* header slots a connection starts with (inline) */
+#define SY_HTTP_SCRATCH (64 * 1024) /* a worker's read scratch for the start of a request */
 
 typedef enum { CONN_HEAD, CONN_BODY, CONN_HANDLING, CONN_CLOSED } conn_state_t;
 
@@ -61,7 +63,9 @@ struct sy_http_conn {
     sy_defer_t reap;   /* free the struct after the current dispatch */
     sy_buf_t rbuf, wbuf;
     sy_http_server_limits_t lim;
-    sy_http_header_t *headers; /* lim.parse.max_headers slots */
+    sy_http_header_t *headers; /* headers_cap slots: headers_first, or the heap */
+    size_t headers_cap;
+    sy_http_header_t headers_first[SY_HTTP_HEADERS_FIRST];
     size_t head_len;           /* bytes of the current head in rbuf */
     const char *head_base;     /* where rbuf's bytes were when the head was parsed */
     size_t wire_len;           /* head + body bytes on the wire, once framed */
@@ -99,6 +103,7 @@ struct sy_http_server {
     /* cached Date header value, refreshed once a second */
     time_t date_sec;
     char date[40];
+    char *scratch; /* SY_HTTP_SCRATCH bytes: see conn_read */
 };
 
 static void conn_close(sy_http_conn_t *c);
@@ -488,7 +493,15 @@ static void conn_process(sy_http_conn_t *c)
             if (!sy_http_head_ready(&c->scan, sy_buf_ptr(&c->rbuf), c->rbuf.len, &c->lim.parse))
                 break;
             int n = sy_http_parse_request(sy_buf_ptr(&c->rbuf), c->rbuf.len, &c->lim.parse,
-                                          c->headers, c->lim.parse.max_headers, h);
+                                          c->headers, c->headers_cap, h);
+            if (n < 0 && h->status == 431 && c->headers_cap < c->lim.parse.max_headers) {
+                /* More fields than the inline slots: the configured number,
+                 * on the heap, kept for the connection's later requests. */
+                c->headers = sy_calloc(c->lim.parse.max_headers, sizeof(*c->headers));
+                c->headers_cap = c->lim.parse.max_headers;
+                n = sy_http_parse_request(sy_buf_ptr(&c->rbuf), c->rbuf.len, &c->lim.parse,
+                                          c->headers, c->headers_cap, h);
+            }
             if (n == SY_EAGAIN)
                 break;
             if (n < 0) {
@@ -578,7 +591,11 @@ static void conn_flush(sy_http_conn_t *c)
     }
     if (c->wbuf.len == 0) {
         c->write_blocked = false;
-        if (c->wbuf.cap > SY_HTTP_RBUF_KEEP) {
+        /* A stream's events are far apart: between them its buffer goes back
+         * to the allocator (shared by all streams) instead of staying with
+         * each of thousands of mostly idle streams. */
+        if (c->wbuf.cap > SY_HTTP_RBUF_KEEP ||
+            (c->wbuf.cap && c->req_active && c->req.streaming && !c->req.done)) {
             sy_buf_free(&c->wbuf);
             sy_buf_init(&c->wbuf, SY_HTTP_WBUF_MAX);
         }
@@ -629,8 +646,37 @@ static void conn_rebase(sy_http_conn_t *c)
     c->head_base = now;
 }
 
+/*
+ * Reading. When the buffer is empty (a request starts, the common case) the
+ * bytes are read into the worker's scratch and copied into a buffer of their
+ * own size: a request of a few hundred bytes then holds a few hundred bytes
+ * for as long as it is handled (a stream: minutes), not a page sized for a
+ * read that might have been larger. A read that fills the scratch, or any
+ * read once bytes are buffered, goes straight into the connection's buffer.
+ */
 static void conn_read(sy_http_conn_t *c)
 {
+    if (c->rbuf.len == 0) {
+        size_t want = SY_MIN((size_t)SY_HTTP_SCRATCH, c->rbuf.max);
+        ssize_t n;
+        do
+            n = recv(c->fd, c->srv->scratch, want, 0);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            if (sy_buf_append(&c->rbuf, c->srv->scratch, (size_t)n) != SY_OK) {
+                conn_close(c);
+                return;
+            }
+            if ((size_t)n < want) {
+                conn_arm_timer(c, true);
+                conn_process(c);
+                return;
+            }
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        /* EOF and errors: the loop below sees them again */
+    }
     for (;;) {
         /* Small first: most requests are a few hundred bytes and idle
          * keep-alive connections should cost little; big bodies grow it. */
@@ -725,7 +771,8 @@ static void reap_cb(sy_defer_t *d)
     sy_buf_free(&c->rbuf);
     sy_buf_free(&c->wbuf);
     sy_arena_free(c->req.arena);
-    free(c->headers);
+    if (c->headers != c->headers_first)
+        free(c->headers);
     free(c);
 }
 
@@ -783,7 +830,8 @@ static void conn_new(sy_http_server_t *srv, int fd)
     c->srv = srv;
     c->fd = fd;
     c->lim = srv->lim;
-    c->headers = sy_calloc(c->lim.parse.max_headers, sizeof(*c->headers));
+    c->headers = c->headers_first;
+    c->headers_cap = SY_MIN(c->lim.parse.max_headers, (size_t)SY_HTTP_HEADERS_FIRST);
     sy_buf_init(&c->rbuf, c->lim.parse.max_header_bytes + c->lim.max_body_bytes + 4096);
     sy_buf_init(&c->wbuf, SY_HTTP_WBUF_MAX);
     sy_timer_init(&c->timer, srv->loop, timer_cb, c);
@@ -832,6 +880,7 @@ sy_http_server_t *sy_http_server_new(sy_loop_t *loop, sy_http_handler_cb handler
     srv->handler = handler;
     srv->ctx = ctx;
     sy_http_server_limits_default(&srv->lim);
+    srv->scratch = sy_malloc(SY_HTTP_SCRATCH);
     sy_timer_init(&srv->trim_timer, loop, trim_cb, srv);
     sy_timer_init(&srv->drain_timer, loop, NULL, srv);
     return srv;
@@ -850,6 +899,7 @@ void sy_http_server_free(sy_http_server_t *srv)
     }
     sy_timer_stop(&srv->drain_timer);
     sy_timer_stop(&srv->trim_timer);
+    free(srv->scratch);
     free(srv);
 }
 

@@ -243,4 +243,15 @@ rc = srv.stop()
 check("SIGTERM exits 0", rc == 0, rc)
 log = srv.logtext()
 check("log lines are JSON", all(l.startswith("{") for l in log.strip().splitlines()), log[-300:])
+
+# --- header slots: a connection starts with 32 and grows to limits.max_headers ---
+srv2 = Server(["serve", "-c", "{config}"], "listen: 127.0.0.1:{port}\nworkers: 1\nlimits:\n  max_headers: 60\n")
+P2 = srv2.port
+many = lambda n: b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(n)) + b"\r\n"
+r = raw_exchange(P2, many(20) + many(50) + many(58) + many(20))
+check("40-60 header fields (past the first 32 slots) on one connection are served",
+      r.count(b"HTTP/1.1 200") == 4, r[:120])
+r = raw_exchange(P2, many(60))
+check("more fields than max_headers -> 431 after growing", status_of(r) == 431, r[:60])
+check("SIGTERM exits 0 (second server)", srv2.stop() == 0)
 done()
