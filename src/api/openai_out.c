@@ -173,9 +173,27 @@ static const char *finish_reason(sy_ir_finish_t f)
     }
 }
 
-/* An id for responses whose provider gave none. */
-static sy_str_t make_id(sy_arena_t *a)
+/* An id for a response whose provider gave none (Bedrock has no message id,
+ * some Gemini streams no responseId): the gateway's request id made into a
+ * completion id, so it is unique across requests, the same however the
+ * upstream's bytes were split, and findable in the gateway's logs. Only a
+ * request without one (a caller outside the gateway) gets a process-wide
+ * counter and the clock. */
+static sy_str_t make_id(sy_arena_t *a, const sy_ir_request_t *req)
 {
+    if (req && req->request_id.len) {
+        size_t n = SY_MIN(req->request_id.len, (size_t)64);
+        char *id = sy_arena_alloc(a, 9 + n + 1);
+        memcpy(id, "chatcmpl-", 9);
+        for (size_t i = 0; i < n; i++) {
+            char c = req->request_id.p[i];
+            bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_';
+            id[9 + i] = ok ? c : '_';
+        }
+        id[9 + n] = '\0';
+        return sy_str(id, 9 + n);
+    }
     static atomic_uint_fast64_t counter;
     uint64_t n = atomic_fetch_add(&counter, 1);
     return sy_str_c(sy_arena_sprintf(a, "chatcmpl-sy%llx%06llx", (unsigned long long)time(NULL),
@@ -249,7 +267,7 @@ int sy_openai_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_ir_
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
     KEY(&w, "id");
-    sy_json_write_string(&w, resp->id.len ? resp->id : make_id(a));
+    sy_json_write_string(&w, resp->id.len ? resp->id : make_id(a, req));
     KEY(&w, "object");
     sy_json_write_string(&w, SY_STR("chat.completion"));
     KEY(&w, "created");
@@ -472,7 +490,7 @@ int sy_openai_fd_stream_event(void *vst, const sy_ir_delta_t *d, sy_buf_t *out)
     sy_json_writer_t w;
     switch (d->kind) {
     case SY_IR_DELTA_START:
-        st->id = d->id.len ? sy_str_dup(st->a, d->id) : make_id(st->a);
+        st->id = d->id.len ? sy_str_dup(st->a, d->id) : make_id(st->a, st->req);
         st->started = true;
         sy_ir_usage_merge(&st->usage, &d->usage);
         if (event_begin(out, &w, &mark) != SY_OK)

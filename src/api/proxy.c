@@ -1526,6 +1526,7 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
         respond_error(p, status, NULL, message ? message : "invalid request body");
         return;
     }
+    p->ir.request_id = sy_str_c(p->request_id);
     sy_str_t capture;
     p->model = sy_config_match_model(cfg, p->ir.model, &capture);
     if (p->model == NULL) {

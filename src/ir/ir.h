@@ -148,6 +148,11 @@ typedef struct {
     bool stream;
     bool include_usage; /* OpenAI stream_options.include_usage as the client sent it */
     sy_str_t user;      /* end-user id for the provider's abuse tracking, or empty */
+    /* The gateway's id for this request (not from the client; api/proxy.c
+     * sets it after parse), or empty. A front door derives the ids the
+     * upstream did not give from it: the same for every run of the same
+     * request, different across requests. */
+    sy_str_t request_id;
 } sy_ir_request_t;
 
 typedef enum {
