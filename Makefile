@@ -53,7 +53,7 @@ $(eval $(call flavour,normal,$$(O)))
 $(eval $(call flavour,asan,$$(ASAN_FLAGS)))
 $(eval $(call flavour,fuzz,$$(FUZZ_FLAGS)))
 
-.PHONY: all deps test unit asan fuzz fuzz-build bench bench-build format run clean
+.PHONY: all deps test unit asan fuzz fuzz-build bench bench-build bench-smoke format run clean
 
 all: build/switchyard
 
@@ -108,6 +108,10 @@ test: deps
 
 bench: deps all
 	@bench/run.sh
+
+# A few seconds of every benchmark script (CI: checks they work, not the figures).
+bench-smoke: all
+	@BENCH_SMOKE=1 bench/run.sh
 
 run: deps all
 	@scripts/quickstart.sh

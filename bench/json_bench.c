@@ -7,7 +7,7 @@
  * parse+serialize and parse alone for both libraries, best of several runs.
  *
  *   build/bench/json_bench            full run (about 30 s on 2 cores)
- *   build/bench/json_bench --quick    one short run each (CI smoke check)
+ *   build/bench/json_bench --quick    one short run each (CI smoke check; also --smoke)
  *   build/bench/json_bench --ops N [--doc small|medium|large]
  *                                     N parse+serialize ops of each library
  *                                     per document, untimed: for
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
     const char *only = NULL;
     bool dump = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) {
+        if (strcmp(argv[i], "--quick") == 0 || strcmp(argv[i], "--smoke") == 0) {
             runs = 1;
             run_s = 0.01;
         } else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
@@ -326,7 +326,7 @@ int main(int argc, char **argv)
             only = argv[++i];
             dump = true;
         } else {
-            fprintf(stderr, "usage: %s [--quick | --ops N [--doc NAME] | --dump NAME]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick|--smoke | --ops N [--doc NAME] | --dump NAME]\n", argv[0]);
             return 2;
         }
     }

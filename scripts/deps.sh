@@ -15,8 +15,8 @@ PKGS="$PKGS redis-server postgresql"
 # already has a node (any packaging) keeps it.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
-# Benchmarks: load generator, reference proxy, plots.
-PKGS="$PKGS wrk nginx-light gnuplot-nox"
+# Benchmarks: load generator, reference proxy, plots, profiles (perf).
+PKGS="$PKGS wrk nginx-light gnuplot-nox linux-perf"
 
 missing=""
 for p in $PKGS; do

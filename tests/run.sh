@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite: build, unit tests (normal and ASan+UBSan), JSONTestSuite,
-# a short pass of every fuzz target, end-to-end tests against the real binary.
+# a short pass of every fuzz target, end-to-end tests against the real binary,
+# and a few seconds of each benchmark script (make bench-smoke).
 # Every step prints its own "N passed, N failed"; this script adds them up and
 # ends with the total on one line. Exit status is non-zero if anything failed.
 set -u
@@ -80,6 +81,9 @@ for t in tests/e2e/*.test.mjs; do
     [ -e "$t" ] || continue
     run_step "e2e/$(basename "$t" .test.mjs)" timeout 600 node --test "$t"
 done
+
+# The benchmark scripts, a few seconds each: they must run, whatever the figures.
+run_step bench-smoke make -s bench-smoke
 
 if [ ${#failed_steps[@]} -ne 0 ]; then
     echo "failed steps: ${failed_steps[*]}"
