@@ -112,10 +112,8 @@ static void param_and_code(sy_str_t m, sy_str_t *param, const char **code)
     else if (sy_str_starts_with(m, SY_STR("The model `")) &&
              sy_str_find(m, SY_STR("does not exist")) >= 0)
         *code = "model_not_found";
-    else if (sy_str_starts_with(m, SY_STR("Rate limit reached for key `")) ||
-             sy_str_starts_with(m, SY_STR("Rate limit reached for team `")) ||
-             sy_str_starts_with(m, SY_STR("Rate limit reached for organisation `")))
-        *code = "rate_limit_exceeded"; /* the gateway's own limits (harness/gov_req.c) */
+    else if (sy_str_starts_with(m, SY_STR("Rate limit reached for ")))
+        *code = "rate_limit_exceeded"; /* OpenAI's wording, and the gateway's own limits' */
     else if (sy_str_starts_with(m, SY_STR("Budget exceeded: ")))
         *code = "insufficient_quota"; /* a spent budget, as OpenAI codes a spent quota */
 }
