@@ -287,6 +287,22 @@ static inline int run_stream_splits(const sy_provider_vt_t *vt, const sy_provide
     return rc;
 }
 
+/* Decode a recording as a stream (run_stream_splits) for a client that
+ * asked to stream, then free it. A recording that could not be read, or
+ * whose deltas broke an invariant or differed between splits, fails the
+ * test. */
+static inline void run_stream_file(const sy_provider_vt_t *vt, const sy_provider_ctx_t *cx,
+                                   td_file_t f, trace_t *t)
+{
+    CHECK(f.p != NULL);
+    sy_ir_request_t req;
+    memset(&req, 0, sizeof(req));
+    req.stream = true;
+    run_stream_splits(vt, cx, &req, f.p ? f.p : "", f.len, t);
+    CHECK(!t->check_failed);
+    td_free(&f);
+}
+
 /* The collected response of a trace. */
 static inline const sy_ir_response_t *trace_response(trace_t *t)
 {

@@ -69,15 +69,8 @@ static sy_str_t header(const sy_upstream_req_t *r, const char *name)
 /* Stream a .bin capture (exact wire bytes) through the decoder. */
 static void stream_bin(const char *rel, trace_t *t)
 {
-    td_file_t f = td_read(rel);
-    CHECK(f.p != NULL);
     sy_provider_ctx_t cx = ctx("us.anthropic.claude-sonnet-4-20250514-v1:0");
-    sy_ir_request_t req;
-    memset(&req, 0, sizeof(req));
-    req.stream = true;
-    run_stream_splits(vt, &cx, &req, f.p ? f.p : "", f.len, t);
-    CHECK(!t->check_failed);
-    td_free(&f);
+    run_stream_file(vt, &cx, td_read(rel), t);
 }
 
 /* vercel-ai's bedrock chunks: one decoded event per line, {"<event-type>":
@@ -116,15 +109,8 @@ static td_file_t frames_from_chunks(const char *rel)
 
 static void stream_chunks(const char *rel, trace_t *t)
 {
-    td_file_t f = frames_from_chunks(rel);
-    CHECK(f.p != NULL);
     sy_provider_ctx_t cx = ctx("us.anthropic.claude-3-7-sonnet-20250219-v1:0");
-    sy_ir_request_t req;
-    memset(&req, 0, sizeof(req));
-    req.stream = true;
-    run_stream_splits(vt, &cx, &req, f.p ? f.p : "", f.len, t);
-    CHECK(!t->check_failed);
-    td_free(&f);
+    run_stream_file(vt, &cx, frames_from_chunks(rel), t);
 }
 
 #define AG "amazon-bedrock/agentgateway/"

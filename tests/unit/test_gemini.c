@@ -54,28 +54,14 @@ static sy_json_t *parse(sy_arena_t *a, const char *s)
 /* Run a chunks.txt recording through the stream decoder (three splits). */
 static void stream_chunks(const char *rel, trace_t *t)
 {
-    td_file_t f = td_sse_from_chunks(rel);
-    CHECK(f.p != NULL);
     sy_provider_ctx_t cx = ctx("gemini-3-pro-preview");
-    sy_ir_request_t req;
-    memset(&req, 0, sizeof(req));
-    req.stream = true;
-    run_stream_splits(vt, &cx, &req, f.p ? f.p : "", f.len, t);
-    CHECK(!t->check_failed);
-    td_free(&f);
+    run_stream_file(vt, &cx, td_sse_from_chunks(rel), t);
 }
 
 static void stream_raw(const char *rel, trace_t *t)
 {
-    td_file_t f = td_read(rel);
-    CHECK(f.p != NULL);
     sy_provider_ctx_t cx = ctx("gemini-2.5-flash");
-    sy_ir_request_t req;
-    memset(&req, 0, sizeof(req));
-    req.stream = true;
-    run_stream_splits(vt, &cx, &req, f.p ? f.p : "", f.len, t);
-    CHECK(!t->check_failed);
-    td_free(&f);
+    run_stream_file(vt, &cx, td_read(rel), t);
 }
 
 #define GC "google/vercel-ai/generate-content/"
