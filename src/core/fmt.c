@@ -80,6 +80,66 @@ static inline void field(out_t *o, const char *sign, size_t slen, const char *bo
     }
 }
 
+/*
+ * %f with a precision of at most 9, exactly as the C library prints it: the
+ * double is m * 2^e exactly, so value * 10^prec = m * 10^prec * 2^e is
+ * computed in 128-bit integers and rounded half to even on the exact
+ * remainder (the library rounds the exact binary value, to nearest by
+ * default). Returns false for what it leaves to the library: infinities,
+ * NaN, magnitudes of 2^63 and more.
+ */
+static bool fixed(out_t *o, double d, size_t prec, size_t width, bool left, bool zero)
+{
+    static const uint64_t p10[] = {1ull,         10ull,        100ull,        1000ull,
+                                   10000ull,     100000ull,    1000000ull,    10000000ull,
+                                   100000000ull, 1000000000ull};
+    if (prec > 9)
+        return false;
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof(bits));
+    bool neg = bits >> 63;
+    int bexp = (int)((bits >> 52) & 0x7ff);
+    uint64_t mant = bits & ((1ull << 52) - 1);
+    if (bexp == 0x7ff)
+        return false;
+    uint64_t m = bexp ? mant | (1ull << 52) : mant;
+    int e = bexp ? bexp - 1075 : -1074;
+    if (e > 10)
+        return false;
+    unsigned __int128 q = (unsigned __int128)m * p10[prec];
+    if (e >= 0) {
+        q <<= e;
+    } else if (-e >= 127) {
+        q = 0; /* below half a unit of the last digit */
+    } else {
+        int k = -e;
+        unsigned __int128 rem = q & (((unsigned __int128)1 << k) - 1);
+        unsigned __int128 half = (unsigned __int128)1 << (k - 1);
+        q >>= k;
+        if (rem > half || (rem == half && (q & 1)))
+            q++;
+    }
+    char digits[48];
+    char *end = digits + sizeof(digits), *p = end;
+    do {
+        *--p = (char)('0' + (unsigned)(q % 10));
+        q /= 10;
+    } while (q);
+    while ((size_t)(end - p) < prec + 1)
+        *--p = '0';
+    char body[64];
+    size_t ilen = (size_t)(end - p) - prec;
+    memcpy(body, p, ilen);
+    size_t blen = ilen;
+    if (prec) {
+        body[blen++] = '.';
+        memcpy(body + blen, p + ilen, prec);
+        blen += prec;
+    }
+    field(o, "-", neg ? 1 : 0, body, blen, width, left, zero && !left);
+    return true;
+}
+
 enum { LEN_NONE, LEN_HH, LEN_H, LEN_L, LEN_LL, LEN_Z, LEN_J, LEN_T };
 
 /* Returns false when the format needs the C library. */
@@ -231,8 +291,14 @@ static bool format(out_t *o, const char *fmt, va_list ap)
             field(o, "", 0, end - nl, nl, width, left, zero && !left);
             break;
         }
+        case 'f':
+            if (len != LEN_NONE)
+                return false;
+            if (!fixed(o, va_arg(ap, double), has_prec ? prec : 6, width, left, zero))
+                return false;
+            break;
         default:
-            return false; /* floating point, %p, %n, wide characters, '\0' ... */
+            return false; /* %e %g %a, %p, %n, wide characters, '\0' ... */
         }
     }
 }

@@ -6,9 +6,10 @@
  * output has, negative on a bad format) and its exact output. It formats the
  * conversions the gateway's per-request code uses itself: %s %c %d %i %u %x
  * %X %% with the flags '-' and '0', a width (digits or *), a precision on
- * %s (digits or *), and the length modifiers hh h l ll z j t. Anything else
- * (floating point, %p, '+', '#', a precision on an integer, ...) is handed
- * to the C library's vsnprintf for that call, so every format still works.
+ * %s (digits or *), and the length modifiers hh h l ll z j t; and %f with a
+ * precision of at most 9 (exact: see fixed() in fmt.c). Anything else (%e
+ * %g, %p, '+', '#', a precision on an integer, ...) is handed to the C
+ * library's vsnprintf for that call, so every format still works.
  *
  * Why: glibc's vsnprintf sets up a FILE stream per call and pays about a
  * thousand instructions before the first byte; the access log, the audit

@@ -40,16 +40,35 @@ const char *sy_log_level_name(sy_log_level_t l)
     return (unsigned)l < SY_ARRAY_LEN(level_names) ? level_names[l] : "info";
 }
 
+/* True for bytes that JSON needs escaped (or that the log escapes anyway). */
+static inline bool esc_needed(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c == 0x7f; }
+
 char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     if (outsz == 0)
         return out;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    size_t i = 0;
+    while (i < len) {
+        /* a run of bytes that go out as they are: one copy */
+        size_t j = i;
+        while (j < len && !esc_needed((unsigned char)s[j]))
+            j++;
+        size_t run = j - i;
+        if (run) {
+            if (o + run >= outsz)
+                run = outsz - 1 - o;
+            memcpy(out + o, s + i, run);
+            o += run;
+            if (i + run < j)
+                break; /* out of room */
+            i = j;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i++];
         char tmp[6];
-        size_t n = 0;
+        size_t n;
         if (c == '"' || c == '\\') {
             tmp[0] = '\\';
             tmp[1] = (char)c;
@@ -57,14 +76,11 @@ char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len)
         } else if (c == '\n') {
             memcpy(tmp, "\\n", 2);
             n = 2;
-        } else if (c < 0x20 || c == 0x7f) {
+        } else {
             memcpy(tmp, "\\u00", 4);
             tmp[4] = hex[c >> 4];
             tmp[5] = hex[c & 15];
             n = 6;
-        } else {
-            tmp[0] = (char)c;
-            n = 1;
         }
         if (o + n >= outsz)
             break;

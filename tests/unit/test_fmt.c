@@ -1,8 +1,9 @@
 /* Unit tests for sy_vsnprintf (src/core/fmt.c): its output and return value
  * must equal the C library's for every format, the ones it formats itself
  * and the ones it hands over, at every buffer size (truncation included);
- * and the buffer/arena printf helpers built on it. */
+ * the buffer/arena printf helpers built on it; and sy_log_esc. */
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -10,6 +11,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/fmt.h"
+#include "core/log.h"
 #include "unit.h"
 
 /* The formats below are exercised on purpose: truncated outputs, NULL
@@ -103,6 +105,94 @@ static void test_fmt_random(void)
     CHECK_INT(mismatches, 0);
 }
 
+/* %f with precisions 0-9 against the C library: hand-picked values (ties
+ * that round to even, negative zero, carries into a new digit, the largest
+ * handled magnitude, subnormals) and random doubles over a wide range. */
+static void test_fmt_fixed(void)
+{
+    mismatches = 0;
+    static const double vals[] = {0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 0.375, 9.9995, 0.0005,
+                                  1e-10, -1e-10, 999.9999999, 1234567.891, 0.1, 0.2, 0.3,
+                                  3.14159265358979, 1e15, 9.223372036854775e18, 4.9e-324,
+                                  2.2250738585072014e-308, 1.0 / 3, 2.0 / 3, 123.0005, 0.045};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        double v = vals[i];
+        SAME("%f|%.0f|%.1f|%.2f|%.3f", v, v, v, v, v);
+        SAME("%.4f|%.5f|%.6f|%.7f|%.8f|%.9f", v, v, v, v, v, v);
+        SAME("[%10.3f][%-10.2f][%010.3f][%*.*f]", v, v, v, 12, 4, v);
+        SAME("%.10f %.12f %e %g", v, v, v, v); /* handed over */
+    }
+    SAME("%f %.3f %f", 1.0 / 0.0, -1.0 / 0.0, 0.0 / 0.0); /* handed over */
+    srand(11);
+    for (int i = 0; i < 20000; i++) {
+        double v = ldexp((double)rand() / RAND_MAX + 0.5, rand() % 90 - 45);
+        if (i % 2)
+            v = -v;
+        if (i % 5 == 0)
+            v = (double)(rand() % 100000) / 8.0; /* exact binary fractions: ties */
+        int pr = rand() % 10;
+        SAME("%.*f|%.3f|%f", pr, v, v, v);
+    }
+    CHECK_INT(mismatches, 0);
+}
+
+/* sy_log_esc (core/log.c) against the byte-at-a-time definition it had. */
+static char *log_esc_ref(char *out, size_t outsz, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (outsz == 0)
+        return out;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char tmp[6];
+        size_t n;
+        if (c == '"' || c == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)c;
+            n = 2;
+        } else if (c == '\n') {
+            memcpy(tmp, "\\n", 2);
+            n = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(tmp, "\\u00", 4);
+            tmp[4] = hex[c >> 4];
+            tmp[5] = hex[c & 15];
+            n = 6;
+        } else {
+            tmp[0] = (char)c;
+            n = 1;
+        }
+        if (o + n >= outsz)
+            break;
+        memcpy(out + o, tmp, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void test_log_esc(void)
+{
+    static const char alphabet[] = "abc \"\\\n\t\x01\x7f\xc3\xa9/xyz";
+    char in[64], a[80], b[80];
+    srand(5);
+    int bad = 0;
+    for (int i = 0; i < 50000; i++) {
+        size_t len = (size_t)(rand() % 40);
+        for (size_t k = 0; k < len; k++)
+            in[k] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+        size_t outsz = (size_t)(rand() % 70);
+        memset(a, 'Q', sizeof(a));
+        memset(b, 'Q', sizeof(b));
+        log_esc_ref(a, outsz, in, len);
+        sy_log_esc(b, outsz, in, len);
+        if (memcmp(a, b, sizeof(a)) != 0)
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+}
+
 static void test_buf_and_arena_printf(void)
 {
     sy_buf_t b;
@@ -143,6 +233,8 @@ int main(void)
 {
     RUN(test_fmt_matches_libc);
     RUN(test_fmt_random);
+    RUN(test_fmt_fixed);
+    RUN(test_log_esc);
     RUN(test_buf_and_arena_printf);
     return unit_done();
 }
