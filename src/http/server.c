@@ -28,6 +28,7 @@
 #include <netinet/tcp.h>
 
 #include "core/buf.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/time.h"
 
@@ -152,36 +153,72 @@ void sy_http_req_close_after(sy_http_req_t *req)
         req->conn->close_after = true;
 }
 
-/* Append the status line and headers. body_len < 0 means streaming. */
+static char *put_bytes(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+#define PUT_LIT(p, lit) put_bytes((p), (lit), sizeof(lit) - 1)
+
+/* Append the status line and headers. body_len < 0 means streaming.
+ * The head is measured, reserved once and copied in piece by piece: this
+ * runs for every response, and formatting it through printf cost several
+ * thousand instructions. */
 static int write_head(sy_http_conn_t *c, sy_http_req_t *req, int status, const char *ctype,
                       long long body_len)
 {
     sy_buf_t *w = &c->wbuf;
-    int rc = 0;
     if (c->srv->draining)
         c->close_after = true;
-    rc |= sy_buf_printf(w, "HTTP/1.1 %d %s\r\nServer: switchyard\r\nDate: %s\r\n", status,
-                        sy_http_reason(status), date_header(c->srv));
-    if (ctype)
-        rc |= sy_buf_printf(w, "Content-Type: %s\r\n", ctype);
-    for (sy_http_out_header_t *h = req->out_headers; h; h = h->next)
-        rc |= sy_buf_printf(w, "%.*s: %.*s\r\n", SY_STR_FMT(h->name), SY_STR_FMT(h->value));
     bool http10 = req->head.minor_version == 0;
-    if (body_len >= 0)
-        rc |= sy_buf_printf(w, "Content-Length: %lld\r\n", body_len);
-    else if (http10)
+    if (body_len < 0 && http10)
         c->close_after = true; /* HTTP/1.0 has no chunked coding: close delimits */
-    else
-        rc |= sy_buf_append_c(w, "Transfer-Encoding: chunked\r\n");
-    if (c->close_after)
-        rc |= sy_buf_append_c(w, "Connection: close\r\n\r\n");
-    else if (http10)
-        rc |= sy_buf_append_c(w, "Connection: keep-alive\r\n\r\n");
-    else
-        rc |= sy_buf_append_c(w, "\r\n");
+    char code[16];
+    int codelen = sy_snprintf(code, sizeof(code), "%d", status);
+    const char *reason = sy_http_reason(status);
+    const char *date = date_header(c->srv);
+    size_t rlen = strlen(reason), dlen = strlen(date), clen = ctype ? strlen(ctype) : 0;
+    size_t need = 128 + (size_t)codelen + rlen + dlen + clen;
+    for (sy_http_out_header_t *h = req->out_headers; h; h = h->next)
+        need += h->name.len + h->value.len + 4;
     req->status = status;
     req->head_sent = true;
-    return rc ? SY_ETOOBIG : SY_OK;
+    if (sy_buf_reserve(w, need) != SY_OK)
+        return SY_ETOOBIG;
+    char *start = sy_buf_tail(w), *p = start;
+    p = PUT_LIT(p, "HTTP/1.1 ");
+    p = put_bytes(p, code, (size_t)codelen);
+    *p++ = ' ';
+    p = put_bytes(p, reason, rlen);
+    p = PUT_LIT(p, "\r\nServer: switchyard\r\nDate: ");
+    p = put_bytes(p, date, dlen);
+    p = PUT_LIT(p, "\r\n");
+    if (ctype) {
+        p = PUT_LIT(p, "Content-Type: ");
+        p = put_bytes(p, ctype, clen);
+        p = PUT_LIT(p, "\r\n");
+    }
+    for (sy_http_out_header_t *h = req->out_headers; h; h = h->next) {
+        p = put_bytes(p, h->name.p, h->name.len);
+        p = PUT_LIT(p, ": ");
+        p = put_bytes(p, h->value.p, h->value.len);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (body_len >= 0) {
+        p = PUT_LIT(p, "Content-Length: ");
+        p += sy_snprintf(p, 24, "%lld", body_len);
+        p = PUT_LIT(p, "\r\n");
+    } else if (!http10) {
+        p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
+    }
+    if (c->close_after)
+        p = PUT_LIT(p, "Connection: close\r\n\r\n");
+    else if (http10)
+        p = PUT_LIT(p, "Connection: keep-alive\r\n\r\n");
+    else
+        p = PUT_LIT(p, "\r\n");
+    sy_buf_commit(w, (size_t)(p - start));
+    return SY_OK;
 }
 
 /* The response is complete: let the connection move on. */
