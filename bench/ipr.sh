@@ -21,6 +21,8 @@
 #   nginx-static    nginx returning the static body
 # The upstream of the proxies is the sim, outside valgrind.
 #
+# With BENCH_AUDIT=false the Switchyard rows are named sy-...-noaudit.
+#
 # Appends one row per scenario to bench/results/ipr.tsv:
 #   date commit scenario requests instructions_per_request connections
 # (commit: git HEAD of this tree, "-dirty" when src/ has changes; override
@@ -128,7 +130,9 @@ if has sy-passthrough || has sy-translate; then
         [ "$s" = sy-translate ] && body=$BENCH_CONF/chat-translate.json
         rm -f "$BENCH_TMP"/cg-gw.*.[0-9]*
         measure gw "$PID_gw" "http://127.0.0.1:$GW/v1/chat/completions" "$body" "Authorization: Bearer $GW_KEY"
-        sed -i "\$s/^gw\t/$s\t/" "$BENCH_TMP/ipr.rows"
+        label=$s
+        [ "$BENCH_AUDIT" = false ] && label=$s-noaudit
+        sed -i "\$s/^gw\t/$label\t/" "$BENCH_TMP/ipr.rows"
         mkdir -p "$BENCH_TMP/keep-$s"
         mv "$BENCH_TMP"/cg-gw.*.[0-9]* "$BENCH_TMP/keep-$s/"
     done

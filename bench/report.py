@@ -170,16 +170,19 @@ def streams(a):
             else:
                 out.setdefault(lab, {})['rss_' + kv['name']] = kv
     print('| run | streams | completed | TTFT p50 / p99 µs | lateness p50 / p99 / p99.9 / max µs '
-          '| events > 10 ms late | RSS per stream |')
-    print('|---|---:|---:|---|---|---:|---|')
+          '| events > 10 ms late | RSS per stream | CPU µs per event |')
+    print('|---|---:|---:|---|---|---:|---|---|')
     for lab, kv in out.items():
         rss = '; '.join('%s %.1f KiB' % (k[4:], float(v['per_stream_b']) / 1024)
                         for k, v in kv.items() if k.startswith('rss_'))
-        print('| %s | %s | %s | %s / %s | %s / %s / %s / %s | %s of %s | %s |' % (
+        cpu = '; '.join(['%s %s' % (k[4:], v.get('cpu_us_per_event', '?'))
+                         for k, v in kv.items() if k.startswith('rss_')] +
+                        ['client %s' % kv.get('client_cpu_us_per_event', '?')])
+        print('| %s | %s | %s | %s / %s | %s / %s / %s / %s | %s of %s | %s | %s |' % (
             lab, kv.get('streams'), kv.get('completed'), kv.get('ttft_p50_us'),
             kv.get('ttft_p99_us'), kv.get('late_p50_us'), kv.get('late_p99_us'),
             kv.get('late_p999_us'), kv.get('late_max_us'), kv.get('stalls'), kv.get('events'),
-            rss))
+            rss, cpu))
 
 
 def ipr(a):

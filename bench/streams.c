@@ -28,6 +28,9 @@
  * --sources K binds the connections round-robin to 127.0.0.1 .. 127.0.0.K,
  * for when N exceeds the ephemeral port range towards one address.
  *
+ * CPU: utime+stime of each --pid process over the run, and the client's own,
+ * divided by the content events delivered (cpu_us_per_event).
+ *
  * Output: a human summary and machine-readable lines:
  *   RESULT label=... streams=... completed=... failed=... ttft_p50_us=...
  *          ttft_p99_us=... ttft_max_us=... events=... late_p50_us=...
@@ -96,6 +99,7 @@ static struct {
     const char *name;
     int pid;
     long base, active, peak;
+    long long cpu0, cpu1; /* utime+stime ticks at start and end */
 } pids[MAX_PIDS];
 static int npids;
 
@@ -135,6 +139,27 @@ static long rss_kb(int pid)
         }
     fclose(f);
     return kb;
+}
+
+/* utime + stime of a process, in clock ticks (all threads). */
+static long long cpu_ticks(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    long long ut = 0, stime = 0;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &ut, &stime) != 2)
+        return -1;
+    return ut + stime;
 }
 
 /* Sum per NAME of the sampled RSS, into the field chosen by which. */
@@ -521,6 +546,8 @@ int main(int argc, char **argv)
         st[i].fd = -1;
 
     sample_rss(0);
+    for (int i = 0; i < npids; i++)
+        pids[i].cpu0 = cpu_ticks(pids[i].pid);
     uint64_t t0 = now_ns(), last_sample = t0, all_active_at = 0;
     uint64_t deadline = t0 + (uint64_t)(opt.timeout_s * 1e9);
     int opened = 0;
@@ -565,6 +592,13 @@ int main(int argc, char **argv)
             break;
         }
     }
+    for (int i = 0; i < npids; i++)
+        pids[i].cpu1 = cpu_ticks(pids[i].pid);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double self_cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    uint64_t all_events = nevents + (uint64_t)nfirst;
     qsort(ttfts, (size_t)nttft, sizeof(*ttfts), cmp_u64);
 #define TT(p) (nttft ? (double)ttfts[(size_t)((double)(nttft - 1) * (p) / 100.0)] / 1000.0 : 0)
     printf("%s: %d streams, %d completed, %d failed; time to first token p50 %.0f us, p99 %.0f "
@@ -576,10 +610,10 @@ int main(int argc, char **argv)
            (unsigned long long)nstalls, STALL_US / 1000);
     printf("RESULT label=%s streams=%d completed=%d failed=%d ttft_p50_us=%.0f ttft_p99_us=%.0f "
            "ttft_max_us=%.0f events=%llu late_p50_us=%.0f late_p99_us=%.0f late_p999_us=%.0f "
-           "late_max_us=%u stalls=%llu\n",
+           "late_max_us=%u stalls=%llu client_cpu_us_per_event=%.1f\n",
            opt.label, opt.n, ncompleted, nfailed, TT(50), TT(99), TT(100),
            (unsigned long long)nevents, hist_pct(50), hist_pct(99), hist_pct(99.9), max_late_all,
-           (unsigned long long)nstalls);
+           (unsigned long long)nstalls, all_events ? self_cpu_s * 1e6 / (double)all_events : 0);
     if (opt.hist) {
         FILE *f = fopen(opt.hist, "w");
         if (!f)
@@ -608,8 +642,14 @@ int main(int argc, char **argv)
                 peak += pids[j].peak;
             }
         double per = (double)(active - base) * 1024.0 / opt.n;
-        printf("RSS label=%s name=%s base_kb=%ld active_kb=%ld peak_kb=%ld per_stream_b=%.0f\n",
-               opt.label, pids[i].name, base, active, peak, per);
+        long long ticks = 0;
+        for (int j = i; j < npids; j++)
+            if (!strcmp(pids[j].name, pids[i].name))
+                ticks += pids[j].cpu1 - pids[j].cpu0;
+        double cpu_us = all_events ? (double)ticks * 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)all_events : 0;
+        printf("RSS label=%s name=%s base_kb=%ld active_kb=%ld peak_kb=%ld per_stream_b=%.0f "
+               "cpu_us_per_event=%.1f\n",
+               opt.label, pids[i].name, base, active, peak, per, cpu_us);
     }
     return nfailed ? 1 : 0;
 }
