@@ -22,6 +22,7 @@ Acceptance points checked here:
      gateway log (sylib checks every log at stop), metrics page, refusal
      body, audit record or the store.
 """
+import atexit
 import concurrent.futures
 import json
 import os
@@ -35,6 +36,31 @@ sys.path.insert(0, os.path.dirname(__file__))
 from sylib import (BIN, PostgresServer, RedisServer, Server, check, done, jbody,  # noqa: E402
                    request)
 
+# Whatever this test started is stopped when it exits, even after a crash.
+_started = []
+
+
+def _leftovers():
+    for obj in reversed(_started):
+        try:
+            if isinstance(obj, Server):
+                if obj.proc.poll() is None:
+                    obj.proc.kill()
+                    obj.proc.wait()
+            else:
+                obj.stop()
+        except Exception:
+            pass
+
+
+atexit.register(_leftovers)
+
+
+def started(obj):
+    _started.append(obj)
+    return obj
+
+
 MASTER = "mk-" + os.urandom(12).hex()
 STATIC = "sk-static-" + os.urandom(8).hex()
 PROVIDER_KEY = "sim-provider-" + os.urandom(6).hex()
@@ -42,14 +68,14 @@ PRICE_IN, PRICE_OUT = 3, 15          # USD per million tokens, set on the deploy
 PICO = 10 ** 12
 MAX_TOKENS = 400                     # the sim answers exactly this many tokens
 
-sim = Server(["sim", "--listen", "127.0.0.1:{port}", "--workers", "2", "--log-level", "info", "-c", "{config}"], config="""
+sim = started(Server(["sim", "--listen", "127.0.0.1:{port}", "--workers", "2", "--log-level", "info", "-c", "{config}"], config="""
 record_requests: 10000
 models:
   - { name: gov-model, family: openai, output_tokens: 400 }
   - { name: res-us, family: openai }
   - { name: res-eu, family: openai }
   - { name: res-eu-down, family: openai, fault: 503 }
-""")
+"""))
 SIM = "http://127.0.0.1:%d" % sim.port
 
 
@@ -84,8 +110,8 @@ log: { level: info, format: json }
 
 
 def gateway(store, counters="local", audit=False):
-    srv = Server(["serve", "-c", "{config}"], config=gateway_config(store, counters, audit),
-                 env={"SY_TEST_MASTER": MASTER})
+    srv = started(Server(["serve", "-c", "{config}"], config=gateway_config(store, counters, audit),
+                         env={"SY_TEST_MASTER": MASTER}))
     deadline = time.time() + 15
     while '"listening","addr":"127.0.0.1:%d"' % srv.port not in srv.logtext():
         if time.time() > deadline:
@@ -341,8 +367,8 @@ check("the store holds no key, master key or provider key (only hashes)",
       key["key"].encode() not in raw and MASTER.encode() not in raw and PROVIDER_KEY.encode() not in raw)
 
 # --------------------------------------------------------------- 3 instances
-redis = RedisServer()
-pg = PostgresServer()
+redis = started(RedisServer())
+pg = started(PostgresServer())
 url = pg.create_db("switchyard")
 gws = [gateway(url, "redis://127.0.0.1:%d" % redis.port) for _ in range(3)]
 st, _ = admin(gws[0], "POST", "/admin/teams", {"id": "shared"})
