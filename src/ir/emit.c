@@ -154,14 +154,12 @@ int sy_ir_emit_content(sy_ir_emitter_t *e, sy_ir_delta_kind_t kind, sy_str_t tex
 
 int sy_ir_emit_append(sy_ir_emitter_t *e, sy_ir_delta_kind_t kind, sy_str_t text)
 {
-    if (sy_ir_emit_done(e))
-        return e->rc;
+    /* Only a fragment that will go out needs a block; sy_ir_emit_content
+     * answers for the rest (a finished stream, an empty fragment, a delta
+     * that is not content) as it would without one. */
     sy_ir_part_kind_t block;
-    if (!block_of(kind, &block))
-        return misuse(e, "content of a kind that is not content");
-    if (text.len == 0)
-        return e->rc;
-    if (!sy_ir_emit_continues(e, block)) {
+    if (!sy_ir_emit_done(e) && text.len && block_of(kind, &block) &&
+        !sy_ir_emit_continues(e, block)) {
         if (block == SY_IR_TOOL_CALL)
             return misuse(e, "tool arguments outside a tool call's block");
         int rc = sy_ir_emit_open(e, block, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
