@@ -124,19 +124,6 @@ static bool an_fail(sy_sim_call_t *call, int status, const char *message)
 
 /* ------------------------------------------------------------ validation --- */
 
-static bool valid_tool_name(sy_str_t n)
-{
-    if (n.len == 0 || n.len > 128)
-        return false;
-    for (size_t i = 0; i < n.len; i++) {
-        char c = n.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 static bool id_in(const sy_json_t *ids, sy_str_t id)
 {
     for (size_t i = 0; i < sy_json_len(ids); i++)
@@ -313,7 +300,7 @@ static bool check_tools(sy_sim_call_t *call, const sy_json_t *tools)
             return BAD("tools.%u.custom.name: Field required", i);
         if (type.p && !sy_str_eq_c(type, "custom"))
             continue; /* a server tool (web_search_20250305, ...): accepted as is */
-        if (!valid_tool_name(name))
+        if (!sy_sim_tool_name_ok(name, 128))
             return BAD("tools.%u.custom.name: String should match pattern "
                        "'^[a-zA-Z0-9_-]{1,128}$'",
                        i);

@@ -239,19 +239,6 @@ typedef struct {
     uint32_t input_tokens;
 } br_req_t;
 
-static bool valid_tool_name(sy_str_t n)
-{
-    if (n.len == 0 || n.len > 64)
-        return false;
-    for (size_t i = 0; i < n.len; i++) {
-        char c = n.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 static const char *const block_members[] = {"text", "image", "document", "video", "toolUse",
                                             "toolResult", "guardContent", "cachePoint",
                                             "reasoningContent", "citationsContent", NULL};
@@ -475,7 +462,7 @@ static bool check_tool_config(sy_sim_call_t *call, br_req_t *r, bool uses_tools)
                        i + 1);
         }
         sy_str_t name = sy_json_str(sy_json_get(spec, "name"));
-        if (!valid_tool_name(name))
+        if (!sy_sim_tool_name_ok(name, 64))
             return BAD("1 validation error detected: Value '%.*s' at 'toolConfig.tools.%u.member."
                        "toolSpec.name' failed to satisfy constraint: Member must satisfy regular "
                        "expression pattern: [a-zA-Z0-9_-]+",

@@ -128,19 +128,6 @@ static bool contains_json_word(const sy_json_t *v)
     return false;
 }
 
-static bool valid_fn_name(sy_str_t n)
-{
-    if (n.len == 0 || n.len > 64)
-        return false;
-    for (size_t i = 0; i < n.len; i++) {
-        char c = n.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 /* The content of a message: a string, null (assistant with tool calls), or
  * an array of typed parts. */
 static bool check_content(sy_sim_call_t *call, const sy_json_t *content, size_t mi, sy_str_t role)
@@ -364,7 +351,7 @@ static bool check_tools(sy_sim_call_t *call, const sy_json_t **tools_out, sy_sim
             if (name.p == NULL)
                 return bad(call, BAD("Missing required parameter: 'tools[%u].function.name'.", i),
                            BAD("tools[%u].function.name", i), "missing_required_parameter");
-            if (!valid_fn_name(name))
+            if (!sy_sim_tool_name_ok(name, 64))
                 return bad(call,
                            BAD("Invalid 'tools[%u].function.name': string does not match pattern. "
                                "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",

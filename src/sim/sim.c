@@ -192,6 +192,19 @@ uint32_t sy_sim_tool_plan(const sy_sim_call_t *call, size_t ntools, sy_sim_choic
     }
 }
 
+bool sy_sim_tool_name_ok(sy_str_t n, size_t max)
+{
+    if (n.len == 0 || n.len > max)
+        return false;
+    for (size_t i = 0; i < n.len; i++) {
+        char c = n.p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 /* ------------------------------------------------------- core endpoints --- */
 
 static void respond_json_buf(sy_http_req_t *req, int status, sy_buf_t *b)

@@ -356,6 +356,11 @@ typedef enum {
 uint32_t sy_sim_tool_plan(const sy_sim_call_t *call, size_t ntools, sy_sim_choice_t choice,
                           bool after_tool_result);
 
+/* A tool name as OpenAI, Anthropic and Bedrock accept one: 1 to max bytes
+ * of letters, digits, '_' and '-' (they differ only in max). Gemini's rule
+ * is its own. */
+bool sy_sim_tool_name_ok(sy_str_t name, size_t max);
+
 /* Append a random-looking id: prefix + n characters of [A-Za-z0-9] derived
  * from (call->nonce, salt), so two requests never share one. */
 void sy_sim_id(const sy_sim_call_t *call, const char *prefix, size_t n, uint64_t salt,

@@ -253,6 +253,23 @@ static void test_config(void)
     }
 }
 
+/* The tool-name rule the OpenAI, Anthropic and Bedrock families share. */
+static void test_tool_names(void)
+{
+    CHECK(sy_sim_tool_name_ok(SY_STR("get_weather-2"), 64));
+    CHECK(sy_sim_tool_name_ok(SY_STR("x"), 64));
+    CHECK(!sy_sim_tool_name_ok(SY_STR(""), 64));
+    CHECK(!sy_sim_tool_name_ok(SY_STR("bad name!"), 64));
+    CHECK(!sy_sim_tool_name_ok(SY_STR("a.b"), 64));
+    CHECK(!sy_sim_tool_name_ok(SY_STR("caf\xc3\xa9"), 64));
+    char long_name[129];
+    memset(long_name, 'a', sizeof(long_name));
+    CHECK(sy_sim_tool_name_ok(sy_str(long_name, 64), 64));
+    CHECK(!sy_sim_tool_name_ok(sy_str(long_name, 65), 64));
+    CHECK(sy_sim_tool_name_ok(sy_str(long_name, 128), 128)); /* Anthropic's limit */
+    CHECK(!sy_sim_tool_name_ok(sy_str(long_name, 129), 128));
+}
+
 static void test_masking(void)
 {
     sy_buf_t b;
@@ -289,5 +306,6 @@ int main(void)
     RUN(test_behaviour_headers);
     RUN(test_config);
     RUN(test_masking);
+    RUN(test_tool_names);
     return unit_done();
 }
