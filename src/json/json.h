@@ -278,6 +278,14 @@ void sy_json_write_end_array(sy_json_writer_t *w);
 /* An object member's key; the next write is its value. */
 void sy_json_write_key(sy_json_writer_t *w, sy_str_t key);
 void sy_json_write_string(sy_json_writer_t *w, sy_str_t s);
+/* The same for text known to need no escaping (printable ASCII other than
+ * '"' and '\\'), written without being scanned: for the C literals an
+ * encoder writes by the dozen (member names, "assistant", "stop"). The _lit
+ * forms take the literal itself. */
+void sy_json_write_key_plain(sy_json_writer_t *w, sy_str_t key);
+void sy_json_write_string_plain(sy_json_writer_t *w, sy_str_t s);
+#define sy_json_write_key_lit(w, lit) sy_json_write_key_plain((w), SY_STR(lit))
+#define sy_json_write_string_lit(w, lit) sy_json_write_string_plain((w), SY_STR(lit))
 /* A number given as text; it must match the JSON number grammar. */
 void sy_json_write_number_raw(sy_json_writer_t *w, sy_str_t raw);
 void sy_json_write_i64(sy_json_writer_t *w, int64_t n);

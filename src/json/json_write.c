@@ -338,6 +338,23 @@ void sy_json_write_key(sy_json_writer_t *w, sy_str_t key)
     w->after_key = true;
 }
 
+void sy_json_write_key_plain(sy_json_writer_t *w, sy_str_t key)
+{
+    if (w->err)
+        return;
+    if (w->depth == 0 || !top_is_obj(w) || w->after_key) {
+        w_fail(w, SY_EINVAL);
+        return;
+    }
+    if (w->has_items)
+        put_c(w, ',');
+    w->has_items = true;
+    put_c(w, '"');
+    put(w, key.p, key.len);
+    put(w, "\":", 2);
+    w->after_key = true;
+}
+
 /* -------------------------------------------------------------- scalars --- */
 
 void sy_json_write_string(sy_json_writer_t *w, sy_str_t s)
@@ -345,6 +362,16 @@ void sy_json_write_string(sy_json_writer_t *w, sy_str_t s)
     if (!before_value(w))
         return;
     emit_string(w, s.p, s.len, 0);
+    after_value(w);
+}
+
+void sy_json_write_string_plain(sy_json_writer_t *w, sy_str_t s)
+{
+    if (!before_value(w))
+        return;
+    put_c(w, '"');
+    put(w, s.p, s.len);
+    put_c(w, '"');
     after_value(w);
 }
 

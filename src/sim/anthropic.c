@@ -81,20 +81,20 @@ static void write_error(sy_sim_call_t *call, int status, const char *message, sy
     sy_json_writer_t w;
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("type"));
-    sy_json_write_string(&w, SY_STR("error"));
-    sy_json_write_key(&w, SY_STR("error"));
+    sy_json_write_key_lit(&w, "type");
+    sy_json_write_string_lit(&w, "error");
+    sy_json_write_key_lit(&w, "error");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("type"));
+    sy_json_write_key_lit(&w, "type");
     sy_json_write_string(&w, sy_str_c(error_type(status)));
-    sy_json_write_key(&w, SY_STR("message"));
+    sy_json_write_key_lit(&w, "message");
     sy_json_write_string(&w, sy_str_c(message));
     sy_json_write_end_object(&w);
     if (request_id) {
         char id[64];
         sy_buf_t b = {.data = id, .cap = sizeof(id), .max = sizeof(id)};
         sy_sim_id(call, "req_011C", 16, 2, &b);
-        sy_json_write_key(&w, SY_STR("request_id"));
+        sy_json_write_key_lit(&w, "request_id");
         sy_json_write_string(&w, sy_buf_str(&b));
     }
     sy_json_write_end_object(&w);
@@ -503,32 +503,32 @@ static void plan(sy_sim_call_t *call, an_msg_t *msg, const an_req_t *r, uint64_t
 
 static void write_usage(sy_json_writer_t *w, const an_msg_t *msg, uint32_t output, bool start)
 {
-    sy_json_write_key(w, SY_STR("usage"));
+    sy_json_write_key_lit(w, "usage");
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("input_tokens"));
+    sy_json_write_key_lit(w, "input_tokens");
     sy_json_write_u64(w, msg->input_tokens);
-    sy_json_write_key(w, SY_STR("cache_creation_input_tokens"));
+    sy_json_write_key_lit(w, "cache_creation_input_tokens");
     sy_json_write_u64(w, 0);
-    sy_json_write_key(w, SY_STR("cache_read_input_tokens"));
+    sy_json_write_key_lit(w, "cache_read_input_tokens");
     sy_json_write_u64(w, 0);
     if (start) {
-        sy_json_write_key(w, SY_STR("cache_creation"));
+        sy_json_write_key_lit(w, "cache_creation");
         sy_json_write_raw(w, SY_STR("{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0}"));
     }
-    sy_json_write_key(w, SY_STR("output_tokens"));
+    sy_json_write_key_lit(w, "output_tokens");
     sy_json_write_u64(w, output);
     if (start) {
-        sy_json_write_key(w, SY_STR("service_tier"));
-        sy_json_write_string(w, SY_STR("standard"));
-        sy_json_write_key(w, SY_STR("inference_geo"));
-        sy_json_write_string(w, SY_STR("not_available"));
+        sy_json_write_key_lit(w, "service_tier");
+        sy_json_write_string_lit(w, "standard");
+        sy_json_write_key_lit(w, "inference_geo");
+        sy_json_write_string_lit(w, "not_available");
     }
     sy_json_write_end_object(w);
 }
 
 static void write_stop_sequence(sy_json_writer_t *w, const an_msg_t *msg)
 {
-    sy_json_write_key(w, SY_STR("stop_sequence"));
+    sy_json_write_key_lit(w, "stop_sequence");
     if (msg->stop_sequence.p)
         sy_json_write_string(w, msg->stop_sequence);
     else
@@ -539,15 +539,15 @@ static void write_stop_sequence(sy_json_writer_t *w, const an_msg_t *msg)
 static void message_head(sy_sim_call_t *call, const an_msg_t *msg, sy_json_writer_t *w)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("id"));
+    sy_json_write_key_lit(w, "id");
     sy_json_write_string(w, msg->id);
-    sy_json_write_key(w, SY_STR("type"));
-    sy_json_write_string(w, SY_STR("message"));
-    sy_json_write_key(w, SY_STR("role"));
-    sy_json_write_string(w, SY_STR("assistant"));
-    sy_json_write_key(w, SY_STR("model"));
+    sy_json_write_key_lit(w, "type");
+    sy_json_write_string_lit(w, "message");
+    sy_json_write_key_lit(w, "role");
+    sy_json_write_string_lit(w, "assistant");
+    sy_json_write_key_lit(w, "model");
     sy_json_write_string(w, call->model->version);
-    sy_json_write_key(w, SY_STR("content"));
+    sy_json_write_key_lit(w, "content");
     sy_json_write_begin_array(w);
 }
 
@@ -561,14 +561,14 @@ static void respond_whole(sy_sim_call_t *call, an_msg_t *msg)
     for (uint32_t i = 0; i < msg->nblocks; i++) {
         an_block_t *b = &msg->blocks[i];
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("type"));
+        sy_json_write_key_lit(&w, "type");
         if (b->kind == BK_TOOL) {
-            sy_json_write_string(&w, SY_STR("tool_use"));
-            sy_json_write_key(&w, SY_STR("id"));
+            sy_json_write_string_lit(&w, "tool_use");
+            sy_json_write_key_lit(&w, "id");
             sy_json_write_string(&w, b->id);
-            sy_json_write_key(&w, SY_STR("name"));
+            sy_json_write_key_lit(&w, "name");
             sy_json_write_string(&w, b->name);
-            sy_json_write_key(&w, SY_STR("input"));
+            sy_json_write_key_lit(&w, "input");
             sy_json_write_raw(&w, b->input);
         } else {
             bool th = b->kind == BK_THINKING;
@@ -579,14 +579,14 @@ static void respond_whole(sy_sim_call_t *call, an_msg_t *msg)
             sy_json_write_string(&w, sy_buf_str(tmp));
             sy_buf_clear(tmp);
             if (th) {
-                sy_json_write_key(&w, SY_STR("signature"));
+                sy_json_write_key_lit(&w, "signature");
                 sy_json_write_string(&w, b->signature);
             }
         }
         sy_json_write_end_object(&w);
     }
     sy_json_write_end_array(&w);
-    sy_json_write_key(&w, SY_STR("stop_reason"));
+    sy_json_write_key_lit(&w, "stop_reason");
     sy_json_write_string(&w, sy_str_c(msg->stop_reason));
     write_stop_sequence(&w, msg);
     write_usage(&w, msg, msg->output_tokens, true);
@@ -606,7 +606,7 @@ static void ev_begin(sy_buf_t *out, const char *type, sy_json_writer_t *w)
     sy_buf_printf(out, "event: %s\ndata: ", type);
     sy_json_writer_init(w, out, 0);
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("type"));
+    sy_json_write_key_lit(w, "type");
     sy_json_write_string(w, sy_str_c(type));
 }
 
@@ -619,7 +619,7 @@ static void ev_end(sy_json_writer_t *w)
 
 static void ev_index(sy_json_writer_t *w, uint32_t i)
 {
-    sy_json_write_key(w, SY_STR("index"));
+    sy_json_write_key_lit(w, "index");
     sy_json_write_u64(w, i);
 }
 
@@ -632,12 +632,12 @@ static uint32_t an_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
     switch (msg->step) {
     case S_START:
         ev_begin(out, "message_start", &w);
-        sy_json_write_key(&w, SY_STR("message"));
+        sy_json_write_key_lit(&w, "message");
         message_head(call, msg, &w);
         sy_json_write_end_array(&w);
-        sy_json_write_key(&w, SY_STR("stop_reason"));
+        sy_json_write_key_lit(&w, "stop_reason");
         sy_json_write_null(&w);
-        sy_json_write_key(&w, SY_STR("stop_sequence"));
+        sy_json_write_key_lit(&w, "stop_sequence");
         sy_json_write_null(&w);
         write_usage(&w, msg, 1, true);
         sy_json_write_end_object(&w);
@@ -647,27 +647,27 @@ static uint32_t an_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
     case S_BLOCK_START:
         ev_begin(out, "content_block_start", &w);
         ev_index(&w, msg->bi);
-        sy_json_write_key(&w, SY_STR("content_block"));
+        sy_json_write_key_lit(&w, "content_block");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("type"));
+        sy_json_write_key_lit(&w, "type");
         if (b->kind == BK_TOOL) {
-            sy_json_write_string(&w, SY_STR("tool_use"));
-            sy_json_write_key(&w, SY_STR("id"));
+            sy_json_write_string_lit(&w, "tool_use");
+            sy_json_write_key_lit(&w, "id");
             sy_json_write_string(&w, b->id);
-            sy_json_write_key(&w, SY_STR("name"));
+            sy_json_write_key_lit(&w, "name");
             sy_json_write_string(&w, b->name);
-            sy_json_write_key(&w, SY_STR("input"));
+            sy_json_write_key_lit(&w, "input");
             sy_json_write_raw(&w, SY_STR("{}"));
         } else if (b->kind == BK_THINKING) {
-            sy_json_write_string(&w, SY_STR("thinking"));
-            sy_json_write_key(&w, SY_STR("thinking"));
-            sy_json_write_string(&w, SY_STR(""));
-            sy_json_write_key(&w, SY_STR("signature"));
-            sy_json_write_string(&w, SY_STR(""));
+            sy_json_write_string_lit(&w, "thinking");
+            sy_json_write_key_lit(&w, "thinking");
+            sy_json_write_string_lit(&w, "");
+            sy_json_write_key_lit(&w, "signature");
+            sy_json_write_string_lit(&w, "");
         } else {
-            sy_json_write_string(&w, SY_STR("text"));
-            sy_json_write_key(&w, SY_STR("text"));
-            sy_json_write_string(&w, SY_STR(""));
+            sy_json_write_string_lit(&w, "text");
+            sy_json_write_key_lit(&w, "text");
+            sy_json_write_string_lit(&w, "");
         }
         sy_json_write_end_object(&w);
         ev_end(&w);
@@ -683,7 +683,7 @@ static uint32_t an_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
         /* A tool's input starts with an empty fragment, as the API sends it. */
         ev_begin(out, "content_block_delta", &w);
         ev_index(&w, msg->bi);
-        sy_json_write_key(&w, SY_STR("delta"));
+        sy_json_write_key_lit(&w, "delta");
         sy_json_write_raw(&w, SY_STR("{\"type\":\"input_json_delta\",\"partial_json\":\"\"}"));
         ev_end(&w);
         msg->step = S_BLOCK_DELTA;
@@ -697,18 +697,18 @@ static uint32_t an_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
             return an_next(call, out, last);
         ev_begin(out, "content_block_delta", &w);
         ev_index(&w, msg->bi);
-        sy_json_write_key(&w, SY_STR("delta"));
+        sy_json_write_key_lit(&w, "delta");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("type"));
+        sy_json_write_key_lit(&w, "type");
         if (b->kind == BK_TOOL) {
-            sy_json_write_string(&w, SY_STR("input_json_delta"));
-            sy_json_write_key(&w, SY_STR("partial_json"));
+            sy_json_write_string_lit(&w, "input_json_delta");
+            sy_json_write_key_lit(&w, "partial_json");
         } else if (b->kind == BK_THINKING) {
-            sy_json_write_string(&w, SY_STR("thinking_delta"));
-            sy_json_write_key(&w, SY_STR("thinking"));
+            sy_json_write_string_lit(&w, "thinking_delta");
+            sy_json_write_key_lit(&w, "thinking");
         } else {
-            sy_json_write_string(&w, SY_STR("text_delta"));
-            sy_json_write_key(&w, SY_STR("text"));
+            sy_json_write_string_lit(&w, "text_delta");
+            sy_json_write_key_lit(&w, "text");
         }
         sy_json_write_string(&w, sy_buf_str(tmp));
         sy_json_write_end_object(&w);
@@ -719,11 +719,11 @@ static uint32_t an_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
     case S_SIGNATURE:
         ev_begin(out, "content_block_delta", &w);
         ev_index(&w, msg->bi);
-        sy_json_write_key(&w, SY_STR("delta"));
+        sy_json_write_key_lit(&w, "delta");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("type"));
-        sy_json_write_string(&w, SY_STR("signature_delta"));
-        sy_json_write_key(&w, SY_STR("signature"));
+        sy_json_write_key_lit(&w, "type");
+        sy_json_write_string_lit(&w, "signature_delta");
+        sy_json_write_key_lit(&w, "signature");
         sy_json_write_string(&w, b->signature);
         sy_json_write_end_object(&w);
         ev_end(&w);
@@ -738,9 +738,9 @@ static uint32_t an_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
         return 0;
     case S_DELTA:
         ev_begin(out, "message_delta", &w);
-        sy_json_write_key(&w, SY_STR("delta"));
+        sy_json_write_key_lit(&w, "delta");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("stop_reason"));
+        sy_json_write_key_lit(&w, "stop_reason");
         sy_json_write_string(&w, sy_str_c(msg->stop_reason));
         write_stop_sequence(&w, msg);
         sy_json_write_end_object(&w);
@@ -911,13 +911,13 @@ static void write_model(sy_json_writer_t *w, const sy_sim_model_t *m, sy_arena_t
     char when[32];
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("type"));
-    sy_json_write_string(w, SY_STR("model"));
-    sy_json_write_key(w, SY_STR("id"));
+    sy_json_write_key_lit(w, "type");
+    sy_json_write_string_lit(w, "model");
+    sy_json_write_key_lit(w, "id");
     sy_json_write_string(w, m->name);
-    sy_json_write_key(w, SY_STR("display_name"));
+    sy_json_write_key_lit(w, "display_name");
     sy_json_write_string(w, sy_str_c(sy_arena_sprintf(a, "%.*s", SY_STR_FMT(m->name))));
-    sy_json_write_key(w, SY_STR("created_at"));
+    sy_json_write_key_lit(w, "created_at");
     sy_json_write_string(w, sy_str_c(when));
     sy_json_write_end_object(w);
 }
@@ -939,7 +939,7 @@ static void an_models(sy_sim_call_t *call, sy_str_t one)
         write_model(&w, m, call->req->arena);
     } else {
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("data"));
+        sy_json_write_key_lit(&w, "data");
         sy_json_write_begin_array(&w);
         const sy_sim_model_t *first = NULL, *lastm = NULL;
         for (size_t i = 0; i < c->nmodels; i++) {
@@ -952,14 +952,14 @@ static void an_models(sy_sim_call_t *call, sy_str_t one)
             lastm = m;
         }
         sy_json_write_end_array(&w);
-        sy_json_write_key(&w, SY_STR("has_more"));
+        sy_json_write_key_lit(&w, "has_more");
         sy_json_write_bool(&w, false);
-        sy_json_write_key(&w, SY_STR("first_id"));
+        sy_json_write_key_lit(&w, "first_id");
         if (first)
             sy_json_write_string(&w, first->name);
         else
             sy_json_write_null(&w);
-        sy_json_write_key(&w, SY_STR("last_id"));
+        sy_json_write_key_lit(&w, "last_id");
         if (lastm)
             sy_json_write_string(&w, lastm->name);
         else

@@ -89,7 +89,7 @@ static void write_error(sy_sim_call_t *call, const char *type, const char *ns, c
     sy_json_writer_t w;
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("message"));
+    sy_json_write_key_lit(&w, "message");
     sy_json_write_string(&w, sy_str_c(message));
     sy_json_write_end_object(&w);
     sy_json_write_finish(&w);
@@ -704,7 +704,7 @@ static void write_padding(sy_sim_call_t *call, br_msg_t *msg, sy_json_writer_t *
 {
     static const char pad[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     size_t n = 1 + (size_t)sy_sim_rand(call->seed, 0x70000u + msg->frames, sizeof(pad) - 1);
-    sy_json_write_key(w, SY_STR("p"));
+    sy_json_write_key_lit(w, "p");
     sy_json_write_string(w, sy_str(pad, n));
 }
 
@@ -718,13 +718,13 @@ static void write_usage_fields(sy_json_writer_t *w, const br_msg_t *msg, bool ca
             sy_json_write_u64(w, 0);
         }
     }
-    sy_json_write_key(w, SY_STR("inputTokens"));
+    sy_json_write_key_lit(w, "inputTokens");
     sy_json_write_u64(w, msg->input_tokens);
-    sy_json_write_key(w, SY_STR("outputTokens"));
+    sy_json_write_key_lit(w, "outputTokens");
     sy_json_write_u64(w, msg->output_tokens);
-    sy_json_write_key(w, SY_STR("serverToolUsage"));
+    sy_json_write_key_lit(w, "serverToolUsage");
     sy_json_write_raw(w, SY_STR("{}"));
-    sy_json_write_key(w, SY_STR("totalTokens"));
+    sy_json_write_key_lit(w, "totalTokens");
     sy_json_write_u64(w, (uint64_t)msg->input_tokens + msg->output_tokens);
 }
 
@@ -735,46 +735,46 @@ static void respond_whole(sy_sim_call_t *call, br_msg_t *msg)
     sy_json_writer_t w;
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("metrics"));
+    sy_json_write_key_lit(&w, "metrics");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("latencyMs"));
+    sy_json_write_key_lit(&w, "latencyMs");
     sy_json_write_u64(&w, latency_ms(call, msg));
     sy_json_write_end_object(&w);
-    sy_json_write_key(&w, SY_STR("output"));
+    sy_json_write_key_lit(&w, "output");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("message"));
+    sy_json_write_key_lit(&w, "message");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("content"));
+    sy_json_write_key_lit(&w, "content");
     sy_json_write_begin_array(&w);
     for (uint32_t i = 0; i < msg->nblocks; i++) {
         br_block_t *b = &msg->blocks[i];
         sy_json_write_begin_object(&w);
         if (b->kind == BK_TOOL) {
-            sy_json_write_key(&w, SY_STR("toolUse"));
+            sy_json_write_key_lit(&w, "toolUse");
             sy_json_write_begin_object(&w);
-            sy_json_write_key(&w, SY_STR("input"));
+            sy_json_write_key_lit(&w, "input");
             sy_json_write_raw(&w, b->input);
-            sy_json_write_key(&w, SY_STR("name"));
+            sy_json_write_key_lit(&w, "name");
             sy_json_write_string(&w, b->name);
-            sy_json_write_key(&w, SY_STR("toolUseId"));
+            sy_json_write_key_lit(&w, "toolUseId");
             sy_json_write_string(&w, b->id);
             sy_json_write_end_object(&w);
         } else {
             sy_buf_clear(tmp);
             sy_sim_text_all(&b->text, tmp);
             if (b->kind == BK_REASONING) {
-                sy_json_write_key(&w, SY_STR("reasoningContent"));
+                sy_json_write_key_lit(&w, "reasoningContent");
                 sy_json_write_begin_object(&w);
-                sy_json_write_key(&w, SY_STR("reasoningText"));
+                sy_json_write_key_lit(&w, "reasoningText");
                 sy_json_write_begin_object(&w);
-                sy_json_write_key(&w, SY_STR("signature"));
+                sy_json_write_key_lit(&w, "signature");
                 sy_json_write_string(&w, b->signature);
-                sy_json_write_key(&w, SY_STR("text"));
+                sy_json_write_key_lit(&w, "text");
                 sy_json_write_string(&w, sy_buf_str(tmp));
                 sy_json_write_end_object(&w);
                 sy_json_write_end_object(&w);
             } else {
-                sy_json_write_key(&w, SY_STR("text"));
+                sy_json_write_key_lit(&w, "text");
                 sy_json_write_string(&w, sy_buf_str(tmp));
             }
             sy_buf_clear(tmp);
@@ -782,13 +782,13 @@ static void respond_whole(sy_sim_call_t *call, br_msg_t *msg)
         sy_json_write_end_object(&w);
     }
     sy_json_write_end_array(&w);
-    sy_json_write_key(&w, SY_STR("role"));
-    sy_json_write_string(&w, SY_STR("assistant"));
+    sy_json_write_key_lit(&w, "role");
+    sy_json_write_string_lit(&w, "assistant");
     sy_json_write_end_object(&w);
     sy_json_write_end_object(&w);
-    sy_json_write_key(&w, SY_STR("stopReason"));
+    sy_json_write_key_lit(&w, "stopReason");
     sy_json_write_string(&w, sy_str_c(msg->stop_reason));
-    sy_json_write_key(&w, SY_STR("usage"));
+    sy_json_write_key_lit(&w, "usage");
     sy_json_write_begin_object(&w);
     write_usage_fields(&w, msg, true);
     sy_json_write_end_object(&w);
@@ -812,7 +812,7 @@ static void emit(sy_buf_t *out, const char *type, sy_buf_t *pay)
 
 static void index_key(sy_json_writer_t *w, uint32_t i)
 {
-    sy_json_write_key(w, SY_STR("contentBlockIndex"));
+    sy_json_write_key_lit(w, "contentBlockIndex");
     sy_json_write_u64(w, i);
 }
 
@@ -831,21 +831,21 @@ static uint32_t br_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
     case S_START:
         type = "messageStart";
         write_padding(call, msg, &w);
-        sy_json_write_key(&w, SY_STR("role"));
-        sy_json_write_string(&w, SY_STR("assistant"));
+        sy_json_write_key_lit(&w, "role");
+        sy_json_write_string_lit(&w, "assistant");
         msg->step = msg->nblocks == 0 ? S_MSG_STOP : b->kind == BK_TOOL ? S_BLOCK_START : S_DELTA;
         break;
     case S_BLOCK_START:
         type = "contentBlockStart";
         index_key(&w, msg->bi);
         write_padding(call, msg, &w);
-        sy_json_write_key(&w, SY_STR("start"));
+        sy_json_write_key_lit(&w, "start");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("toolUse"));
+        sy_json_write_key_lit(&w, "toolUse");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("name"));
+        sy_json_write_key_lit(&w, "name");
         sy_json_write_string(&w, b->name);
-        sy_json_write_key(&w, SY_STR("toolUseId"));
+        sy_json_write_key_lit(&w, "toolUseId");
         sy_json_write_string(&w, b->id);
         sy_json_write_end_object(&w);
         sy_json_write_end_object(&w);
@@ -861,22 +861,22 @@ static uint32_t br_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
         if (sy_sim_text_done(&b->text))
             msg->step = b->kind == BK_REASONING ? S_SIGNATURE : S_BLOCK_STOP;
         index_key(&w, msg->bi);
-        sy_json_write_key(&w, SY_STR("delta"));
+        sy_json_write_key_lit(&w, "delta");
         sy_json_write_begin_object(&w);
         if (b->kind == BK_TOOL) {
-            sy_json_write_key(&w, SY_STR("toolUse"));
+            sy_json_write_key_lit(&w, "toolUse");
             sy_json_write_begin_object(&w);
-            sy_json_write_key(&w, SY_STR("input"));
+            sy_json_write_key_lit(&w, "input");
             sy_json_write_string(&w, piece);
             sy_json_write_end_object(&w);
         } else if (b->kind == BK_REASONING) {
-            sy_json_write_key(&w, SY_STR("reasoningContent"));
+            sy_json_write_key_lit(&w, "reasoningContent");
             sy_json_write_begin_object(&w);
-            sy_json_write_key(&w, SY_STR("text"));
+            sy_json_write_key_lit(&w, "text");
             sy_json_write_string(&w, piece);
             sy_json_write_end_object(&w);
         } else {
-            sy_json_write_key(&w, SY_STR("text"));
+            sy_json_write_key_lit(&w, "text");
             sy_json_write_string(&w, piece);
         }
         sy_json_write_end_object(&w);
@@ -887,11 +887,11 @@ static uint32_t br_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
     case S_SIGNATURE:
         type = "contentBlockDelta";
         index_key(&w, msg->bi);
-        sy_json_write_key(&w, SY_STR("delta"));
+        sy_json_write_key_lit(&w, "delta");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("reasoningContent"));
+        sy_json_write_key_lit(&w, "reasoningContent");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("signature"));
+        sy_json_write_key_lit(&w, "signature");
         sy_json_write_string(&w, b->signature);
         sy_json_write_end_object(&w);
         sy_json_write_end_object(&w);
@@ -910,20 +910,20 @@ static uint32_t br_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
     case S_MSG_STOP:
         type = "messageStop";
         write_padding(call, msg, &w);
-        sy_json_write_key(&w, SY_STR("stopReason"));
+        sy_json_write_key_lit(&w, "stopReason");
         sy_json_write_string(&w, sy_str_c(msg->stop_reason));
         msg->step = S_METADATA;
         break;
     case S_METADATA:
     default:
         type = "metadata";
-        sy_json_write_key(&w, SY_STR("metrics"));
+        sy_json_write_key_lit(&w, "metrics");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("latencyMs"));
+        sy_json_write_key_lit(&w, "latencyMs");
         sy_json_write_u64(&w, latency_ms(call, msg));
         sy_json_write_end_object(&w);
         write_padding(call, msg, &w);
-        sy_json_write_key(&w, SY_STR("usage"));
+        sy_json_write_key_lit(&w, "usage");
         sy_json_write_begin_object(&w);
         write_usage_fields(&w, msg, false);
         sy_json_write_end_object(&w);
@@ -953,7 +953,7 @@ static void br_stream_error(sy_sim_call_t *call, int status, sy_buf_t *out)
     sy_json_writer_t w;
     sy_json_writer_init(&w, pay, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("message"));
+    sy_json_write_key_lit(&w, "message");
     sy_json_write_string(&w, sy_str_c(message));
     sy_json_write_end_object(&w);
     sy_json_write_finish(&w);

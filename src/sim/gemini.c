@@ -723,45 +723,45 @@ static void plan(sy_sim_call_t *call, ge_resp_t *r, const ge_req_t *q)
 static void write_usage(sy_json_writer_t *w, const ge_resp_t *r, uint32_t out, uint32_t thoughts,
                         bool final)
 {
-    sy_json_write_key(w, SY_STR("usageMetadata"));
+    sy_json_write_key_lit(w, "usageMetadata");
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("promptTokenCount"));
+    sy_json_write_key_lit(w, "promptTokenCount");
     sy_json_write_u64(w, r->input_tokens);
     /* 2.0 reports candidates only at the end; later models once there are some. */
     bool cand = final || (r->gen >= 25 && out > 0);
     if (cand) {
-        sy_json_write_key(w, SY_STR("candidatesTokenCount"));
+        sy_json_write_key_lit(w, "candidatesTokenCount");
         sy_json_write_u64(w, out);
     }
-    sy_json_write_key(w, SY_STR("totalTokenCount"));
+    sy_json_write_key_lit(w, "totalTokenCount");
     sy_json_write_u64(w, (uint64_t)r->input_tokens + (cand ? out : 0) + thoughts);
-    sy_json_write_key(w, SY_STR("promptTokensDetails"));
+    sy_json_write_key_lit(w, "promptTokensDetails");
     sy_json_write_begin_array(w);
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("modality"));
-    sy_json_write_string(w, SY_STR("TEXT"));
-    sy_json_write_key(w, SY_STR("tokenCount"));
+    sy_json_write_key_lit(w, "modality");
+    sy_json_write_string_lit(w, "TEXT");
+    sy_json_write_key_lit(w, "tokenCount");
     sy_json_write_u64(w, r->input_tokens);
     sy_json_write_end_object(w);
     sy_json_write_end_array(w);
     if (final && r->gen < 25) {
-        sy_json_write_key(w, SY_STR("candidatesTokensDetails"));
+        sy_json_write_key_lit(w, "candidatesTokensDetails");
         sy_json_write_begin_array(w);
         sy_json_write_begin_object(w);
-        sy_json_write_key(w, SY_STR("modality"));
-        sy_json_write_string(w, SY_STR("TEXT"));
-        sy_json_write_key(w, SY_STR("tokenCount"));
+        sy_json_write_key_lit(w, "modality");
+        sy_json_write_string_lit(w, "TEXT");
+        sy_json_write_key_lit(w, "tokenCount");
         sy_json_write_u64(w, out);
         sy_json_write_end_object(w);
         sy_json_write_end_array(w);
     }
     if (r->thinking) {
-        sy_json_write_key(w, SY_STR("thoughtsTokenCount"));
+        sy_json_write_key_lit(w, "thoughtsTokenCount");
         sy_json_write_u64(w, thoughts);
     }
     if (r->gen >= 25) {
-        sy_json_write_key(w, SY_STR("serviceTier"));
-        sy_json_write_string(w, SY_STR("standard"));
+        sy_json_write_key_lit(w, "serviceTier");
+        sy_json_write_string_lit(w, "standard");
     }
     sy_json_write_end_object(w);
 }
@@ -770,12 +770,12 @@ static void write_usage(sy_json_writer_t *w, const ge_resp_t *r, uint32_t out, u
 static void response_begin(sy_json_writer_t *w)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("candidates"));
+    sy_json_write_key_lit(w, "candidates");
     sy_json_write_begin_array(w);
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("content"));
+    sy_json_write_key_lit(w, "content");
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("parts"));
+    sy_json_write_key_lit(w, "parts");
     sy_json_write_begin_array(w);
 }
 
@@ -784,32 +784,32 @@ static void response_end(sy_sim_call_t *call, const ge_resp_t *r, sy_json_writer
                          bool whole, uint32_t out, uint32_t thoughts)
 {
     sy_json_write_end_array(w);
-    sy_json_write_key(w, SY_STR("role"));
-    sy_json_write_string(w, SY_STR("model"));
+    sy_json_write_key_lit(w, "role");
+    sy_json_write_string_lit(w, "model");
     sy_json_write_end_object(w);
     if (final) {
-        sy_json_write_key(w, SY_STR("finishReason"));
+        sy_json_write_key_lit(w, "finishReason");
         sy_json_write_string(w, sy_str_c(r->finish));
     }
     if (r->gen >= 25) {
-        sy_json_write_key(w, SY_STR("index"));
+        sy_json_write_key_lit(w, "index");
         sy_json_write_u64(w, 0);
     }
     if (whole && r->gen < 25) {
         /* A small negative number, as the 2.0 bodies carry. */
-        sy_json_write_key(w, SY_STR("avgLogprobs"));
+        sy_json_write_key_lit(w, "avgLogprobs");
         sy_json_write_double(w, -(double)(1 + sy_sim_rand(call->seed, 77, 900)) / 10000.0);
     }
     if (whole && r->gen >= 30 && r->nparts && r->parts[r->nparts - 1].kind == PT_CALL) {
-        sy_json_write_key(w, SY_STR("finishMessage"));
-        sy_json_write_string(w, SY_STR("Model generated function call(s)."));
+        sy_json_write_key_lit(w, "finishMessage");
+        sy_json_write_string_lit(w, "Model generated function call(s).");
     }
     sy_json_write_end_object(w);
     sy_json_write_end_array(w);
     write_usage(w, r, out, thoughts, final);
-    sy_json_write_key(w, SY_STR("modelVersion"));
+    sy_json_write_key_lit(w, "modelVersion");
     sy_json_write_string(w, call->model->version);
-    sy_json_write_key(w, SY_STR("responseId"));
+    sy_json_write_key_lit(w, "responseId");
     sy_json_write_string(w, r->response_id);
     sy_json_write_end_object(w);
 }
@@ -817,15 +817,15 @@ static void response_end(sy_sim_call_t *call, const ge_resp_t *r, sy_json_writer
 static void write_call_part(sy_json_writer_t *w, const ge_part_t *p, sy_str_t signature)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("functionCall"));
+    sy_json_write_key_lit(w, "functionCall");
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("name"));
+    sy_json_write_key_lit(w, "name");
     sy_json_write_string(w, p->name);
-    sy_json_write_key(w, SY_STR("args"));
+    sy_json_write_key_lit(w, "args");
     sy_json_write_raw(w, p->args);
     sy_json_write_end_object(w);
     if (signature.p) {
-        sy_json_write_key(w, SY_STR("thoughtSignature"));
+        sy_json_write_key_lit(w, "thoughtSignature");
         sy_json_write_string(w, signature);
     }
     sy_json_write_end_object(w);
@@ -834,14 +834,14 @@ static void write_call_part(sy_json_writer_t *w, const ge_part_t *p, sy_str_t si
 static void write_text_part(sy_json_writer_t *w, sy_str_t text, bool thought, sy_str_t signature)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("text"));
+    sy_json_write_key_lit(w, "text");
     sy_json_write_string(w, text);
     if (thought) {
-        sy_json_write_key(w, SY_STR("thought"));
+        sy_json_write_key_lit(w, "thought");
         sy_json_write_bool(w, true);
     }
     if (signature.p) {
-        sy_json_write_key(w, SY_STR("thoughtSignature"));
+        sy_json_write_key_lit(w, "thoughtSignature");
         sy_json_write_string(w, signature);
     }
     sy_json_write_end_object(w);
@@ -1092,25 +1092,25 @@ static void ge_count_tokens(sy_sim_call_t *call, sy_str_t model_name, sy_str_t v
 static void write_model(sy_json_writer_t *w, const sy_sim_model_t *m)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("name"));
+    sy_json_write_key_lit(w, "name");
     char name[300];
     int n = snprintf(name, sizeof(name), "models/%.*s", (int)SY_MIN(m->name.len, (size_t)280), m->name.p);
     sy_json_write_string(w, sy_str(name, (size_t)n));
-    sy_json_write_key(w, SY_STR("version"));
-    sy_json_write_string(w, SY_STR("001"));
-    sy_json_write_key(w, SY_STR("displayName"));
+    sy_json_write_key_lit(w, "version");
+    sy_json_write_string_lit(w, "001");
+    sy_json_write_key_lit(w, "displayName");
     sy_json_write_string(w, m->name);
-    sy_json_write_key(w, SY_STR("inputTokenLimit"));
+    sy_json_write_key_lit(w, "inputTokenLimit");
     sy_json_write_u64(w, m->context_window);
-    sy_json_write_key(w, SY_STR("outputTokenLimit"));
+    sy_json_write_key_lit(w, "outputTokenLimit");
     sy_json_write_u64(w, m->kind == SY_SIM_KIND_CHAT ? m->max_output : 1);
-    sy_json_write_key(w, SY_STR("supportedGenerationMethods"));
+    sy_json_write_key_lit(w, "supportedGenerationMethods");
     sy_json_write_raw(w, m->kind == SY_SIM_KIND_CHAT
                              ? SY_STR("[\"generateContent\",\"countTokens\"]")
                              : SY_STR("[\"embedContent\"]"));
     bool thinks = generation(m->version) >= 25 && m->kind == SY_SIM_KIND_CHAT;
     if (thinks) {
-        sy_json_write_key(w, SY_STR("thinking"));
+        sy_json_write_key_lit(w, "thinking");
         sy_json_write_bool(w, true);
     }
     sy_json_write_end_object(w);
@@ -1131,7 +1131,7 @@ static void ge_models(sy_sim_call_t *call, sy_str_t one, sy_str_t version)
         write_model(&w, m);
     } else {
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("models"));
+        sy_json_write_key_lit(&w, "models");
         sy_json_write_begin_array(&w);
         const sy_sim_config_t *c = call->sim->cfg;
         for (size_t i = 0; i < c->nmodels; i++)

@@ -410,11 +410,11 @@ static void gen_object(gen_t *g, const sy_json_t *schema, int depth)
          * schema forbids extra members. */
         const sy_json_t *ap = sy_json_get(schema, "additionalProperties");
         if (!(ap && ap->type == SY_JSON_FALSE) && depth < GEN_MAX_DEPTH) {
-            sy_json_write_key(g->w, SY_STR("result"));
+            sy_json_write_key_lit(g->w, "result");
             sy_json_write_string(g->w, sy_str_c(words[gen_rand(g, NWORDS)]));
-            sy_json_write_key(g->w, SY_STR("count"));
+            sy_json_write_key_lit(g->w, "count");
             sy_json_write_i64(g->w, (int64_t)gen_rand(g, 100));
-            sy_json_write_key(g->w, SY_STR("ok"));
+            sy_json_write_key_lit(g->w, "ok");
             sy_json_write_bool(g->w, gen_rand(g, 2) == 1);
         }
         sy_json_write_end_object(g->w);

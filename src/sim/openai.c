@@ -23,18 +23,18 @@ void oa_error(sy_sim_call_t *call, int status, const char *message, const char *
     sy_json_writer_t w;
     sy_json_writer_init(&w, b, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("error"));
+    sy_json_write_key_lit(&w, "error");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("message"));
+    sy_json_write_key_lit(&w, "message");
     sy_json_write_string(&w, sy_str_c(message));
-    sy_json_write_key(&w, SY_STR("type"));
+    sy_json_write_key_lit(&w, "type");
     sy_json_write_string(&w, sy_str_c(type));
-    sy_json_write_key(&w, SY_STR("param"));
+    sy_json_write_key_lit(&w, "param");
     if (param)
         sy_json_write_string(&w, sy_str_c(param));
     else
         sy_json_write_null(&w);
-    sy_json_write_key(&w, SY_STR("code"));
+    sy_json_write_key_lit(&w, "code");
     if (code)
         sy_json_write_string(&w, sy_str_c(code));
     else
@@ -62,15 +62,15 @@ static const char *oa_error_body(sy_sim_call_t *call, int status, const char *me
     sy_json_writer_t w;
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("error"));
+    sy_json_write_key_lit(&w, "error");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("message"));
+    sy_json_write_key_lit(&w, "message");
     sy_json_write_string(&w, sy_str_c(message));
-    sy_json_write_key(&w, SY_STR("type"));
+    sy_json_write_key_lit(&w, "type");
     sy_json_write_string(&w, sy_str_c(type));
-    sy_json_write_key(&w, SY_STR("param"));
+    sy_json_write_key_lit(&w, "param");
     sy_json_write_null(&w);
-    sy_json_write_key(&w, SY_STR("code"));
+    sy_json_write_key_lit(&w, "code");
     if (code)
         sy_json_write_string(&w, sy_str_c(code));
     else
@@ -266,13 +266,13 @@ static bool oa_body(sy_sim_call_t *call)
 static void write_model(sy_json_writer_t *w, const sy_sim_model_t *m)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("id"));
+    sy_json_write_key_lit(w, "id");
     sy_json_write_string(w, m->name);
-    sy_json_write_key(w, SY_STR("object"));
-    sy_json_write_string(w, SY_STR("model"));
-    sy_json_write_key(w, SY_STR("created"));
+    sy_json_write_key_lit(w, "object");
+    sy_json_write_string_lit(w, "model");
+    sy_json_write_key_lit(w, "created");
     sy_json_write_u64(w, m->created);
-    sy_json_write_key(w, SY_STR("owned_by"));
+    sy_json_write_key_lit(w, "owned_by");
     sy_json_write_string(w, m->owned_by);
     sy_json_write_end_object(w);
 }
@@ -296,9 +296,9 @@ static void oa_models(sy_sim_call_t *call, sy_str_t one)
         write_model(&w, m);
     } else {
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("object"));
-        sy_json_write_string(&w, SY_STR("list"));
-        sy_json_write_key(&w, SY_STR("data"));
+        sy_json_write_key_lit(&w, "object");
+        sy_json_write_string_lit(&w, "list");
+        sy_json_write_key_lit(&w, "data");
         sy_json_write_begin_array(&w);
         for (size_t i = 0; i < c->nmodels; i++)
             if (c->models[i].family == SY_SIM_FAMILY_OPENAI || c->models[i].family == SY_SIM_FAMILY_ANY)
@@ -416,28 +416,28 @@ static void oa_embeddings(sy_sim_call_t *call, const oa_route_t *rt)
     sy_json_writer_t w;
     sy_json_writer_init(&w, b, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("object"));
-    sy_json_write_string(&w, SY_STR("list"));
-    sy_json_write_key(&w, SY_STR("data"));
+    sy_json_write_key_lit(&w, "object");
+    sy_json_write_string_lit(&w, "list");
+    sy_json_write_key_lit(&w, "data");
     sy_json_write_begin_array(&w);
     for (size_t i = 0; i < n; i++) {
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("object"));
-        sy_json_write_string(&w, SY_STR("embedding"));
-        sy_json_write_key(&w, SY_STR("index"));
+        sy_json_write_key_lit(&w, "object");
+        sy_json_write_string_lit(&w, "embedding");
+        sy_json_write_key_lit(&w, "index");
         sy_json_write_u64(&w, i);
-        sy_json_write_key(&w, SY_STR("embedding"));
+        sy_json_write_key_lit(&w, "embedding");
         sy_sim_gen_embedding(seeds[i], dims, b64, &w);
         sy_json_write_end_object(&w);
     }
     sy_json_write_end_array(&w);
-    sy_json_write_key(&w, SY_STR("model"));
+    sy_json_write_key_lit(&w, "model");
     sy_json_write_string(&w, model->version);
-    sy_json_write_key(&w, SY_STR("usage"));
+    sy_json_write_key_lit(&w, "usage");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("prompt_tokens"));
+    sy_json_write_key_lit(&w, "prompt_tokens");
     sy_json_write_u64(&w, total);
-    sy_json_write_key(&w, SY_STR("total_tokens"));
+    sy_json_write_key_lit(&w, "total_tokens");
     sy_json_write_u64(&w, total);
     sy_json_write_end_object(&w);
     sy_json_write_end_object(&w);

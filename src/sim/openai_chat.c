@@ -450,25 +450,25 @@ static void plan_calls(sy_sim_call_t *call, oa_chat_t *st, const sy_json_t *tool
 
 static void write_usage(sy_json_writer_t *w, const oa_chat_t *st)
 {
-    sy_json_write_key(w, SY_STR("usage"));
+    sy_json_write_key_lit(w, "usage");
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("prompt_tokens"));
+    sy_json_write_key_lit(w, "prompt_tokens");
     sy_json_write_u64(w, st->prompt_tokens);
-    sy_json_write_key(w, SY_STR("completion_tokens"));
+    sy_json_write_key_lit(w, "completion_tokens");
     sy_json_write_u64(w, st->completion_tokens);
-    sy_json_write_key(w, SY_STR("total_tokens"));
+    sy_json_write_key_lit(w, "total_tokens");
     sy_json_write_u64(w, (uint64_t)st->prompt_tokens + st->completion_tokens);
-    sy_json_write_key(w, SY_STR("prompt_tokens_details"));
+    sy_json_write_key_lit(w, "prompt_tokens_details");
     sy_json_write_raw(w, SY_STR("{\"cached_tokens\":0,\"audio_tokens\":0}"));
-    sy_json_write_key(w, SY_STR("completion_tokens_details"));
+    sy_json_write_key_lit(w, "completion_tokens_details");
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("reasoning_tokens"));
+    sy_json_write_key_lit(w, "reasoning_tokens");
     sy_json_write_u64(w, st->reasoning_tokens);
-    sy_json_write_key(w, SY_STR("audio_tokens"));
+    sy_json_write_key_lit(w, "audio_tokens");
     sy_json_write_u64(w, 0);
-    sy_json_write_key(w, SY_STR("accepted_prediction_tokens"));
+    sy_json_write_key_lit(w, "accepted_prediction_tokens");
     sy_json_write_u64(w, 0);
-    sy_json_write_key(w, SY_STR("rejected_prediction_tokens"));
+    sy_json_write_key_lit(w, "rejected_prediction_tokens");
     sy_json_write_u64(w, 0);
     sy_json_write_end_object(w);
     sy_json_write_end_object(w);
@@ -476,7 +476,7 @@ static void write_usage(sy_json_writer_t *w, const oa_chat_t *st)
 
 static void write_fingerprint(sy_json_writer_t *w, const oa_chat_t *st)
 {
-    sy_json_write_key(w, SY_STR("system_fingerprint"));
+    sy_json_write_key_lit(w, "system_fingerprint");
     if (st->fingerprint)
         sy_json_write_string(w, sy_str_c(st->fingerprint));
     else
@@ -490,7 +490,7 @@ static const char azure_filters[] =
 
 static void write_prompt_filters(sy_json_writer_t *w, bool full)
 {
-    sy_json_write_key(w, SY_STR("prompt_filter_results"));
+    sy_json_write_key_lit(w, "prompt_filter_results");
     if (!full) {
         /* Whole responses carry empty filter results (as recorded). */
         sy_json_write_raw(w, SY_STR("[{\"prompt_index\":0,\"content_filter_results\":{}}]"));
@@ -512,28 +512,28 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
     sy_json_writer_t w;
     sy_json_writer_init(&w, b, 0);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("id"));
+    sy_json_write_key_lit(&w, "id");
     sy_json_write_string(&w, st->id);
-    sy_json_write_key(&w, SY_STR("object"));
-    sy_json_write_string(&w, SY_STR("chat.completion"));
-    sy_json_write_key(&w, SY_STR("created"));
+    sy_json_write_key_lit(&w, "object");
+    sy_json_write_string_lit(&w, "chat.completion");
+    sy_json_write_key_lit(&w, "created");
     sy_json_write_u64(&w, st->created);
-    sy_json_write_key(&w, SY_STR("model"));
+    sy_json_write_key_lit(&w, "model");
     sy_json_write_string(&w, call->model->version);
-    sy_json_write_key(&w, SY_STR("choices"));
+    sy_json_write_key_lit(&w, "choices");
     sy_json_write_begin_array(&w);
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("index"));
+    sy_json_write_key_lit(&w, "index");
     sy_json_write_u64(&w, 0);
     if (st->azure) {
-        sy_json_write_key(&w, SY_STR("content_filter_results"));
+        sy_json_write_key_lit(&w, "content_filter_results");
         sy_json_write_raw(&w, SY_STR("{}"));
     }
-    sy_json_write_key(&w, SY_STR("message"));
+    sy_json_write_key_lit(&w, "message");
     sy_json_write_begin_object(&w);
-    sy_json_write_key(&w, SY_STR("role"));
-    sy_json_write_string(&w, SY_STR("assistant"));
-    sy_json_write_key(&w, SY_STR("content"));
+    sy_json_write_key_lit(&w, "role");
+    sy_json_write_string_lit(&w, "assistant");
+    sy_json_write_key_lit(&w, "content");
     if (st->has_text) {
         sy_buf_clear(tmp);
         sy_sim_text_all(&st->text, tmp);
@@ -542,35 +542,35 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
         sy_json_write_null(&w);
     }
     if (st->ncalls) {
-        sy_json_write_key(&w, SY_STR("tool_calls"));
+        sy_json_write_key_lit(&w, "tool_calls");
         sy_json_write_begin_array(&w);
         for (uint32_t i = 0; i < st->ncalls; i++) {
             sy_json_write_begin_object(&w);
-            sy_json_write_key(&w, SY_STR("id"));
+            sy_json_write_key_lit(&w, "id");
             sy_json_write_string(&w, st->calls[i].id);
-            sy_json_write_key(&w, SY_STR("type"));
-            sy_json_write_string(&w, SY_STR("function"));
-            sy_json_write_key(&w, SY_STR("function"));
+            sy_json_write_key_lit(&w, "type");
+            sy_json_write_string_lit(&w, "function");
+            sy_json_write_key_lit(&w, "function");
             sy_json_write_begin_object(&w);
-            sy_json_write_key(&w, SY_STR("name"));
+            sy_json_write_key_lit(&w, "name");
             sy_json_write_string(&w, st->calls[i].name);
-            sy_json_write_key(&w, SY_STR("arguments"));
+            sy_json_write_key_lit(&w, "arguments");
             sy_json_write_string(&w, st->calls[i].args);
             sy_json_write_end_object(&w);
             sy_json_write_end_object(&w);
         }
         sy_json_write_end_array(&w);
     }
-    sy_json_write_key(&w, SY_STR("refusal"));
+    sy_json_write_key_lit(&w, "refusal");
     sy_json_write_null(&w);
-    sy_json_write_key(&w, SY_STR("annotations"));
+    sy_json_write_key_lit(&w, "annotations");
     sy_json_write_raw(&w, SY_STR("[]"));
     sy_json_write_end_object(&w);
     if (st->logprobs_field) {
-        sy_json_write_key(&w, SY_STR("logprobs"));
+        sy_json_write_key_lit(&w, "logprobs");
         sy_json_write_null(&w);
     }
-    sy_json_write_key(&w, SY_STR("finish_reason"));
+    sy_json_write_key_lit(&w, "finish_reason");
     sy_json_write_string(&w, sy_str_c(st->finish));
     sy_json_write_end_object(&w);
     sy_json_write_end_array(&w);
@@ -578,8 +578,8 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
         write_prompt_filters(&w, false);
     write_usage(&w, st);
     if (!st->azure) {
-        sy_json_write_key(&w, SY_STR("service_tier"));
-        sy_json_write_string(&w, SY_STR("default"));
+        sy_json_write_key_lit(&w, "service_tier");
+        sy_json_write_string_lit(&w, "default");
     }
     write_fingerprint(&w, st);
     sy_json_write_end_object(&w);
@@ -603,20 +603,20 @@ static void chunk_begin(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w,
     sy_buf_append_c(out, "data: ");
     sy_json_writer_init(w, out, 0);
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("id"));
+    sy_json_write_key_lit(w, "id");
     sy_json_write_string(w, st->id);
-    sy_json_write_key(w, SY_STR("object"));
-    sy_json_write_string(w, SY_STR("chat.completion.chunk"));
-    sy_json_write_key(w, SY_STR("created"));
+    sy_json_write_key_lit(w, "object");
+    sy_json_write_string_lit(w, "chat.completion.chunk");
+    sy_json_write_key_lit(w, "created");
     sy_json_write_u64(w, st->created);
-    sy_json_write_key(w, SY_STR("model"));
+    sy_json_write_key_lit(w, "model");
     sy_json_write_string(w, call->model->version);
     if (!st->azure) {
-        sy_json_write_key(w, SY_STR("service_tier"));
-        sy_json_write_string(w, SY_STR("default"));
+        sy_json_write_key_lit(w, "service_tier");
+        sy_json_write_string_lit(w, "default");
     }
     write_fingerprint(w, st);
-    sy_json_write_key(w, SY_STR("choices"));
+    sy_json_write_key_lit(w, "choices");
     sy_json_write_begin_array(w);
 }
 
@@ -624,13 +624,13 @@ static void chunk_begin(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w,
 static void choice_begin(oa_chat_t *st, sy_json_writer_t *w, bool filters)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("index"));
+    sy_json_write_key_lit(w, "index");
     sy_json_write_u64(w, 0);
     if (st->azure) {
-        sy_json_write_key(w, SY_STR("content_filter_results"));
+        sy_json_write_key_lit(w, "content_filter_results");
         sy_json_write_raw(w, filters ? sy_str_c(azure_filters) : SY_STR("{}"));
     }
-    sy_json_write_key(w, SY_STR("delta"));
+    sy_json_write_key_lit(w, "delta");
     sy_json_write_begin_object(w);
 }
 
@@ -638,10 +638,10 @@ static void choice_end(oa_chat_t *st, sy_json_writer_t *w, const char *finish)
 {
     sy_json_write_end_object(w); /* delta */
     if (st->logprobs_field) {
-        sy_json_write_key(w, SY_STR("logprobs"));
+        sy_json_write_key_lit(w, "logprobs");
         sy_json_write_null(w);
     }
-    sy_json_write_key(w, SY_STR("finish_reason"));
+    sy_json_write_key_lit(w, "finish_reason");
     if (finish)
         sy_json_write_string(w, sy_str_c(finish));
     else
@@ -655,14 +655,14 @@ static void chunk_end(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w, b
     if (usage)
         write_usage(w, st);
     else if (st->include_usage) {
-        sy_json_write_key(w, SY_STR("usage"));
+        sy_json_write_key_lit(w, "usage");
         sy_json_write_null(w);
     }
     if (st->obfuscation) {
         char pad[24];
         sy_buf_t p = {.data = pad, .cap = sizeof(pad), .max = sizeof(pad)};
         sy_sim_id(call, "", 1 + (size_t)sy_sim_rand(call->nonce, call->events, 15), 1000 + call->events, &p);
-        sy_json_write_key(w, SY_STR("obfuscation"));
+        sy_json_write_key_lit(w, "obfuscation");
         sy_json_write_string(w, sy_buf_str(&p));
     }
     sy_json_write_end_object(w);
@@ -673,18 +673,18 @@ static void chunk_end(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w, b
 static void write_call_head(sy_json_writer_t *w, const oa_call_t *c, uint32_t index)
 {
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("index"));
+    sy_json_write_key_lit(w, "index");
     sy_json_write_u64(w, index);
-    sy_json_write_key(w, SY_STR("id"));
+    sy_json_write_key_lit(w, "id");
     sy_json_write_string(w, c->id);
-    sy_json_write_key(w, SY_STR("type"));
-    sy_json_write_string(w, SY_STR("function"));
-    sy_json_write_key(w, SY_STR("function"));
+    sy_json_write_key_lit(w, "type");
+    sy_json_write_string_lit(w, "function");
+    sy_json_write_key_lit(w, "function");
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR("name"));
+    sy_json_write_key_lit(w, "name");
     sy_json_write_string(w, c->name);
-    sy_json_write_key(w, SY_STR("arguments"));
-    sy_json_write_string(w, SY_STR(""));
+    sy_json_write_key_lit(w, "arguments");
+    sy_json_write_string_lit(w, "");
     sy_json_write_end_object(w);
     sy_json_write_end_object(w);
 }
@@ -702,16 +702,16 @@ static uint32_t oa_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
             sy_buf_append_c(out, "data: ");
             sy_json_writer_init(&w, out, 0);
             sy_json_write_begin_object(&w);
-            sy_json_write_key(&w, SY_STR("choices"));
+            sy_json_write_key_lit(&w, "choices");
             sy_json_write_raw(&w, SY_STR("[]"));
-            sy_json_write_key(&w, SY_STR("created"));
+            sy_json_write_key_lit(&w, "created");
             sy_json_write_u64(&w, 0);
-            sy_json_write_key(&w, SY_STR("id"));
-            sy_json_write_string(&w, SY_STR(""));
-            sy_json_write_key(&w, SY_STR("model"));
-            sy_json_write_string(&w, SY_STR(""));
-            sy_json_write_key(&w, SY_STR("object"));
-            sy_json_write_string(&w, SY_STR(""));
+            sy_json_write_key_lit(&w, "id");
+            sy_json_write_string_lit(&w, "");
+            sy_json_write_key_lit(&w, "model");
+            sy_json_write_string_lit(&w, "");
+            sy_json_write_key_lit(&w, "object");
+            sy_json_write_string_lit(&w, "");
             write_prompt_filters(&w, true);
             sy_json_write_end_object(&w);
             sy_json_write_finish(&w);
@@ -723,22 +723,22 @@ static uint32_t oa_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
     case ST_AZURE_FILTER:
         chunk_begin(call, st, &w, out);
         choice_begin(st, &w, false);
-        sy_json_write_key(&w, SY_STR("role"));
-        sy_json_write_string(&w, SY_STR("assistant"));
-        sy_json_write_key(&w, SY_STR("content"));
+        sy_json_write_key_lit(&w, "role");
+        sy_json_write_string_lit(&w, "assistant");
+        sy_json_write_key_lit(&w, "content");
         if (st->ncalls) {
             sy_json_write_null(&w);
-            sy_json_write_key(&w, SY_STR("tool_calls"));
+            sy_json_write_key_lit(&w, "tool_calls");
             sy_json_write_begin_array(&w);
             write_call_head(&w, &st->calls[0], 0);
             sy_json_write_end_array(&w);
             cost = (uint32_t)sy_sim_tokens(st->calls[0].name);
             st->step = ST_CALL_ARGS;
         } else {
-            sy_json_write_string(&w, SY_STR(""));
+            sy_json_write_string_lit(&w, "");
             st->step = st->has_text && st->text.ntokens ? ST_CONTENT : ST_FINISH;
         }
-        sy_json_write_key(&w, SY_STR("refusal"));
+        sy_json_write_key_lit(&w, "refusal");
         sy_json_write_null(&w);
         choice_end(st, &w, NULL);
         chunk_end(call, st, &w, false);
@@ -750,7 +750,7 @@ static uint32_t oa_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
             st->step = st->ncalls ? ST_CALL_START : ST_FINISH;
         chunk_begin(call, st, &w, out);
         choice_begin(st, &w, true);
-        sy_json_write_key(&w, SY_STR("content"));
+        sy_json_write_key_lit(&w, "content");
         sy_json_write_string(&w, sy_buf_str(tmp));
         choice_end(st, &w, NULL);
         chunk_end(call, st, &w, false);
@@ -762,7 +762,7 @@ static uint32_t oa_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
         oa_call_t *c = &st->calls[st->ci];
         chunk_begin(call, st, &w, out);
         choice_begin(st, &w, false);
-        sy_json_write_key(&w, SY_STR("tool_calls"));
+        sy_json_write_key_lit(&w, "tool_calls");
         sy_json_write_begin_array(&w);
         write_call_head(&w, c, st->ci);
         sy_json_write_end_array(&w);
@@ -784,14 +784,14 @@ static uint32_t oa_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
             return oa_next(call, out, last);
         chunk_begin(call, st, &w, out);
         choice_begin(st, &w, false);
-        sy_json_write_key(&w, SY_STR("tool_calls"));
+        sy_json_write_key_lit(&w, "tool_calls");
         sy_json_write_begin_array(&w);
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("index"));
+        sy_json_write_key_lit(&w, "index");
         sy_json_write_u64(&w, st->ci - (st->step == ST_CALL_ARGS ? 0 : 1));
-        sy_json_write_key(&w, SY_STR("function"));
+        sy_json_write_key_lit(&w, "function");
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("arguments"));
+        sy_json_write_key_lit(&w, "arguments");
         sy_json_write_string(&w, sy_buf_str(tmp));
         sy_json_write_end_object(&w);
         sy_json_write_end_object(&w);

@@ -250,28 +250,28 @@ void sy_sim_log_dump(sy_sim_log_t *l, sy_buf_t *out, sy_arena_t *a)
     pthread_mutex_lock(&l->mu);
     uint64_t total = l->total;
     uint64_t first = total > l->cap ? total - l->cap : 0;
-    sy_json_write_key(&w, SY_STR("total"));
+    sy_json_write_key_lit(&w, "total");
     sy_json_write_u64(&w, total);
-    sy_json_write_key(&w, SY_STR("requests"));
+    sy_json_write_key_lit(&w, "requests");
     sy_json_write_begin_array(&w);
     for (uint64_t i = first; i < total; i++) {
         const rec_t *e = l->ring[i % l->cap];
         if (e == NULL)
             continue;
         sy_json_write_begin_object(&w);
-        sy_json_write_key(&w, SY_STR("seq"));
+        sy_json_write_key_lit(&w, "seq");
         sy_json_write_u64(&w, e->seq);
-        sy_json_write_key(&w, SY_STR("time_ms"));
+        sy_json_write_key_lit(&w, "time_ms");
         sy_json_write_u64(&w, e->wall_ms);
-        sy_json_write_key(&w, SY_STR("worker"));
+        sy_json_write_key_lit(&w, "worker");
         sy_json_write_i64(&w, e->worker);
-        sy_json_write_key(&w, SY_STR("method"));
+        sy_json_write_key_lit(&w, "method");
         sy_json_write_string(&w, sp(e, e->method));
-        sy_json_write_key(&w, SY_STR("path"));
+        sy_json_write_key_lit(&w, "path");
         sy_json_write_string(&w, sp(e, e->path));
-        sy_json_write_key(&w, SY_STR("query"));
+        sy_json_write_key_lit(&w, "query");
         sy_json_write_string(&w, sp(e, e->query));
-        sy_json_write_key(&w, SY_STR("headers"));
+        sy_json_write_key_lit(&w, "headers");
         sy_json_write_begin_object(&w);
         for (uint32_t k = 0; k < e->nh; k++) {
             /* Names lower-cased, as HTTP/2 and most client libraries show them. */
@@ -284,7 +284,7 @@ void sy_sim_log_dump(sy_sim_log_t *l, sy_buf_t *out, sy_arena_t *a)
             sy_json_write_string(&w, sp(e, e->h[2 * k + 1]));
         }
         sy_json_write_end_object(&w);
-        sy_json_write_key(&w, SY_STR("body"));
+        sy_json_write_key_lit(&w, "body");
         sy_str_t body = sp(e, e->body);
         sy_json_t *tree = NULL;
         if (body.len == 0)
