@@ -89,6 +89,7 @@ typedef struct {
      * JSON goes upstream with only the fields the gateway acts on rewritten,
      * and the provider's answer comes back as it was sent. */
     bool passthrough;
+    sy_guard_stream_t *gs; /* output guardrail between decoder and front door, or NULL */
 } attempt_t;
 
 struct proxy {
@@ -147,6 +148,8 @@ struct proxy {
     sy_gov_req_t *gov;
     sy_residency_t residency;
     sy_str_t guard_class;
+    /* Output guardrails: the principal's policy when its output side acts. */
+    const sy_guard_policy_t *guard_out;
     const sy_str_t *guard_juris;
     size_t nguard_juris;
 };
@@ -669,7 +672,8 @@ static void stream_body_cb(sy_http_creq_t *r, const char *data, size_t len)
 {
     attempt_t *a = sy_http_creq_data(r);
     proxy_t *p = a->p;
-    int rc = a->vt->stream_feed(a->dec, data, len, on_delta, a);
+    int rc = a->gs ? a->vt->stream_feed(a->dec, data, len, sy_guard_stream_feed, a->gs)
+                   : a->vt->stream_feed(a->dec, data, len, on_delta, a);
     if (rc == SY_OK && a->passthrough && !p->done)
         rc = forward_raw(p, data, len);
     if (rc == SY_EAGAIN) { /* a retryable error event before any client byte */
@@ -755,6 +759,10 @@ static sy_http_client_body_cb on_head(sy_http_creq_t *r, const sy_http_client_he
             sy_route_state_sample_ttft(a->state, sy_now_ns() - a->t_start, now_ms());
         if (a->up.stream) {
             a->dec = a->vt->stream_new(p->req->arena, &a->pcx, &p->ir);
+            /* Output guardrails sit between the decoder and the front door:
+             * they hold back a bounded window, redact, or end the stream. */
+            if (p->guard_out)
+                a->gs = sy_guard_stream_new(p->req->arena, p->guard_out, on_delta, a);
             if (a->passthrough) {
                 sy_buf_free(&p->sse_buf);
                 sy_buf_init(&p->sse_buf, SY_SSE_DEFAULT_MAX_DATA + SY_SSE_DEFAULT_MAX_LINE);
@@ -806,7 +814,8 @@ static void on_done(sy_http_creq_t *r)
         return;
     }
     if (a->up.stream) {
-        int rc = a->vt->stream_end(a->dec, on_delta, a);
+        int rc = a->gs ? a->vt->stream_end(a->dec, sy_guard_stream_feed, a->gs)
+                       : a->vt->stream_end(a->dec, on_delta, a);
         if (rc == SY_EAGAIN) {
             attempt_failed(a);
             return;
@@ -864,6 +873,16 @@ static void on_done(sy_http_creq_t *r)
     }
     p->usage = resp.usage;
     answered(p, a);
+    if (p->guard_out) {
+        sy_guard_verdict_t v;
+        sy_guard_apply_response(p->req->arena, p->guard_out, &resp, &v);
+        if (v.blocked) {
+            p->err.cls = SY_IR_ERR_CONTENT_FILTER;
+            respond_error(p, v.status ? v.status : 400, NULL,
+                          v.message ? v.message : "response blocked by a guardrail policy");
+            return;
+        }
+    }
     if (a->passthrough) {
         /* The provider's body, as it sent it: decode() above read its usage. */
         sy_audit_response_bytes(p->audit, sy_buf_ptr(&a->body), a->body.len);
@@ -1224,7 +1243,10 @@ static void launch(proxy_t *p, attempt_t *a, uint32_t ci, bool hedge)
         attempt_failed(a);
         return;
     }
-    a->passthrough = !p->embeddings && p->client_json && p->fd->format != SY_FORMAT_NONE &&
+    /* (A relayed body cannot be scanned or redacted: no passthrough under
+     * an output guardrail.) */
+    a->passthrough = !p->embeddings && !p->guard_out && p->client_json &&
+                     p->fd->format != SY_FORMAT_NONE &&
                      p->fd->format == a->vt->native;
     if (a->passthrough && passthrough_body(p, a) != SY_OK)
         a->passthrough = false; /* keep the adapter's own body */
@@ -1367,6 +1389,13 @@ static void residency_to_need(const sy_residency_t *r, sy_route_need_t *need)
     need->residency_why = r->why;
 }
 
+/* Whether a policy side has any detector that does something. */
+static bool guard_side_acts(const sy_guard_side_t *side)
+{
+    return side->pii.action != SY_GUARD_OFF || side->secrets.action != SY_GUARD_OFF ||
+           side->injection.action != SY_GUARD_OFF || side->deny.action != SY_GUARD_OFF;
+}
+
 /* Input guardrails: the principal's policy (its key's, else its team's,
  * else its organisation's) over the parsed request. A block is answered
  * here; a redaction rewrote the request, so the client's bytes may no
@@ -1387,6 +1416,8 @@ static bool guard_input(proxy_t *p)
         respond_error(p, 503, NULL, msg);
         return false;
     }
+    if (guard_side_acts(&pol->output))
+        p->guard_out = pol;
     sy_guard_verdict_t v;
     sy_guard_apply_request(p->req->arena, pol, &p->ir, &v);
     if (v.action != SY_GUARD_OFF) {
