@@ -12,9 +12,11 @@
  * content event arrived (time to first token, from the request's send) and
  * then how late each later content event is against the upstream's own
  * schedule: the simulator paced at T tokens per second sends content event
- * j at first + j * P (P = 1000/T ms, one token per event), so
+ * j at first + k(j) * P, where P = 1000/T ms and k(j) is the number of
+ * tokens in the content events before j (one per OpenAI chunk, several per
+ * Anthropic text_delta; counted with the simulator's tokenizer), so
  *
- *     lateness(j) = arrival(j) - (arrival(first) + j * P)
+ *     lateness(j) = arrival(j) - (arrival(first) + k(j) * P)
  *
  * measured at the client. An event more than 10 ms late is a stall. Content
  * events are OpenAI chunks with a non-empty delta.content, or Anthropic
@@ -77,6 +79,7 @@ typedef struct {
     size_t evlen;
     uint64_t t_send, t_first;
     uint32_t ncontent;
+    uint64_t tokens; /* tokens in the content events so far (the schedule) */
     uint32_t max_late_us;
     bool done_marker;
 } stream_t;
@@ -277,16 +280,74 @@ static void open_stream(stream_t *s, int idx)
     epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
-static bool is_content(const char *d, size_t n)
+/* The text of a content event (still JSON-escaped), or NULL: an OpenAI
+ * chunk's non-empty delta.content, an Anthropic text_delta's text. */
+static const char *content_text(const char *d, size_t n, size_t *len)
 {
     const char *k = memmem(d, n, "\"content\":\"", 11);
-    if (k && (size_t)(k - d) + 11 < n && k[11] != '"')
-        return true;
-    return memmem(d, n, "\"text_delta\"", 12) != NULL;
+    size_t klen = 11;
+    if (!k || (size_t)(k - d) + klen >= n || k[klen] == '"') {
+        if (!memmem(d, n, "\"text_delta\"", 12))
+            return NULL;
+        k = memmem(d, n, "\"text\":\"", 8);
+        klen = 8;
+        if (!k)
+            return NULL;
+    }
+    const char *t = k + klen, *end = d + n, *q = t;
+    while (q < end && *q != '"')
+        q += (*q == '\\') ? 2 : 1;
+    *len = (size_t)((q < end ? q : end) - t);
+    return t;
+}
+
+/*
+ * Tokens in a text, by the simulator's tokenizer (docs/sim.md): a token is
+ * a run of ASCII letters, digits and non-ASCII bytes, or any one other
+ * non-space character; whitespace belongs to the token after it. The
+ * simulator paces by tokens (an Anthropic text_delta carries several), so
+ * content event j is due at first + (tokens before j) / tps.
+ */
+static uint64_t count_tokens(const char *t, size_t n)
+{
+    uint64_t count = 0;
+    bool word = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c == '\\' && i + 1 < n) {
+            char e = t[++i];
+            if (e == 'n' || e == 't' || e == 'r') {
+                word = false; /* whitespace */
+            } else if (e == 'u') {
+                i += 4; /* a non-ASCII character: part of a word */
+                if (!word)
+                    count++;
+                word = true;
+            } else {
+                count++; /* an escaped quote, backslash or slash */
+                word = false;
+            }
+            continue;
+        }
+        if (c == ' ') {
+            word = false;
+        } else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   c >= 0x80) {
+            if (!word)
+                count++;
+            word = true;
+        } else {
+            count++;
+            word = false;
+        }
+    }
+    return count;
 }
 
 static void on_event(stream_t *s, const char *e, size_t n, uint64_t now)
 {
+    const char *text;
+    size_t tlen;
     /* data lines of one event */
     const char *p = e, *end = e + n;
     while (p < end) {
@@ -303,13 +364,13 @@ static void on_event(stream_t *s, const char *e, size_t n, uint64_t now)
                 s->done_marker = true;
             } else if (memmem(d, dl, "\"message_stop\"", 14)) {
                 s->done_marker = true;
-            } else if (is_content(d, dl)) {
+            } else if ((text = content_text(d, dl, &tlen)) != NULL) {
                 if (!s->t_first) {
                     s->t_first = now;
                     ttfts[nttft++] = now - s->t_send;
                     nfirst++;
                 } else {
-                    double expect = (double)s->t_first + (double)s->ncontent * opt.period_us * 1000.0;
+                    double expect = (double)s->t_first + (double)s->tokens * opt.period_us * 1000.0;
                     double late = ((double)now - expect) / 1000.0;
                     uint32_t l = late > 0 ? (uint32_t)late : 0;
                     if (l / HIST_US < HIST_N)
@@ -325,6 +386,7 @@ static void on_event(stream_t *s, const char *e, size_t n, uint64_t now)
                     nevents++;
                 }
                 s->ncontent++;
+                s->tokens += count_tokens(text, tlen);
             }
         }
         p += ll + 1;

@@ -2,7 +2,7 @@
 # bench/streams.sh - many concurrent SSE streams through the gateway.
 #
 #   bench/streams.sh [--streams N] [--tps T] [--ramp R] [--hold S]
-#                    [--via passthrough|translate|nginx] [--no-direct]
+#                    [--via passthrough|translate|nginx] [--no-direct] [--timeout S]
 #
 # The simulator streams chat completions at T tokens per second (default 20,
 # one token per event, BENCH_SIM_TOKENS long so every stream outlives the
@@ -44,7 +44,8 @@ while [ $# -gt 0 ]; do
     --hold) HOLD=$2; shift 2 ;;
     --via) VIA=$2; shift 2 ;;
     --no-direct) DIRECT=0; shift ;;
-    *) echo "usage: $0 [--streams N] [--tps T] [--ramp R] [--hold S] [--via passthrough|translate|nginx] [--no-direct]" >&2; exit 2 ;;
+    --timeout) TIMEOUT_ARG=$2; shift 2 ;;
+    *) echo "usage: $0 [--streams N] [--tps T] [--ramp R] [--hold S] [--via passthrough|translate|nginx] [--no-direct] [--timeout S]" >&2; exit 2 ;;
     esac
 done
 [ -x "$STREAMS" ] || die "no $STREAMS (make bench-build)"
@@ -56,7 +57,7 @@ mkdir -p "$BENCH_RESULTS"
 RAMP_S=$(( (N + RAMP - 1) / RAMP ))
 TOKENS=$(( (RAMP_S + HOLD) * TPS ))
 PERIOD_MS=$(awk -v t="$TPS" 'BEGIN {printf "%.3f", 1000 / t}')
-TIMEOUT=$(( RAMP_S + HOLD + TOKENS / TPS + 60 ))
+TIMEOUT=${TIMEOUT_ARG:-$(( RAMP_S + HOLD + TOKENS / TPS + 60 ))}
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FDMAX=$(ulimit -n)
