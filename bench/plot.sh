@@ -18,7 +18,7 @@ D=${1:-$(cd "$(dirname "$0")" && pwd)/results}
 command -v gnuplot >/dev/null || { echo "plot: gnuplot is not installed (sh scripts/deps.sh)" >&2; exit 1; }
 T=$(mktemp -d /tmp/switchyard-plot.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-TERM_PNG="set terminal pngcairo size 960,540 font 'sans,10'"
+TERM_PNG="set terminal pngcairo size 960,540 font 'sans,10' noenhanced"
 STYLE="set style fill solid 0.8 border -1; set boxwidth 0.6; set grid ytics; set key off; set xtics rotate by -25"
 plotted=()
 
@@ -31,7 +31,7 @@ $TERM_PNG
 $STYLE
 set datafile separator "\t"
 set output "$D/throughput.png"
-set title "Requests per second at saturation (median of rounds)\n{/*0.8 $meta}"
+set title "Requests per second at saturation (median of rounds)\n$meta"
 set ylabel "requests/s"
 set yrange [0:*]
 plot "$T/p.tsv" using 0:2:xtic(1) with boxes lc rgb "#4477aa", \
