@@ -35,6 +35,16 @@ void *sy_gateway_worker_init(void *gw, int worker_id, sy_loop_t *loop)
         opt.timeouts.first_byte_ms = c->limits.upstream_first_byte_timeout_ms;
         opt.timeouts.idle_ms = c->limits.upstream_idle_timeout_ms;
         opt.pool.idle_timeout_ms = c->limits.upstream_idle_timeout_ms;
+        /* providers[].max_connections caps each origin's pool (per worker);
+         * the pool has one cap for all origins, so take the largest, and
+         * let as many requests wait for a connection as may hold one. */
+        uint64_t maxc = 0;
+        for (size_t i = 0; i < c->providers.n; i++)
+            maxc = SY_MAX(maxc, c->providers.items[i].max_connections);
+        if (maxc) {
+            opt.pool.max_conns_per_origin = (size_t)maxc;
+            opt.pool.max_waiters_per_origin = SY_MAX(opt.pool.max_waiters_per_origin, (size_t)maxc);
+        }
     }
     sy_config_unref(c);
     char err[256];
