@@ -600,6 +600,9 @@ void sy_cfg_section_defaults(sy_cfg_ctx_t *cx, const sy_cfg_section_t *s, void *
  */
 int sy_cfg_section_parse(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path,
                          const sy_cfg_section_t *s, void *target);
+/* Append `s` as a YAML double-quoted string that loads back to exactly `s`:
+ * "${" is written "$${" so the reload does not expand it. */
+void sy_cfg_format_quoted(sy_buf_t *out, sy_str_t s);
 /* Append `target` as block YAML at `indent` spaces, every row in table order. */
 void sy_cfg_section_format(const sy_cfg_section_t *s, const void *target, sy_buf_t *out, int indent,
                            bool redact);

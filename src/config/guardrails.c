@@ -99,6 +99,53 @@ static int parse_threshold(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char
     return SY_EINVAL;
 }
 
+/* A list of names, each standing for some bits of a mask; an unknown name is
+ * an error that suggests the nearest and lists them all ("expected a, b or c"). */
+typedef struct {
+    const char *name;
+    uint32_t bits;
+} name_bits_t;
+
+static int parse_name_mask(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                           uint32_t *mask, const name_bits_t *names, size_t nnames,
+                           const char *what)
+{
+    const sy_str_t *items;
+    size_t n;
+    if (parse_str_list(cx, v, path, &items, &n, NULL) != SY_OK)
+        return SY_EINVAL;
+    *mask = 0;
+    int rc = SY_OK;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < nnames && !sy_str_ieq_c(items[i], names[j].name))
+            j++;
+        if (j < nnames) {
+            *mask |= names[j].bits;
+            continue;
+        }
+        const char *cands[SY_GUARD_KIND_COUNT + SY_GUARD_SECRET_RULE_COUNT + 2];
+        size_t nc = SY_MIN(nnames, SY_ARRAY_LEN(cands));
+        sy_buf_t expected;
+        sy_buf_init(&expected, 4096);
+        for (size_t c = 0; c < nnames; c++) {
+            if (c < nc)
+                cands[c] = names[c].name;
+            if (c > 0)
+                sy_buf_append_c(&expected, c + 1 == nnames ? " or " : ", ");
+            sy_buf_append_c(&expected, names[c].name);
+        }
+        const char *sug = sy_cfg_suggest(items[i], cands, nc);
+        const sy_yaml_node_t *item = v->kind == SY_YAML_SEQ ? v->items[i] : v;
+        sy_cfg_error(cx, item, sy_cfg_path_index(cx, path, i), "unknown %s %s%s%s%s (expected %.*s)",
+                     what, sy_cfg_shown(cx, item), sug ? "; did you mean " : "", sug ? sug : "",
+                     sug ? "?" : "", (int)expected.len, sy_buf_ptr(&expected));
+        sy_buf_free(&expected);
+        rc = SY_EINVAL;
+    }
+    return rc;
+}
+
 /* `kinds` of pii: kind names, "national_id" for all national ids, "all". */
 static int parse_pii_kinds(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
                            void *field)
@@ -108,39 +155,15 @@ static int parse_pii_kinds(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char
         *mask = SY_GUARD_PII_KINDS;
         return SY_OK;
     }
-    const sy_str_t *names;
-    size_t n;
-    if (parse_str_list(cx, v, path, &names, &n, NULL) != SY_OK)
-        return SY_EINVAL;
-    *mask = 0;
-    int rc = SY_OK;
-    for (size_t i = 0; i < n; i++) {
-        int k = sy_guard_kind_parse(names[i]);
-        const sy_yaml_node_t *item = v->kind == SY_YAML_SEQ ? v->items[i] : v;
-        if (sy_str_ieq_c(names[i], "national_id"))
-            *mask |= SY_GUARD_NATIONAL_IDS;
-        else if (sy_str_ieq_c(names[i], "all"))
-            *mask |= SY_GUARD_PII_KINDS;
-        else if (k >= 0 && k < SY_GUARD_SECRET)
-            *mask |= SY_GUARD_KIND_BIT(k);
-        else {
-            const char *cands[SY_GUARD_SECRET + 2];
-            for (int c = 0; c < SY_GUARD_SECRET; c++)
-                cands[c] = sy_guard_kind_name((sy_guard_kind_t)c);
-            cands[SY_GUARD_SECRET] = "national_id";
-            cands[SY_GUARD_SECRET + 1] = "all";
-            const char *sug = sy_cfg_suggest(names[i], cands, SY_ARRAY_LEN(cands));
-            sy_cfg_error(cx, item, sy_cfg_path_index(cx, path, i),
-                         "unknown kind %s%s%s%s (expected email, phone, card, iban, ssn, nino, "
-                         "es_dni, it_cf, de_taxid, fr_nir, national_id or all)",
-                         sy_cfg_shown(cx, item), sug ? "; did you mean " : "", sug ? sug : "",
-                         sug ? "?" : "");
-            rc = SY_EINVAL;
-        }
-    }
-    return rc;
+    name_bits_t names[SY_GUARD_SECRET + 2];
+    for (int c = 0; c < SY_GUARD_SECRET; c++)
+        names[c] = (name_bits_t){sy_guard_kind_name((sy_guard_kind_t)c), SY_GUARD_KIND_BIT(c)};
+    names[SY_GUARD_SECRET] = (name_bits_t){"national_id", SY_GUARD_NATIONAL_IDS};
+    names[SY_GUARD_SECRET + 1] = (name_bits_t){"all", SY_GUARD_PII_KINDS};
+    return parse_name_mask(cx, v, path, mask, names, SY_ARRAY_LEN(names), "kind");
 }
 
+/* `kinds` of secrets: rule names or "all". */
 static int parse_secret_kinds(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
                               void *field)
 {
@@ -149,35 +172,11 @@ static int parse_secret_kinds(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const c
         *mask = SY_GUARD_SECRET_ALL;
         return SY_OK;
     }
-    const sy_str_t *names;
-    size_t n;
-    if (parse_str_list(cx, v, path, &names, &n, NULL) != SY_OK)
-        return SY_EINVAL;
-    *mask = 0;
-    int rc = SY_OK;
-    for (size_t i = 0; i < n; i++) {
-        int r = sy_guard_secret_rule_parse(names[i]);
-        const sy_yaml_node_t *item = v->kind == SY_YAML_SEQ ? v->items[i] : v;
-        if (sy_str_ieq_c(names[i], "all"))
-            *mask |= SY_GUARD_SECRET_ALL;
-        else if (r >= 0)
-            *mask |= 1u << (unsigned)r;
-        else {
-            const char *cands[SY_GUARD_SECRET_RULE_COUNT + 1];
-            for (unsigned c = 0; c < SY_GUARD_SECRET_RULE_COUNT; c++)
-                cands[c] = sy_guard_secret_rule_name(c);
-            cands[SY_GUARD_SECRET_RULE_COUNT] = "all";
-            const char *sug = sy_cfg_suggest(names[i], cands, SY_ARRAY_LEN(cands));
-            sy_cfg_error(cx, item, sy_cfg_path_index(cx, path, i),
-                         "unknown secret kind %s%s%s%s (expected openai, anthropic, "
-                         "aws_access_key, aws_secret_key, github, slack, google, stripe, jwt, "
-                         "private_key, generic or all)",
-                         sy_cfg_shown(cx, item), sug ? "; did you mean " : "", sug ? sug : "",
-                         sug ? "?" : "");
-            rc = SY_EINVAL;
-        }
-    }
-    return rc;
+    name_bits_t names[SY_GUARD_SECRET_RULE_COUNT + 1];
+    for (unsigned c = 0; c < SY_GUARD_SECRET_RULE_COUNT; c++)
+        names[c] = (name_bits_t){sy_guard_secret_rule_name(c), 1u << c};
+    names[SY_GUARD_SECRET_RULE_COUNT] = (name_bits_t){"all", SY_GUARD_SECRET_ALL};
+    return parse_name_mask(cx, v, path, mask, names, SY_ARRAY_LEN(names), "secret kind");
 }
 
 /* `actions`: {kind: action} overrides for pii. An explicit `off` is kept as
@@ -496,30 +495,13 @@ int sy_config_parse_guardrails(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const 
 
 /* ---- printing (loads back to an equal snapshot) ---- */
 
-static void fmt_str(sy_buf_t *out, sy_str_t s)
-{
-    sy_buf_append_c(out, "\"");
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (c == '"' || c == '\\')
-            sy_buf_printf(out, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            sy_buf_printf(out, "\\x%02x", c);
-        else if (c == '$' && i + 1 < s.len && s.p[i + 1] == '{')
-            sy_buf_append_c(out, "$$");
-        else
-            sy_buf_append(out, &s.p[i], 1);
-    }
-    sy_buf_append_c(out, "\"");
-}
-
 static void fmt_list(sy_buf_t *out, const sy_str_t *items, size_t n)
 {
     sy_buf_append_c(out, "[");
     for (size_t i = 0; i < n; i++) {
         if (i)
             sy_buf_append_c(out, ", ");
-        fmt_str(out, items[i]);
+        sy_cfg_format_quoted(out, items[i]);
     }
     sy_buf_append_c(out, "]");
 }
@@ -527,7 +509,7 @@ static void fmt_list(sy_buf_t *out, const sy_str_t *items, size_t n)
 static void fmt_restrict(sy_buf_t *out, const sy_guard_detector_t *d)
 {
     sy_buf_append_c(out, ", data_class: ");
-    fmt_str(out, d->restrict_to.data_class);
+    sy_cfg_format_quoted(out, d->restrict_to.data_class);
     sy_buf_append_c(out, ", jurisdictions: ");
     fmt_list(out, d->restrict_to.jurisdictions, d->restrict_to.njurisdictions);
 }
@@ -609,7 +591,7 @@ void sy_config_format_guardrails(const void *field, sy_buf_t *out, bool redact)
     for (size_t i = 0; i < g->n; i++) {
         const sy_guard_policy_t *p = &g->items[i];
         sy_buf_append_c(out, i ? ", {name: " : "{name: ");
-        fmt_str(out, p->name);
+        sy_cfg_format_quoted(out, p->name);
         sy_buf_append_c(out, ", input: ");
         fmt_side(out, &p->input, false);
         sy_buf_append_c(out, ", output: ");

@@ -441,9 +441,7 @@ int sy_cfg_section_parse(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *
     return rc;
 }
 
-/* A YAML double-quoted string that loads back to exactly `s`: "${" is
- * written "$${" so the reload does not expand it. */
-static void format_quoted(sy_buf_t *out, sy_str_t s)
+void sy_cfg_format_quoted(sy_buf_t *out, sy_str_t s)
 {
     sy_buf_append_c(out, "\"");
     for (size_t i = 0; i < s.len; i++) {
@@ -490,7 +488,7 @@ void sy_cfg_section_format(const sy_cfg_section_t *s, const void *target, sy_buf
             if (redact && (f->flags & SY_CFG_F_SECRET) && v.len)
                 sy_buf_append_c(out, "\"<redacted>\"");
             else
-                format_quoted(out, v);
+                sy_cfg_format_quoted(out, v);
             sy_buf_append_c(out, "\n");
             break;
         }

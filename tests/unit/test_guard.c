@@ -315,6 +315,10 @@ static void test_config_errors(void)
                "g.yaml:4:21: guardrails[0].input.pii.kinds[0]: unknown kind \"emial\"; did you "
                "mean email? (expected email, phone, card, iban, ssn, nino, es_dni, it_cf, "
                "de_taxid, fr_nir, national_id or all)");
+    EXPECT_ERR("guardrails:\n  - name: a\n    input:\n      secrets: {kinds: [githbu]}\n",
+               "g.yaml:4:25: guardrails[0].input.secrets.kinds[0]: unknown secret kind "
+               "\"githbu\"; did you mean github? (expected openai, anthropic, aws_access_key, "
+               "aws_secret_key, github, slack, google, stripe, jwt, private_key, generic or all)");
     EXPECT_ERR("guardrails:\n  - name: a\n    input:\n      deny:\n        regex:\n"
                "          - 'ok'\n          - '(unclosed'\n",
                "g.yaml:7:13: guardrails[0].input.deny.regex[1]: invalid regex: missing closing "
