@@ -56,29 +56,6 @@ void sy_cli_settings_from_config(const sy_config_t *c, sy_runtime_settings_t *s)
     s->drain_ms = l->drain_timeout_ms;
 }
 
-/* Parse "host:port" / "[v6]:port" for --listen. */
-static int parse_listen_arg(const char *arg, sy_listen_addr_t *out)
-{
-    const char *colon = strrchr(arg, ':');
-    if (colon == NULL || colon[1] == '\0')
-        return SY_EINVAL;
-    uint64_t port;
-    if (sy_str_to_u64(sy_str_c(colon + 1), 65535, &port) != SY_OK)
-        return SY_EINVAL;
-    const char *h = arg;
-    size_t hl = (size_t)(colon - arg);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl >= sizeof(out->host))
-        return SY_EINVAL;
-    memcpy(out->host, h, hl);
-    out->host[hl] = '\0';
-    out->port = (int)port;
-    return SY_OK;
-}
-
 typedef struct {
     sy_gateway_t gw;
     const char *listen_override;
@@ -88,7 +65,7 @@ typedef struct {
 static void apply_overrides(serve_app_t *app, sy_runtime_settings_t *s)
 {
     if (app->listen_override) {
-        parse_listen_arg(app->listen_override, &s->listen[0]);
+        sy_listen_addr_parse(app->listen_override, &s->listen[0]);
         s->nlisten = 1;
     }
     if (app->workers_override > 0)
@@ -139,7 +116,7 @@ int sy_cli_serve(int argc, char **argv)
         } else if (strcmp(a, "--listen") == 0 && i + 1 < argc) {
             app.listen_override = argv[++i];
             sy_listen_addr_t tmp;
-            if (parse_listen_arg(app.listen_override, &tmp) != SY_OK) {
+            if (sy_listen_addr_parse(app.listen_override, &tmp) != SY_OK) {
                 fprintf(stderr, "switchyard serve: --listen wants HOST:PORT, got \"%s\"\n",
                         app.listen_override);
                 return 2;

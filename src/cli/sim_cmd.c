@@ -28,28 +28,6 @@ static const char sim_usage[] =
     "Endpoints besides the providers': GET /health, GET /_sim/requests,\n"
     "POST /_sim/reset. SIGTERM or SIGINT drains and exits 0.\n";
 
-static int parse_listen(const char *arg, sy_listen_addr_t *out)
-{
-    const char *colon = strrchr(arg, ':');
-    if (colon == NULL || colon[1] == '\0')
-        return SY_EINVAL;
-    uint64_t port;
-    if (sy_str_to_u64(sy_str_c(colon + 1), 65535, &port) != SY_OK)
-        return SY_EINVAL;
-    const char *h = arg;
-    size_t hl = (size_t)(colon - arg);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl >= sizeof(out->host))
-        return SY_EINVAL;
-    memcpy(out->host, h, hl);
-    out->host[hl] = '\0';
-    out->port = (int)port;
-    return SY_OK;
-}
-
 int sy_cli_sim(int argc, char **argv)
 {
     const char *path = NULL, *listen = NULL, *level = "warn";
@@ -92,7 +70,7 @@ int sy_cli_sim(int argc, char **argv)
     sy_runtime_settings_t s;
     memset(&s, 0, sizeof(s));
     const char *addr = listen ? listen : cfg->listen[0] ? cfg->listen : SIM_DEFAULT_LISTEN;
-    if (parse_listen(addr, &s.listen[0]) != SY_OK) {
+    if (sy_listen_addr_parse(addr, &s.listen[0]) != SY_OK) {
         fprintf(stderr, "switchyard sim: --listen wants HOST:PORT, got \"%s\"\n", addr);
         sy_sim_config_free(cfg);
         return 2;

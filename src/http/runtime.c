@@ -259,3 +259,25 @@ int sy_runtime_run(const sy_runtime_settings_t *settings, const sy_runtime_app_t
     free(rt.workers);
     return status;
 }
+
+int sy_listen_addr_parse(const char *arg, sy_listen_addr_t *out)
+{
+    const char *colon = strrchr(arg, ':');
+    if (colon == NULL || colon[1] == '\0')
+        return SY_EINVAL;
+    uint64_t port;
+    if (sy_str_to_u64(sy_str_c(colon + 1), 65535, &port) != SY_OK)
+        return SY_EINVAL;
+    const char *h = arg;
+    size_t hl = (size_t)(colon - arg);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof(out->host))
+        return SY_EINVAL;
+    memcpy(out->host, h, hl);
+    out->host[hl] = '\0';
+    out->port = (int)port;
+    return SY_OK;
+}

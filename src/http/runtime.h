@@ -28,6 +28,10 @@ typedef struct {
     int port;
 } sy_listen_addr_t;
 
+/* "host:port" or "[v6]:port" (a command line's --listen) into `out`; SY_EINVAL
+ * when the port is missing or over 65535 or the host does not fit. */
+int sy_listen_addr_parse(const char *arg, sy_listen_addr_t *out);
+
 typedef struct {
     sy_listen_addr_t listen[SY_RUNTIME_MAX_LISTEN];
     size_t nlisten;
