@@ -76,44 +76,12 @@ static void job_error(sy_gov_job_t *job, int status, const char *type, const cha
 
 /* ---- request helpers ---- */
 
-static unsigned hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return (unsigned)(c - '0');
-    c = (char)(c | 32);
-    return c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 99;
-}
-
-/* The percent-decoded value of `key` in the query string, in the arena. */
+/* The percent-decoded value of `key` in the query string ("" when absent). */
 static sy_str_t query(sy_arena_t *a, sy_str_t q, const char *key)
 {
-    size_t kl = strlen(key);
-    while (q.len) {
-        ptrdiff_t amp = sy_str_find_char(q, '&');
-        sy_str_t kv = amp < 0 ? q : sy_str_sub(q, 0, (size_t)amp);
-        q = amp < 0 ? SY_STR("") : sy_str_sub(q, (size_t)amp + 1, q.len);
-        if (kv.len < kl + 1 || kv.p[kl] != '=' || memcmp(kv.p, key, kl) != 0)
-            continue;
-        sy_str_t v = sy_str_sub(kv, kl + 1, kv.len);
-        char *b = sy_arena_alloc(a, v.len + 1);
-        size_t n = 0;
-        for (size_t i = 0; i < v.len; i++) {
-            char c = v.p[i];
-            if (c == '+') {
-                c = ' ';
-            } else if (c == '%' && i + 2 < v.len) {
-                unsigned hi = hexval(v.p[i + 1]), lo = hexval(v.p[i + 2]);
-                if (hi < 16 && lo < 16) {
-                    c = (char)(hi * 16 + lo);
-                    i += 2;
-                }
-            }
-            b[n++] = c;
-        }
-        b[n] = '\0';
-        return sy_str(b, n);
-    }
-    return SY_STR("");
+    sy_str_t v = SY_STR("");
+    sy_http_query_param(a, q, key, &v);
+    return v;
 }
 
 static bool id_ok(sy_str_t s)

@@ -24,46 +24,6 @@
 #include "harness/gov.h"
 #include "json/json.h"
 
-static unsigned hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return (unsigned)(c - '0');
-    c = (char)(c | 32);
-    return c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 99;
-}
-
-/* The value of `key` in a query string, percent-decoded into the arena. */
-static bool query_param(sy_arena_t *a, sy_str_t q, const char *key, sy_str_t *out)
-{
-    size_t kl = strlen(key);
-    while (q.len) {
-        ptrdiff_t amp = sy_str_find_char(q, '&');
-        sy_str_t kv = amp < 0 ? q : sy_str_sub(q, 0, (size_t)amp);
-        q = amp < 0 ? SY_STR("") : sy_str_sub(q, (size_t)amp + 1, q.len);
-        if (kv.len <= kl || kv.p[kl] != '=' || memcmp(kv.p, key, kl) != 0)
-            continue;
-        sy_str_t v = sy_str_sub(kv, kl + 1, kv.len);
-        char *b = sy_arena_alloc(a, v.len + 1);
-        size_t n = 0;
-        for (size_t i = 0; i < v.len; i++) {
-            char c = v.p[i];
-            if (c == '+') {
-                c = ' ';
-            } else if (c == '%' && i + 2 < v.len) {
-                unsigned hi = hexval(v.p[i + 1]), lo = hexval(v.p[i + 2]);
-                if (hi < 16 && lo < 16) {
-                    c = (char)(hi * 16 + lo);
-                    i += 2;
-                }
-            }
-            b[n++] = c;
-        }
-        b[n] = '\0';
-        *out = sy_str(b, n);
-        return true;
-    }
-    return false;
-}
 
 static void answer(sy_http_req_t *req, int status, const char *message)
 {
@@ -86,8 +46,8 @@ void sy_admin_routes_explain(sy_http_req_t *req, sy_config_t *cfg)
     }
     sy_arena_t *a = req->arena;
     sy_str_t model = SY_STR(""), format = SY_STR("openai");
-    query_param(a, req->head.query, "model", &model);
-    query_param(a, req->head.query, "format", &format);
+    sy_http_query_param(a, req->head.query, "model", &model);
+    sy_http_query_param(a, req->head.query, "format", &format);
     const sy_frontdoor_vt_t *fd = NULL;
     if (sy_str_eq_c(format, "openai"))
         fd = &sy_frontdoor_openai;
@@ -134,7 +94,7 @@ void sy_admin_routes_explain(sy_http_req_t *req, sy_config_t *cfg)
     /* Data residency: the rules of the key named by ?key=ID (a key id, not
      * the key) for the data classes of x-switchyard-data-class. */
     sy_str_t key_id = SY_STR("");
-    query_param(a, req->head.query, "key", &key_id);
+    sy_http_query_param(a, req->head.query, "key", &key_id);
     const sy_http_header_t *dc =
         sy_http_header_find(req->head.headers, req->head.nheaders, "x-switchyard-data-class");
     sy_residency_t *res = NULL;

@@ -23,6 +23,14 @@ typedef struct {
 #define SY_STR_FMT(s) (int)(s).len, (s).p
 
 static inline sy_str_t sy_str(const char *p, size_t len) { return (sy_str_t){p, len}; }
+/* The value of hexadecimal digit `c` (either case), or -1. */
+static inline int sy_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 32);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
 sy_str_t sy_str_c(const char *cstr); /* view of a C string (NULL -> empty) */
 
 bool sy_str_eq(sy_str_t a, sy_str_t b);

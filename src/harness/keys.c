@@ -90,23 +90,12 @@ void sy_key_hash_hex(const sy_key_hash_t *h, char out[2 * SY_KEY_HASH_LEN + 1])
     out[2 * SY_KEY_HASH_LEN] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int sy_key_hash_parse(sy_str_t hex, sy_key_hash_t *out)
 {
     if (hex.len != 2 * SY_KEY_HASH_LEN)
         return SY_EINVAL;
     for (size_t i = 0; i < SY_KEY_HASH_LEN; i++) {
-        int hi = hexval(hex.p[2 * i]), lo = hexval(hex.p[2 * i + 1]);
+        int hi = sy_hex_digit(hex.p[2 * i]), lo = sy_hex_digit(hex.p[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return SY_EINVAL;
         out->b[i] = (uint8_t)(hi << 4 | lo);

@@ -757,3 +757,34 @@ const char *sy_http_reason(int status)
     }
     return "Unknown";
 }
+
+bool sy_http_query_param(sy_arena_t *a, sy_str_t query, const char *key, sy_str_t *out)
+{
+    size_t kl = strlen(key);
+    while (query.len) {
+        ptrdiff_t amp = sy_str_find_char(query, '&');
+        sy_str_t kv = amp < 0 ? query : sy_str_sub(query, 0, (size_t)amp);
+        query = amp < 0 ? SY_STR("") : sy_str_sub(query, (size_t)amp + 1, query.len);
+        if (kv.len <= kl || kv.p[kl] != '=' || memcmp(kv.p, key, kl) != 0)
+            continue;
+        sy_str_t v = sy_str_sub(kv, kl + 1, kv.len);
+        char *b = sy_arena_alloc(a, v.len + 1);
+        size_t n = 0;
+        for (size_t i = 0; i < v.len; i++) {
+            char c = v.p[i];
+            int hi, lo;
+            if (c == '+') {
+                c = ' ';
+            } else if (c == '%' && i + 2 < v.len && (hi = sy_hex_digit(v.p[i + 1])) >= 0 &&
+                       (lo = sy_hex_digit(v.p[i + 2])) >= 0) {
+                c = (char)(hi * 16 + lo);
+                i += 2;
+            }
+            b[n++] = c;
+        }
+        b[n] = '\0';
+        *out = sy_str(b, n);
+        return true;
+    }
+    return false;
+}

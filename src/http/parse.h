@@ -24,6 +24,7 @@
 
 #include "core/common.h"
 #include "core/str.h"
+#include "core/arena.h"
 #include "core/buf.h"
 
 /* One header field line: name as sent (compare case-insensitively) and the
@@ -251,5 +252,10 @@ int sy_http_chunk_append(sy_buf_t *b, const void *data, size_t n);
 
 /* Append the last chunk and an empty trailer section ("0\r\n\r\n"). */
 int sy_http_chunk_append_last(sy_buf_t *b);
+
+/* The value of `key` in a query string (`a=1&b=x%20y`), percent-decoded
+ * ('+' is a space) into `a`; false when the key is not there. The first
+ * occurrence wins; a '%' not followed by two hex digits is kept as is. */
+bool sy_http_query_param(sy_arena_t *a, sy_str_t query, const char *key, sy_str_t *out);
 
 #endif

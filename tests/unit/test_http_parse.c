@@ -962,6 +962,32 @@ static void test_chunked_encode(void)
     sy_buf_free(&capped);
 }
 
+static void test_query_param(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_str_t q = SY_STR("by=team&from=2026-11-01&model=gpt%2D4o+mini&bad=%4&odd=%zz&empty=&by=key");
+    sy_str_t v;
+    CHECK(sy_http_query_param(a, q, "by", &v));
+    CHECK_STR(v, "team"); /* the first occurrence wins */
+    CHECK(sy_http_query_param(a, q, "model", &v));
+    CHECK_STR(v, "gpt-4o mini");
+    CHECK(sy_http_query_param(a, q, "bad", &v));
+    CHECK_STR(v, "%4"); /* a '%' without two hex digits is kept */
+    CHECK(sy_http_query_param(a, q, "odd", &v));
+    CHECK_STR(v, "%zz");
+    CHECK(sy_http_query_param(a, q, "empty", &v));
+    CHECK_INT(v.len, 0);
+    CHECK(!sy_http_query_param(a, q, "fro", &v)); /* a prefix of a key is not the key */
+    CHECK(!sy_http_query_param(a, q, "to", &v));
+    CHECK(!sy_http_query_param(a, SY_STR(""), "by", &v));
+    CHECK_INT(sy_hex_digit('7'), 7);
+    CHECK_INT(sy_hex_digit('B'), 11);
+    CHECK_INT(sy_hex_digit('f'), 15);
+    CHECK_INT(sy_hex_digit('g'), -1);
+    CHECK_INT(sy_hex_digit('/'), -1);
+    sy_arena_free(a);
+}
+
 int main(void)
 {
     RUN(test_request_valid_table);
@@ -980,5 +1006,6 @@ int main(void)
     RUN(test_chunked_table);
     RUN(test_chunked_zero_copy);
     RUN(test_chunked_encode);
+    RUN(test_query_param);
     return unit_done();
 }
