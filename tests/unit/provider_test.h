@@ -21,6 +21,35 @@
 #include "providers/provider.h"
 #include "unit.h"
 
+/* ---- building requests ---- */
+
+static inline sy_ir_part_t text_part(const char *t)
+{
+    sy_ir_part_t p;
+    memset(&p, 0, sizeof(p));
+    p.kind = SY_IR_TEXT;
+    p.text = sy_str_c(t);
+    return p;
+}
+
+static inline sy_ir_message_t msg(sy_ir_role_t role, sy_ir_part_t *parts, size_t n)
+{
+    sy_ir_message_t m;
+    memset(&m, 0, sizeof(m));
+    m.role = role;
+    m.parts = parts;
+    m.nparts = n;
+    return m;
+}
+
+/* `s` parsed as JSON into `a` (NULL when it does not parse). */
+static inline sy_json_t *parse(sy_arena_t *a, const char *s)
+{
+    sy_json_t *v = NULL;
+    sy_json_parse(a, s, strlen(s), NULL, &v, NULL);
+    return v;
+}
+
 /* ---- files ---- */
 
 typedef struct {

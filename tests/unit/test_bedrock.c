@@ -32,32 +32,6 @@ static sy_provider_ctx_t ctx(const char *model)
     return cx;
 }
 
-static sy_ir_part_t text_part(const char *t)
-{
-    sy_ir_part_t p;
-    memset(&p, 0, sizeof(p));
-    p.kind = SY_IR_TEXT;
-    p.text = sy_str_c(t);
-    return p;
-}
-
-static sy_ir_message_t msg(sy_ir_role_t role, sy_ir_part_t *parts, size_t n)
-{
-    sy_ir_message_t m;
-    memset(&m, 0, sizeof(m));
-    m.role = role;
-    m.parts = parts;
-    m.nparts = n;
-    return m;
-}
-
-static sy_json_t *parse(sy_arena_t *a, const char *s)
-{
-    sy_json_t *v = NULL;
-    sy_json_parse(a, s, strlen(s), NULL, &v, NULL);
-    return v;
-}
-
 static sy_str_t header(const sy_upstream_req_t *r, const char *name)
 {
     for (const sy_upstream_header_t *h = r->headers; h; h = h->next)

@@ -25,32 +25,6 @@ static sy_provider_ctx_t ctx(const char *model)
 
 #define S(lit) SY_STR(lit)
 
-static sy_ir_part_t text_part(const char *t)
-{
-    sy_ir_part_t p;
-    memset(&p, 0, sizeof(p));
-    p.kind = SY_IR_TEXT;
-    p.text = sy_str_c(t);
-    return p;
-}
-
-static sy_ir_message_t msg(sy_ir_role_t role, sy_ir_part_t *parts, size_t n)
-{
-    sy_ir_message_t m;
-    memset(&m, 0, sizeof(m));
-    m.role = role;
-    m.parts = parts;
-    m.nparts = n;
-    return m;
-}
-
-static sy_json_t *parse(sy_arena_t *a, const char *s)
-{
-    sy_json_t *v = NULL;
-    sy_json_parse(a, s, strlen(s), NULL, &v, NULL);
-    return v;
-}
-
 /* Run a chunks.txt recording through the stream decoder (three splits). */
 static void stream_chunks(const char *rel, trace_t *t)
 {
