@@ -5,7 +5,6 @@
 
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <stdio.h>
 #include <string.h>
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
@@ -53,159 +52,294 @@ static bool valid_utf8(sy_str_t s)
     return true;
 }
 
-static void put_string(sy_buf_t *b, sy_str_t s)
+/* ---- the encoder ----
+ *
+ * Appends straight into the output buffer: literal keys are copied, numbers
+ * and hashes written by hand, strings escaped in runs. Every piece makes
+ * room for its worst case first (room()), which is one comparison while the
+ * space reserved at the start lasts. */
+
+typedef struct {
+    sy_buf_t *b;
+    char *p, *end; /* the write position and the end of the reserved room */
+    bool fail;
+} enc_t;
+
+/* The longest escape of one input byte: \u00XX or \ufffd. */
+#define ESC_MAX 6
+/* A decimal uint64_t, or an int with its sign. */
+#define NUM_MAX 20
+
+static bool grow(enc_t *e, size_t n)
 {
-    const uint8_t *p = (const uint8_t *)s.p;
-    sy_buf_append_c(b, "\"");
-    size_t run = 0; /* start of bytes not yet copied */
-    for (size_t i = 0; i < s.len;) {
-        uint8_t c = p[i];
-        const char *esc = NULL;
-        char u[8];
-        size_t adv = 1;
-        if (c == '"')
-            esc = "\\\"";
-        else if (c == '\\')
-            esc = "\\\\";
-        else if (c == '\b')
-            esc = "\\b";
-        else if (c == '\f')
-            esc = "\\f";
-        else if (c == '\n')
-            esc = "\\n";
-        else if (c == '\r')
-            esc = "\\r";
-        else if (c == '\t')
-            esc = "\\t";
-        else if (c < 0x20) {
-            snprintf(u, sizeof(u), "\\u%04x", c);
-            esc = u;
-        } else if (c >= 0x80) {
-            adv = utf8_len(p + i, s.len - i);
-            if (adv == 0) {
-                esc = "\\ufffd";
-                adv = 1;
+    if (e->fail)
+        return false;
+    sy_buf_commit(e->b, (size_t)(e->p - sy_buf_tail(e->b)));
+    if (sy_buf_reserve(e->b, n) != SY_OK) {
+        e->fail = true;
+        return false;
+    }
+    e->p = sy_buf_tail(e->b);
+    e->end = e->p + sy_buf_room(e->b);
+    return true;
+}
+
+static inline bool room(enc_t *e, size_t n)
+{
+    return (size_t)(e->end - e->p) >= n || grow(e, n);
+}
+
+static inline char *put_bytes(char *p, const void *s, size_t n)
+{
+    if (n)
+        memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[NUM_MAX];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put_bytes(p, tmp + i, sizeof(tmp) - i);
+}
+
+/* 1: a byte copied as it is (printable ASCII other than '"' and '\\'). */
+static const uint8_t plain[256] = {
+    ['\x20'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1,
+    [')'] = 1,    ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1, ['0'] = 1,
+    ['1'] = 1,    ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1,    [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1,
+    ['A'] = 1,    ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1,    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1,    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1,    ['Z'] = 1, ['['] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1,
+    ['b'] = 1,    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1,    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1,    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1,    ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['\x7f'] = 1,
+};
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* s as a JSON string, escaped the one canonical way (record.h). Needs
+ * 2 + ESC_MAX * s.len bytes. */
+static char *put_string(char *p, sy_str_t s)
+{
+    const uint8_t *in = (const uint8_t *)s.p;
+    size_t n = s.len, i = 0, run = 0;
+    *p++ = '"';
+    while (i < n) {
+        uint8_t c = in[i];
+        if (plain[c]) {
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t l = utf8_len(in + i, n - i);
+            if (l) {
+                i += l;
+                continue;
             }
         }
-        if (esc) {
-            sy_buf_append(b, p + run, i - run);
-            sy_buf_append_c(b, esc);
-            run = i + adv;
+        p = put_bytes(p, in + run, i - run);
+        *p++ = '\\';
+        switch (c) {
+        case '"':
+            *p++ = '"';
+            break;
+        case '\\':
+            *p++ = '\\';
+            break;
+        case '\b':
+            *p++ = 'b';
+            break;
+        case '\f':
+            *p++ = 'f';
+            break;
+        case '\n':
+            *p++ = 'n';
+            break;
+        case '\r':
+            *p++ = 'r';
+            break;
+        case '\t':
+            *p++ = 't';
+            break;
+        default:
+            if (c < 0x20) {
+                p = put_bytes(p, "u00", 3);
+                *p++ = hexdig[c >> 4];
+                *p++ = hexdig[c & 15];
+            } else {
+                p = put_bytes(p, "ufffd", 5); /* not UTF-8 */
+            }
         }
-        i += adv;
+        i++;
+        run = i;
     }
-    sy_buf_append(b, p + run, s.len - run);
-    sy_buf_append_c(b, "\"");
+    p = put_bytes(p, in + run, n - run);
+    *p++ = '"';
+    return p;
 }
 
-static void key(sy_buf_t *b, const char *k, bool first)
+/* A member: ",\"key\":" as one literal (KEY), then its value. */
+#define KEY(k) ",\"" k "\":"
+#define KLEN(k) (sizeof(KEY(k)) - 1)
+
+static void kstr_(enc_t *e, const char *k, size_t kl, sy_str_t v)
 {
-    sy_buf_printf(b, "%s\"%s\":", first ? "" : ",", k);
+    if (room(e, kl + 2 + ESC_MAX * v.len))
+        e->p = put_string(put_bytes(e->p, k, kl), v);
 }
 
-static void kstr(sy_buf_t *b, const char *k, sy_str_t v)
+static void kuint_(enc_t *e, const char *k, size_t kl, uint64_t v)
 {
-    key(b, k, false);
-    put_string(b, v);
+    if (room(e, kl + NUM_MAX))
+        e->p = put_u64(put_bytes(e->p, k, kl), v);
 }
 
-static void kuint(sy_buf_t *b, const char *k, uint64_t v)
+static void kint_(enc_t *e, const char *k, size_t kl, int v)
 {
-    sy_buf_printf(b, ",\"%s\":%" PRIu64, k, v);
+    if (!room(e, kl + NUM_MAX))
+        return;
+    char *p = put_bytes(e->p, k, kl);
+    if (v < 0)
+        *p++ = '-';
+    e->p = put_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 }
 
-static void kbool(sy_buf_t *b, const char *k, bool v)
+static void kbool_(enc_t *e, const char *k, size_t kl, bool v)
 {
-    sy_buf_printf(b, ",\"%s\":%s", k, v ? "true" : "false");
+    if (room(e, kl + 5))
+        e->p = v ? put_bytes(put_bytes(e->p, k, kl), "true", 4)
+                 : put_bytes(put_bytes(e->p, k, kl), "false", 5);
 }
 
-static void khash(sy_buf_t *b, const char *k, const sy_hash_t *h)
+static void khash_(enc_t *e, const char *k, size_t kl, const sy_hash_t *h)
 {
-    char hex[2 * SY_HASH_LEN + 1];
-    sy_buf_printf(b, ",\"%s\":\"%s\"", k, sy_hex(h->b, SY_HASH_LEN, hex));
+    if (!room(e, kl + 2 + 2 * SY_HASH_LEN))
+        return;
+    char *p = put_bytes(e->p, k, kl);
+    *p++ = '"';
+    for (size_t i = 0; i < SY_HASH_LEN; i++) {
+        *p++ = hexdig[h->b[i] >> 4];
+        *p++ = hexdig[h->b[i] & 15];
+    }
+    *p++ = '"';
+    e->p = p;
 }
 
-/* Content as a string when it is valid UTF-8, else base64 under KEY_b64. */
-static void kcontent(sy_buf_t *b, const char *k, sy_str_t v)
+/* Content as a string when it is valid UTF-8, else base64 under KEY_b64
+ * (kb, kbl: that key). */
+static void kcontent_(enc_t *e, const char *k, size_t kl, const char *kb, size_t kbl, sy_str_t v)
 {
     if (valid_utf8(v)) {
-        kstr(b, k, v);
+        kstr_(e, k, kl, v);
         return;
     }
-    sy_buf_printf(b, ",\"%s_b64\":\"", k);
     size_t enc = 4 * ((v.len + 2) / 3);
-    if (sy_buf_reserve(b, enc + 1) == SY_OK) {
-        int n = EVP_EncodeBlock((unsigned char *)sy_buf_tail(b), (const unsigned char *)v.p,
-                                (int)v.len);
-        if (n > 0)
-            sy_buf_commit(b, (size_t)n);
-    }
-    sy_buf_append_c(b, "\"");
+    if (!room(e, kbl + 2 + enc + 1)) /* EVP_EncodeBlock adds a NUL */
+        return;
+    char *p = put_bytes(e->p, kb, kbl);
+    *p++ = '"';
+    int n = EVP_EncodeBlock((unsigned char *)p, (const unsigned char *)v.p, (int)v.len);
+    p += n > 0 ? n : 0;
+    *p++ = '"';
+    e->p = p;
 }
+
+#define kstr(e, k, v) kstr_((e), KEY(k), KLEN(k), (v))
+#define kuint(e, k, v) kuint_((e), KEY(k), KLEN(k), (v))
+#define kint(e, k, v) kint_((e), KEY(k), KLEN(k), (v))
+#define kbool(e, k, v) kbool_((e), KEY(k), KLEN(k), (v))
+#define khash(e, k, v) khash_((e), KEY(k), KLEN(k), (v))
+#define kcontent(e, k, v) kcontent_((e), KEY(k), KLEN(k), KEY(k "_b64"), KLEN(k "_b64"), (v))
 
 static const char *const content_names[] = {"none", "redacted", "full"};
 
 int sy_audit_record_encode(const sy_audit_record_t *r, sy_buf_t *out)
 {
-    sy_buf_t *b = out;
-    size_t start = b->len;
+    size_t start = out->len;
+    /* Room for the whole record in the common case: the members, numbers and
+     * hashes, and the short strings at their worst escaping. */
+    size_t strings = r->request_id.len + r->key_id.len + r->team_id.len + r->org_id.len +
+                     r->frontdoor.len + r->endpoint.len + r->model.len + r->provider.len +
+                     r->upstream_model.len + r->region.len + r->jurisdiction.len + r->route.len +
+                     r->route_detail.len + r->strategy.len + r->error_class.len;
+    for (size_t i = 0; i < r->nverdicts; i++)
+        strings += r->verdicts[i].len + 3;
+    enc_t e = {out, NULL, NULL, false};
+    if (sy_buf_reserve(out, 1536 + ESC_MAX * strings) != SY_OK)
+        return SY_ETOOBIG;
+    e.p = sy_buf_tail(out);
+    e.end = e.p + sy_buf_room(out);
+
     /* Keys in byte order (a unit test parses the output and checks it). */
-    sy_buf_append_c(b, "{");
-    key(b, "attempts", true);
-    sy_buf_printf(b, "%" PRIu32, r->attempts);
-    kbool(b, "client_aborted", r->client_aborted);
-    kstr(b, "content_mode", sy_str_c(content_names[r->content <= SY_AUDIT_CONTENT_FULL ? r->content : 0]));
+    if (room(&e, 12 + NUM_MAX))
+        e.p = put_u64(put_bytes(e.p, "{\"attempts\":", 12), r->attempts);
+    kbool(&e, "client_aborted", r->client_aborted);
+    kstr(&e, "content_mode",
+         sy_str_c(content_names[r->content <= SY_AUDIT_CONTENT_FULL ? r->content : 0]));
     if (r->content != SY_AUDIT_CONTENT_NONE)
-        kbool(b, "content_truncated", r->content_truncated);
-    kbool(b, "cost_known", r->cost_known);
-    kuint(b, "cost_pico", r->cost_pico);
-    kuint(b, "duration_us", r->duration_us);
-    kstr(b, "endpoint", r->endpoint);
-    kstr(b, "error_class", r->error_class);
-    kstr(b, "frontdoor", r->frontdoor);
-    kstr(b, "jurisdiction", r->jurisdiction);
-    kstr(b, "key_id", r->key_id);
-    kstr(b, "model", r->model);
-    kstr(b, "org_id", r->org_id);
-    kstr(b, "provider", r->provider);
-    kstr(b, "region", r->region);
-    kuint(b, "request_bytes", r->request_bytes);
+        kbool(&e, "content_truncated", r->content_truncated);
+    kbool(&e, "cost_known", r->cost_known);
+    kuint(&e, "cost_pico", r->cost_pico);
+    kuint(&e, "duration_us", r->duration_us);
+    kstr(&e, "endpoint", r->endpoint);
+    kstr(&e, "error_class", r->error_class);
+    kstr(&e, "frontdoor", r->frontdoor);
+    kstr(&e, "jurisdiction", r->jurisdiction);
+    kstr(&e, "key_id", r->key_id);
+    kstr(&e, "model", r->model);
+    kstr(&e, "org_id", r->org_id);
+    kstr(&e, "provider", r->provider);
+    kstr(&e, "region", r->region);
+    kuint(&e, "request_bytes", r->request_bytes);
     if (r->content != SY_AUDIT_CONTENT_NONE)
-        kcontent(b, "request_content", r->request_content);
-    kstr(b, "request_id", r->request_id);
-    khash(b, "request_sha256", &r->request_sha256);
-    kuint(b, "response_bytes", r->response_bytes);
+        kcontent(&e, "request_content", r->request_content);
+    kstr(&e, "request_id", r->request_id);
+    khash(&e, "request_sha256", &r->request_sha256);
+    kuint(&e, "response_bytes", r->response_bytes);
     if (r->content != SY_AUDIT_CONTENT_NONE)
-        kcontent(b, "response_content", r->response_content);
-    khash(b, "response_sha256", &r->response_sha256);
-    kstr(b, "route", r->route);
-    kstr(b, "route_detail", r->route_detail);
-    kuint(b, "seq", r->seq);
-    sy_buf_printf(b, ",\"status\":%d", r->status);
-    kstr(b, "strategy", r->strategy);
-    kbool(b, "stream", r->stream);
-    kstr(b, "team_id", r->team_id);
-    kuint(b, "time_ms", r->time_ms);
-    kuint(b, "tokens_cache_write", r->tokens_cache_write);
-    kuint(b, "tokens_cached", r->tokens_cached);
-    kuint(b, "tokens_in", r->tokens_in);
-    kuint(b, "tokens_out", r->tokens_out);
-    kuint(b, "tokens_reasoning", r->tokens_reasoning);
-    kuint(b, "ttft_us", r->ttft_us);
-    kstr(b, "upstream_model", r->upstream_model);
-    kuint(b, "upstream_us", r->upstream_us);
-    kbool(b, "usage_estimated", r->usage_estimated);
-    kuint(b, "v", SY_AUDIT_RECORD_VERSION);
-    sy_buf_append_c(b, ",\"verdicts\":[");
-    for (size_t i = 0; i < r->nverdicts; i++) {
-        if (i)
-            sy_buf_append_c(b, ",");
-        put_string(b, r->verdicts[i]);
-    }
-    if (sy_buf_append_c(b, "]}") != SY_OK) {
-        b->len = start;
+        kcontent(&e, "response_content", r->response_content);
+    khash(&e, "response_sha256", &r->response_sha256);
+    kstr(&e, "route", r->route);
+    kstr(&e, "route_detail", r->route_detail);
+    kuint(&e, "seq", r->seq);
+    kint(&e, "status", r->status);
+    kstr(&e, "strategy", r->strategy);
+    kbool(&e, "stream", r->stream);
+    kstr(&e, "team_id", r->team_id);
+    kuint(&e, "time_ms", r->time_ms);
+    kuint(&e, "tokens_cache_write", r->tokens_cache_write);
+    kuint(&e, "tokens_cached", r->tokens_cached);
+    kuint(&e, "tokens_in", r->tokens_in);
+    kuint(&e, "tokens_out", r->tokens_out);
+    kuint(&e, "tokens_reasoning", r->tokens_reasoning);
+    kuint(&e, "ttft_us", r->ttft_us);
+    kstr(&e, "upstream_model", r->upstream_model);
+    kuint(&e, "upstream_us", r->upstream_us);
+    kbool(&e, "usage_estimated", r->usage_estimated);
+    kuint(&e, "v", SY_AUDIT_RECORD_VERSION);
+    if (room(&e, 13))
+        e.p = put_bytes(e.p, ",\"verdicts\":[", 13);
+    for (size_t i = 0; i < r->nverdicts; i++)
+        if (room(&e, 3 + ESC_MAX * r->verdicts[i].len)) {
+            if (i)
+                *e.p++ = ',';
+            e.p = put_string(e.p, r->verdicts[i]);
+        }
+    if (room(&e, 2))
+        e.p = put_bytes(e.p, "]}", 2);
+    if (e.fail) {
+        out->len = start;
         return SY_ETOOBIG;
     }
+    sy_buf_commit(out, (size_t)(e.p - sy_buf_tail(out)));
     return SY_OK;
 }
 

@@ -339,6 +339,335 @@ static void test_record_canonical(void)
     sy_buf_free(&b);
 }
 
+/* The encoder as it was first written, with printf: kept here as the
+ * reference the append-based encoder must match byte for byte (every record
+ * in an existing log was encoded this way). */
+/* Length of the well-formed UTF-8 sequence at s[0..n), or 0: the Unicode
+ * standard's table of well-formed byte sequences (Table 3-7), row by row. */
+static size_t ref_utf8_len(const uint8_t *s, size_t n)
+{
+    static const struct {
+        uint8_t lo[4], hi[4];
+        size_t len;
+    } rows[] = {
+        {{0x00}, {0x7f}, 1},
+        {{0xc2, 0x80}, {0xdf, 0xbf}, 2},
+        {{0xe0, 0xa0, 0x80}, {0xe0, 0xbf, 0xbf}, 3},
+        {{0xe1, 0x80, 0x80}, {0xec, 0xbf, 0xbf}, 3},
+        {{0xed, 0x80, 0x80}, {0xed, 0x9f, 0xbf}, 3},
+        {{0xee, 0x80, 0x80}, {0xef, 0xbf, 0xbf}, 3},
+        {{0xf0, 0x90, 0x80, 0x80}, {0xf0, 0xbf, 0xbf, 0xbf}, 4},
+        {{0xf1, 0x80, 0x80, 0x80}, {0xf3, 0xbf, 0xbf, 0xbf}, 4},
+        {{0xf4, 0x80, 0x80, 0x80}, {0xf4, 0x8f, 0xbf, 0xbf}, 4},
+    };
+    for (size_t r = 0; r < SY_ARRAY_LEN(rows); r++) {
+        size_t k = 0;
+        while (k < rows[r].len && k < n && s[k] >= rows[r].lo[k] && s[k] <= rows[r].hi[k])
+            k++;
+        if (k == rows[r].len)
+            return k;
+    }
+    return 0;
+}
+
+static void ref_string(sy_buf_t *b, sy_str_t s)
+{
+    const uint8_t *p = (const uint8_t *)s.p;
+    sy_buf_append_c(b, "\"");
+    for (size_t i = 0; i < s.len;) {
+        uint8_t c = p[i];
+        size_t adv = 1;
+        if (c == '"')
+            sy_buf_append_c(b, "\\\"");
+        else if (c == '\\')
+            sy_buf_append_c(b, "\\\\");
+        else if (c == '\b')
+            sy_buf_append_c(b, "\\b");
+        else if (c == '\f')
+            sy_buf_append_c(b, "\\f");
+        else if (c == '\n')
+            sy_buf_append_c(b, "\\n");
+        else if (c == '\r')
+            sy_buf_append_c(b, "\\r");
+        else if (c == '\t')
+            sy_buf_append_c(b, "\\t");
+        else if (c < 0x20)
+            sy_buf_printf(b, "\\u%04x", c);
+        else if (c >= 0x80 && (adv = ref_utf8_len(p + i, s.len - i)) == 0) {
+            sy_buf_append_c(b, "\\ufffd");
+            adv = 1;
+        } else {
+            sy_buf_append(b, p + i, adv);
+        }
+        i += adv;
+    }
+    sy_buf_append_c(b, "\"");
+}
+
+static void ref_kstr(sy_buf_t *b, const char *k, sy_str_t v)
+{
+    sy_buf_printf(b, ",\"%s\":", k);
+    ref_string(b, v);
+}
+
+static void ref_kcontent(sy_buf_t *b, const char *k, sy_str_t v)
+{
+    bool valid = true;
+    for (size_t i = 0; i < v.len && valid;) {
+        size_t l = ref_utf8_len((const uint8_t *)v.p + i, v.len - i);
+        valid = l != 0;
+        i += l;
+    }
+    if (valid) {
+        ref_kstr(b, k, v);
+        return;
+    }
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    sy_buf_printf(b, ",\"%s_b64\":\"", k);
+    const uint8_t *p = (const uint8_t *)v.p;
+    for (size_t i = 0; i < v.len; i += 3) {
+        uint32_t w = (uint32_t)p[i] << 16 | (i + 1 < v.len ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < v.len ? p[i + 2] : 0);
+        sy_buf_printf(b, "%c%c%c%c", b64[w >> 18], b64[(w >> 12) & 63],
+                      i + 1 < v.len ? b64[(w >> 6) & 63] : '=', i + 2 < v.len ? b64[w & 63] : '=');
+    }
+    sy_buf_append_c(b, "\"");
+}
+
+static void ref_encode(const sy_audit_record_t *r, sy_buf_t *b)
+{
+    static const char *const modes[] = {"none", "redacted", "full"};
+    char h1[65], h2[65];
+    bool c = r->content != SY_AUDIT_CONTENT_NONE;
+    sy_buf_printf(b, "{\"attempts\":%" PRIu32 ",\"client_aborted\":%s", r->attempts,
+                  r->client_aborted ? "true" : "false");
+    ref_kstr(b, "content_mode", sy_str_c(modes[r->content <= SY_AUDIT_CONTENT_FULL ? r->content : 0]));
+    if (c)
+        sy_buf_printf(b, ",\"content_truncated\":%s", r->content_truncated ? "true" : "false");
+    sy_buf_printf(b, ",\"cost_known\":%s,\"cost_pico\":%" PRIu64 ",\"duration_us\":%" PRIu64,
+                  r->cost_known ? "true" : "false", r->cost_pico, r->duration_us);
+    ref_kstr(b, "endpoint", r->endpoint);
+    ref_kstr(b, "error_class", r->error_class);
+    ref_kstr(b, "frontdoor", r->frontdoor);
+    ref_kstr(b, "jurisdiction", r->jurisdiction);
+    ref_kstr(b, "key_id", r->key_id);
+    ref_kstr(b, "model", r->model);
+    ref_kstr(b, "org_id", r->org_id);
+    ref_kstr(b, "provider", r->provider);
+    ref_kstr(b, "region", r->region);
+    sy_buf_printf(b, ",\"request_bytes\":%" PRIu64, r->request_bytes);
+    if (c)
+        ref_kcontent(b, "request_content", r->request_content);
+    ref_kstr(b, "request_id", r->request_id);
+    sy_buf_printf(b, ",\"request_sha256\":\"%s\",\"response_bytes\":%" PRIu64,
+                  sy_hex(r->request_sha256.b, SY_HASH_LEN, h1), r->response_bytes);
+    if (c)
+        ref_kcontent(b, "response_content", r->response_content);
+    sy_buf_printf(b, ",\"response_sha256\":\"%s\"", sy_hex(r->response_sha256.b, SY_HASH_LEN, h2));
+    ref_kstr(b, "route", r->route);
+    ref_kstr(b, "route_detail", r->route_detail);
+    sy_buf_printf(b, ",\"seq\":%" PRIu64 ",\"status\":%d", r->seq, r->status);
+    ref_kstr(b, "strategy", r->strategy);
+    sy_buf_printf(b, ",\"stream\":%s", r->stream ? "true" : "false");
+    ref_kstr(b, "team_id", r->team_id);
+    sy_buf_printf(b,
+                  ",\"time_ms\":%" PRIu64 ",\"tokens_cache_write\":%" PRIu64
+                  ",\"tokens_cached\":%" PRIu64 ",\"tokens_in\":%" PRIu64 ",\"tokens_out\":%" PRIu64
+                  ",\"tokens_reasoning\":%" PRIu64 ",\"ttft_us\":%" PRIu64,
+                  r->time_ms, r->tokens_cache_write, r->tokens_cached, r->tokens_in, r->tokens_out,
+                  r->tokens_reasoning, r->ttft_us);
+    ref_kstr(b, "upstream_model", r->upstream_model);
+    sy_buf_printf(b, ",\"upstream_us\":%" PRIu64 ",\"usage_estimated\":%s,\"v\":%d,\"verdicts\":[",
+                  r->upstream_us, r->usage_estimated ? "true" : "false", SY_AUDIT_RECORD_VERSION);
+    for (size_t i = 0; i < r->nverdicts; i++) {
+        if (i)
+            sy_buf_append_c(b, ",");
+        ref_string(b, r->verdicts[i]);
+    }
+    sy_buf_append_c(b, "]}");
+}
+
+/* A small deterministic generator (xorshift64*). */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+/* A string mixing what the escaping must tell apart: plain ASCII, quotes,
+ * backslashes, every kind of control byte, DEL, valid 2/3/4-byte UTF-8,
+ * and invalid sequences (overlong, surrogate, out of range, truncated,
+ * stray continuation bytes), or empty with a NULL pointer. */
+static sy_str_t random_string(sy_arena_t *ar, size_t maxlen)
+{
+#define P(s) {s, sizeof(s) - 1}
+    static const struct {
+        const char *s;
+        size_t n;
+    } pieces[] = {
+        P("a"), P("Z"), P("0"), P(" "), P("model-4o"), P("/v1/chat"), P("\""), P("\\"), P("\b"),
+        P("\f"), P("\n"), P("\r"), P("\t"), P("\x01"), P("\x1f"), P("\x00"), P("\x7f"),
+        P("\xc3\xa9"), P("\xe2\x82\xac"), P("\xf0\x9f\x98\x80"), P("\xc0\x80"),
+        P("\xed\xa0\x80"), P("\xf4\x90\x80\x80"), P("\xf5"), P("\xff"), P("\x80"), P("\xbf"),
+        P("\xe2\x82"), P("\xf0\x9f"), P("\xc3"), P("{\"k\":[1,2]}"),
+        P("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac"),
+    };
+#undef P
+    if (rng() % 8 == 0)
+        return (sy_str_t){NULL, 0};
+    size_t want = (size_t)(rng() % (maxlen + 1));
+    char *p = sy_arena_alloc(ar, want + 8);
+    size_t n = 0;
+    while (n < want) {
+        size_t k = (size_t)(rng() % SY_ARRAY_LEN(pieces));
+        if (n + pieces[k].n > want + 4)
+            break;
+        memcpy(p + n, pieces[k].s, pieces[k].n);
+        n += pieces[k].n;
+    }
+    return sy_str(p, n);
+}
+
+static uint64_t random_u64(void)
+{
+    switch (rng() % 4) {
+    case 0:
+        return 0;
+    case 1:
+        return UINT64_MAX - rng() % 3;
+    case 2:
+        return rng() % 1000;
+    default:
+        return rng();
+    }
+}
+
+static void test_record_encoder_matches_reference(void)
+{
+    sy_arena_t *ar = sy_arena_new(0);
+    sy_buf_t a, b;
+    sy_buf_init(&a, 0);
+    sy_buf_init(&b, 0);
+    int mismatches = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        sy_arena_reset(ar);
+        sy_audit_record_t r;
+        memset(&r, 0, sizeof(r));
+        sy_str_t *strs[] = {&r.request_id, &r.key_id,         &r.team_id,    &r.org_id,
+                            &r.frontdoor,  &r.endpoint,       &r.model,      &r.provider,
+                            &r.upstream_model, &r.region,     &r.jurisdiction, &r.route,
+                            &r.route_detail, &r.strategy,     &r.error_class};
+        for (size_t i = 0; i < SY_ARRAY_LEN(strs); i++)
+            *strs[i] = random_string(ar, i == 12 ? 400 : 40);
+        size_t nv = (size_t)(rng() % 4);
+        sy_str_t *v = sy_arena_alloc(ar, (nv + 1) * sizeof(*v));
+        for (size_t i = 0; i < nv; i++)
+            v[i] = random_string(ar, 30);
+        r.verdicts = v;
+        r.nverdicts = nv;
+        uint64_t *nums[] = {&r.seq, &r.time_ms, &r.tokens_in, &r.tokens_out, &r.tokens_cached,
+                            &r.tokens_cache_write, &r.tokens_reasoning, &r.cost_pico,
+                            &r.duration_us, &r.upstream_us, &r.ttft_us, &r.request_bytes,
+                            &r.response_bytes};
+        for (size_t i = 0; i < SY_ARRAY_LEN(nums); i++)
+            *nums[i] = random_u64();
+        r.attempts = (uint32_t)random_u64();
+        r.status = iter % 7 == 0 ? -(int)(rng() % 1000) : (int)(rng() % 600);
+        if (iter % 97 == 0)
+            r.status = INT32_MIN;
+        r.stream = rng() & 1;
+        r.usage_estimated = rng() & 1;
+        r.cost_known = rng() & 1;
+        r.client_aborted = rng() & 1;
+        r.content_truncated = rng() & 1;
+        for (size_t i = 0; i < SY_HASH_LEN; i++) {
+            r.request_sha256.b[i] = (uint8_t)rng();
+            r.response_sha256.b[i] = (uint8_t)rng();
+        }
+        r.content = (sy_audit_content_t)(rng() % 3);
+        if (r.content != SY_AUDIT_CONTENT_NONE) {
+            r.request_content = random_string(ar, 300);
+            r.response_content = random_string(ar, 300);
+        }
+        sy_buf_clear(&a);
+        sy_buf_clear(&b);
+        /* something before the record: the encoder appends */
+        sy_buf_append_c(&a, "x");
+        sy_buf_append_c(&b, "x");
+        int rc = sy_audit_record_encode(&r, &a);
+        ref_encode(&r, &b);
+        if (rc != SY_OK || a.len != b.len || memcmp(sy_buf_ptr(&a), sy_buf_ptr(&b), a.len) != 0) {
+            if (mismatches++ < 3)
+                fprintf(stderr, "  record %d differs:\n  got  %.*s\n  want %.*s\n", iter,
+                        (int)a.len, sy_buf_ptr(&a), (int)b.len, sy_buf_ptr(&b));
+        }
+        /* and it is valid JSON */
+        sy_json_t *j = NULL;
+        if (sy_json_parse(ar, sy_buf_ptr(&a) + 1, a.len - 1, NULL, &j, NULL) != SY_OK &&
+            mismatches++ < 3)
+            fprintf(stderr, "  record %d is not JSON: %.*s\n", iter, (int)a.len, sy_buf_ptr(&a));
+    }
+    CHECK_INT(mismatches, 0);
+    sy_buf_free(&a);
+    sy_buf_free(&b);
+    sy_arena_free(ar);
+}
+
+/* The exact bytes of one record, as the first version of the log wrote it:
+ * a store written then still verifies, and its records read the same. */
+static void test_record_golden(void)
+{
+    sy_audit_record_t r = sample_record();
+    sy_buf_t a;
+    sy_buf_init(&a, 0);
+    CHECK(sy_audit_record_encode(&r, &a) == SY_OK);
+    CHECK_MEM(sy_buf_ptr(&a), a.len,
+              "{\"attempts\":2,\"client_aborted\":false,\"content_mode\":\"none\","
+              "\"cost_known\":true,\"cost_pico\":18446744073709551615,\"duration_us\":1500,"
+              "\"endpoint\":\"/v1/chat/completions\",\"error_class\":\"\",\"frontdoor\":\"openai\","
+              "\"jurisdiction\":\"\",\"key_id\":\"key_1\","
+              "\"model\":\"gpt \\\"4o\\\"\\n\\u0001 caf\xc3\xa9 \\ufffd bad\",\"org_id\":\"\","
+              "\"provider\":\"openai-main\",\"region\":\"eu-west-1\",\"request_bytes\":0,"
+              "\"request_id\":\"req_0123456789abcdef01234567\","
+              "\"request_sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\","
+              "\"response_bytes\":0,"
+              "\"response_sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+              "\"route\":\"openai-main:429,openai-main:200\",\"route_detail\":\"\",\"seq\":41,"
+              "\"status\":200,\"strategy\":\"\",\"stream\":true,\"team_id\":\"\","
+              "\"time_ms\":1790000000123,\"tokens_cache_write\":0,\"tokens_cached\":0,"
+              "\"tokens_in\":12,\"tokens_out\":34,\"tokens_reasoning\":0,\"ttft_us\":0,"
+              "\"upstream_model\":\"gpt-4o-mini\",\"upstream_us\":0,\"usage_estimated\":false,"
+              "\"v\":1,\"verdicts\":[\"guardrail:pii:redacted\"]}");
+    /* a buffer with a cap: a record that does not fit fails whole */
+    sy_buf_t small;
+    sy_buf_init(&small, 64);
+    sy_buf_append_c(&small, "prefix");
+    CHECK(sy_audit_record_encode(&r, &small) == SY_ETOOBIG);
+    CHECK_MEM(sy_buf_ptr(&small), small.len, "prefix");
+    /* content that needs the buffer to grow past the first reservation */
+    r.content = SY_AUDIT_CONTENT_FULL;
+    size_t big = 200000;
+    char *body = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        body[i] = i % 50 == 0 ? '\n' : (char)('a' + i % 26);
+    r.request_content = sy_str(body, big);
+    r.response_content = SY_STR("\xff\x00\x01");
+    sy_buf_clear(&a);
+    CHECK(sy_audit_record_encode(&r, &a) == SY_OK);
+    sy_buf_t b;
+    sy_buf_init(&b, 0);
+    ref_encode(&r, &b);
+    CHECK(a.len == b.len && memcmp(sy_buf_ptr(&a), sy_buf_ptr(&b), a.len) == 0);
+    CHECK(strstr(sy_buf_ptr(&a), "\"response_content_b64\":\"/wAB\"") != NULL);
+    free(body);
+    sy_buf_free(&a);
+    sy_buf_free(&b);
+    sy_buf_free(&small);
+}
+
 static void test_redact(void)
 {
     sy_buf_t o;
@@ -589,6 +918,8 @@ int main(void)
     RUN(test_frontier_codec);
     RUN(test_ed25519);
     RUN(test_record_canonical);
+    RUN(test_record_encoder_matches_reference);
+    RUN(test_record_golden);
     RUN(test_redact);
     RUN(test_store_url);
     RUN(test_queue_full_policy);
