@@ -1,11 +1,22 @@
 /*
  * writer.c - the batching loop of the background writer.
  *
- * Sleep/wake protocol (no lost wake-ups): the writer publishes sleeping = 1,
- * then looks at the queue once more, then waits on the futex only while the
- * word is still 1. A producer pushes, then swaps sleeping to 0 and wakes the
- * futex if it was 1. Both sides order their store before their load with a
- * sequentially consistent fence, so at least one of them sees the other.
+ * Sleep/wake protocol. The futex word says what the writer is doing:
+ *   AWAKE   working; producers do nothing.
+ *   IDLE    no batch open: sleeping until a producer wakes it (or the next
+ *           tick). The first push after a batch wakes it.
+ *   LINGER  a batch is open and the writer sleeps until its deadline, which
+ *           it will keep by itself; a producer wakes it only when the queue
+ *           holds enough items to fill the batch (`want`).
+ * So a producer makes a system call about once per batch, not per item.
+ * No lost wake-ups: the writer publishes its state, then looks at the queue
+ * once more, then waits on the futex only while the word still holds that
+ * state. A producer pushes, then reads the word (and, lingering, the queue
+ * size) and swaps it to AWAKE to wake the writer. Both sides order their
+ * store before their load with a sequentially consistent fence, so at least
+ * one of them sees the other. A wake-up lost in LINGER (two producers racing
+ * over the last places of a batch) costs only latency: the deadline still
+ * closes the batch.
  */
 #include "store/writer.h"
 
@@ -25,11 +36,15 @@ struct sy_writer {
     sy_writer_opts_t o;
     sy_writer_sink_t sink;
     pthread_t thread;
-    _Atomic uint32_t sleeping; /* the futex word */
+    _Atomic uint32_t sleeping; /* the futex word: AWAKE, IDLE or LINGER */
+    _Atomic size_t want;       /* LINGER: items that would fill the open batch */
+    _Atomic uint64_t wakeups;  /* FUTEX_WAKE calls made by producers */
     atomic_bool stopping;
     atomic_bool paused;
     sy_writer_item_t **batch;
 };
+
+enum { AWAKE = 0, IDLE = 1, LINGER = 2 };
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t timeout_ns)
 {
@@ -45,9 +60,21 @@ static void futex_wake(_Atomic uint32_t *word)
 void sy_writer_wake(sy_writer_t *w)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&w->sleeping, memory_order_relaxed) &&
-        atomic_exchange(&w->sleeping, 0u))
+    uint32_t s = atomic_load_explicit(&w->sleeping, memory_order_relaxed);
+    if (s == AWAKE)
+        return;
+    if (s == LINGER &&
+        sy_queue_size(w->q) < atomic_load_explicit(&w->want, memory_order_relaxed))
+        return; /* the batch's deadline will wake it */
+    if (atomic_exchange(&w->sleeping, (uint32_t)AWAKE) != AWAKE) {
+        atomic_fetch_add_explicit(&w->wakeups, 1, memory_order_relaxed);
         futex_wake(&w->sleeping);
+    }
+}
+
+uint64_t sy_writer_wakeups(const sy_writer_t *w)
+{
+    return atomic_load_explicit(&w->wakeups, memory_order_relaxed);
 }
 
 static sy_writer_item_t *pop(sy_writer_t *w)
@@ -57,16 +84,16 @@ static sy_writer_item_t *pop(sy_writer_t *w)
     return sy_queue_pop(w->q);
 }
 
-/* Sleep until a producer wakes us or timeout_ns pass, unless an item
- * arrived meanwhile: returns it (popped) in that case. */
-static sy_writer_item_t *wait_for_item(sy_writer_t *w, uint64_t timeout_ns)
+/* Sleep in `state` (IDLE or LINGER) until a producer wakes us or timeout_ns
+ * pass, unless an item arrived meanwhile: returns it (popped) in that case. */
+static sy_writer_item_t *wait_for_item(sy_writer_t *w, uint32_t state, uint64_t timeout_ns)
 {
-    atomic_store(&w->sleeping, 1u);
+    atomic_store(&w->sleeping, state);
     atomic_thread_fence(memory_order_seq_cst);
     sy_writer_item_t *it = pop(w);
     if (it == NULL && !atomic_load(&w->stopping))
-        futex_wait(&w->sleeping, 1u, timeout_ns);
-    atomic_store(&w->sleeping, 0u);
+        futex_wait(&w->sleeping, state, timeout_ns);
+    atomic_store(&w->sleeping, (uint32_t)AWAKE);
     return it;
 }
 
@@ -95,7 +122,7 @@ static void *writer_main(void *arg)
         if (first == NULL) {
             if (stopping && sy_queue_size(w->q) == 0)
                 break;
-            first = wait_for_item(w, next_tick > now ? next_tick - now : 1000000u);
+            first = wait_for_item(w, IDLE, next_tick > now ? next_tick - now : 1000000u);
             if (first == NULL)
                 continue;
         }
@@ -112,7 +139,8 @@ static void *writer_main(void *arg)
             now = sy_now_ns();
             if (now >= deadline || atomic_load(&w->stopping))
                 break;
-            it = wait_for_item(w, deadline - now);
+            atomic_store_explicit(&w->want, w->o.batch_max - n, memory_order_relaxed);
+            it = wait_for_item(w, LINGER, deadline - now);
             if (it)
                 w->batch[n++] = it;
         }
@@ -136,7 +164,9 @@ sy_writer_t *sy_writer_start(sy_queue_t *q, const sy_writer_opts_t *opts,
         w->o.retry_ms = 1000;
     w->sink = *sink;
     w->batch = sy_calloc(w->o.batch_max, sizeof(*w->batch));
-    atomic_init(&w->sleeping, 0u);
+    atomic_init(&w->sleeping, (uint32_t)AWAKE);
+    atomic_init(&w->want, w->o.batch_max);
+    atomic_init(&w->wakeups, 0u);
     atomic_init(&w->stopping, false);
     atomic_init(&w->paused, false);
     int rc = pthread_create(&w->thread, NULL, writer_main, w);
@@ -149,7 +179,7 @@ void sy_writer_pause(sy_writer_t *w, bool paused)
 {
     atomic_store(&w->paused, paused);
     if (!paused) {
-        atomic_store(&w->sleeping, 1u); /* force a wake */
+        atomic_store(&w->sleeping, (uint32_t)IDLE); /* force a wake */
         sy_writer_wake(w);
     }
 }
@@ -160,7 +190,7 @@ void sy_writer_stop(sy_writer_t *w)
         return;
     atomic_store(&w->paused, false); /* stopping always drains */
     atomic_store(&w->stopping, true);
-    atomic_store(&w->sleeping, 1u);
+    atomic_store(&w->sleeping, (uint32_t)IDLE);
     sy_writer_wake(w);
     pthread_join(w->thread, NULL);
     free(w->batch);

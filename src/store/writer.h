@@ -13,8 +13,11 @@
  * again with the same items. Nothing is dropped; if the store stays down the
  * queue fills and the producers' own policy applies.
  *
- * Waking costs producers nothing while the writer is busy: only when it has
- * gone to sleep on its futex does a push make one FUTEX_WAKE system call.
+ * Waking costs producers nothing while the writer is busy or lingering over
+ * an open batch (it keeps the batch's deadline by itself): a push makes a
+ * FUTEX_WAKE system call only when the writer sleeps with no batch open, or
+ * when the queue holds enough items to fill the open batch. That is about
+ * one system call per batch, not one per item.
  */
 #ifndef SY_STORE_WRITER_H
 #define SY_STORE_WRITER_H
@@ -51,6 +54,8 @@ sy_writer_t *sy_writer_start(sy_queue_t *q, const sy_writer_opts_t *opts,
                              const sy_writer_sink_t *sink);
 /* After a push: wake the writer if it sleeps. Lock-free; any thread. */
 void sy_writer_wake(sy_writer_t *w);
+/* FUTEX_WAKE calls producers have made (tests, metrics). */
+uint64_t sy_writer_wakeups(const sy_writer_t *w);
 /* Write everything still queued, call tick(final=true), join, free. */
 void sy_writer_stop(sy_writer_t *w);
 /* Tests: a paused writer pops nothing (the queue fills). */

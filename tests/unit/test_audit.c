@@ -20,6 +20,7 @@
 #include "core/time.h"
 #include "json/json.h"
 #include "store/store.h"
+#include "store/writer.h"
 #include "unit.h"
 
 static sy_hash_t H(const char *hex)
@@ -709,6 +710,108 @@ static sy_config_t *audit_config(unsigned capacity, const char *extra)
     return c;
 }
 
+/* ---- the background writer's wake-ups ---- */
+
+typedef struct {
+    _Atomic size_t items, batches;
+    _Atomic uint64_t last_ns; /* when the last batch was handed over */
+    size_t sizes[64];
+} sink_log_t;
+
+static int sink_write(void *ctx, sy_writer_item_t **items, size_t n)
+{
+    sink_log_t *s = ctx;
+    size_t b = atomic_load(&s->batches);
+    if (b < SY_ARRAY_LEN(s->sizes))
+        s->sizes[b] = n;
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    atomic_store(&s->last_ns, sy_now_ns());
+    atomic_fetch_add(&s->items, n);
+    atomic_fetch_add(&s->batches, 1);
+    return SY_OK;
+}
+
+static void sink_tick(void *ctx, bool final)
+{
+    (void)ctx;
+    (void)final;
+}
+
+/* Push n items, gap_us apart (time for the writer to go back to sleep). */
+static void push_items(sy_queue_t *q, sy_writer_t *w, size_t n, unsigned gap_us)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i && gap_us)
+            usleep(gap_us);
+        sy_writer_item_t *it = sy_malloc(sizeof(*it));
+        it->enqueued_ns = sy_now_ns();
+        CHECK(sy_queue_push(q, it) == SY_OK);
+        sy_writer_wake(w);
+    }
+}
+
+static bool wait_items(sink_log_t *s, size_t n, uint64_t max_ms)
+{
+    for (uint64_t t0 = sy_now_ms(); sy_now_ms() - t0 < max_ms;) {
+        if (atomic_load(&s->items) >= n)
+            return true;
+        usleep(1000);
+    }
+    return atomic_load(&s->items) >= n;
+}
+
+static void test_writer_wakeups(void)
+{
+    sy_queue_t q;
+    sy_queue_init(&q, 256);
+    static sink_log_t s;
+    sy_writer_opts_t o = {.batch_max = 16, .linger_ms = 1000, .tick_ms = 10000};
+    sy_writer_sink_t sink = {sink_write, sink_tick, &s};
+    sy_writer_t *w = sy_writer_start(&q, &o, &sink);
+    usleep(20000); /* the writer is asleep with no batch open */
+
+    /* Ten items 5 ms apart, fewer than a batch: the first wakes the idle
+     * writer (unless it was not asleep yet), the rest find it lingering over
+     * the open batch and make no system call. The batch closes at its
+     * deadline, not before. */
+    uint64_t t0 = sy_now_ns();
+    push_items(&q, w, 10, 5000);
+    CHECK(sy_writer_wakeups(w) <= 1);
+    CHECK(wait_items(&s, 10, 5000));
+    uint64_t took_ms = (atomic_load(&s.last_ns) - t0) / 1000000u;
+    CHECK(took_ms >= 1000 && took_ms < 4000);
+    CHECK_INT(atomic_load(&s.batches), 1);
+    CHECK_INT(s.sizes[0], 10);
+    uint64_t before = sy_writer_wakeups(w);
+    CHECK(before <= 1);
+
+    /* A full batch is written at once: the push that fills it wakes the
+     * lingering writer (at most one more wake-up than the idle one). */
+    usleep(20000);
+    t0 = sy_now_ns();
+    push_items(&q, w, 1, 0);
+    usleep(20000); /* the writer has opened a batch and lingers */
+    push_items(&q, w, 15, 1000);
+    CHECK(wait_items(&s, 26, 5000));
+    took_ms = (atomic_load(&s.last_ns) - t0) / 1000000u;
+    CHECK(took_ms < 700);
+    CHECK_INT(atomic_load(&s.batches), 2);
+    CHECK_INT(s.sizes[1], 16);
+    CHECK(sy_writer_wakeups(w) - before <= 2);
+
+    /* Many items in a row: about one wake-up per batch, never one per item. */
+    usleep(20000);
+    before = sy_writer_wakeups(w);
+    push_items(&q, w, 160, 100);
+    CHECK(wait_items(&s, 186, 5000));
+    uint64_t wakes = sy_writer_wakeups(w) - before;
+    CHECK(wakes >= 1 && wakes <= 20);
+    sy_writer_stop(w);
+    CHECK_INT(atomic_load(&s.items), 186);
+    sy_queue_free(&q);
+}
+
 /* Admit and submit one request's record through the public API. */
 static int one_request(sy_arena_t *a, int i)
 {
@@ -922,6 +1025,7 @@ int main(void)
     RUN(test_record_golden);
     RUN(test_redact);
     RUN(test_store_url);
+    RUN(test_writer_wakeups);
     RUN(test_queue_full_policy);
     RUN(test_resume_and_tamper);
     char cmd[128];
