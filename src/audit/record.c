@@ -225,10 +225,8 @@ static void khash_(enc_t *e, const char *k, size_t kl, const sy_hash_t *h)
         return;
     char *p = put_bytes(e->p, k, kl);
     *p++ = '"';
-    for (size_t i = 0; i < SY_HASH_LEN; i++) {
-        *p++ = hexdig[h->b[i] >> 4];
-        *p++ = hexdig[h->b[i] & 15];
-    }
+    sy_hex(h->b, SY_HASH_LEN, p); /* its NUL is overwritten by the quote */
+    p += 2 * SY_HASH_LEN;
     *p++ = '"';
     e->p = p;
 }
