@@ -24,6 +24,8 @@
 #include "sim/sim.h"
 
 #define AN_MAX_STOPS 8
+#define AN_ID_LEN 18 /* characters after "msg_01" */
+#define AN_ID_SALT 0
 
 enum { BK_THINKING, BK_TEXT, BK_TOOL };
 
@@ -535,12 +537,14 @@ static void write_stop_sequence(sy_json_writer_t *w, const an_msg_t *msg)
         sy_json_write_null(w);
 }
 
-/* {"id":..,"type":"message","role":"assistant","model":..,"content":[ */
-static void message_head(sy_sim_call_t *call, const an_msg_t *msg, sy_json_writer_t *w)
+/* {"id":..,"type":"message","role":"assistant","model":..,"content":[
+ * Returns the buffer length just after the id's closing quote. */
+static size_t message_head(sy_sim_call_t *call, const an_msg_t *msg, sy_json_writer_t *w)
 {
     sy_json_write_begin_object(w);
     sy_json_write_key_lit(w, "id");
     sy_json_write_string(w, msg->id);
+    size_t id_end = w->buf->len;
     sy_json_write_key_lit(w, "type");
     sy_json_write_string_lit(w, "message");
     sy_json_write_key_lit(w, "role");
@@ -549,6 +553,7 @@ static void message_head(sy_sim_call_t *call, const an_msg_t *msg, sy_json_write
     sy_json_write_string(w, call->model->version);
     sy_json_write_key_lit(w, "content");
     sy_json_write_begin_array(w);
+    return id_end;
 }
 
 static void respond_whole(sy_sim_call_t *call, an_msg_t *msg)
@@ -557,7 +562,10 @@ static void respond_whole(sy_sim_call_t *call, an_msg_t *msg)
     sy_buf_clear(out);
     sy_json_writer_t w;
     sy_json_writer_init(&w, out, 0);
-    message_head(call, msg, &w);
+    size_t id_end = message_head(call, msg, &w);
+    /* The id after "msg_01" is the one per-response field (answer cache). */
+    sy_sim_slot_t slot = {.kind = SY_SIM_SLOT_ID, .len = AN_ID_LEN, .salt = AN_ID_SALT};
+    slot.off = (uint32_t)(id_end - 1 - AN_ID_LEN);
     for (uint32_t i = 0; i < msg->nblocks; i++) {
         an_block_t *b = &msg->blocks[i];
         sy_json_write_begin_object(&w);
@@ -595,6 +603,7 @@ static void respond_whole(sy_sim_call_t *call, an_msg_t *msg)
         sy_sim_respond_error(call, 500, "response too large");
         return;
     }
+    sy_sim_cache_put(call, "application/json", sy_buf_ptr(out), out->len, msg->output_tokens, &slot, 1);
     an_headers(call);
     sy_sim_respond_json(call, 200, "application/json", sy_buf_ptr(out), out->len, msg->output_tokens);
     sy_buf_clear(out);
@@ -879,7 +888,7 @@ static void an_messages(sy_sim_call_t *call)
     msg->input_tokens = r.input_tokens;
     sy_buf_t *tmp = &call->w->scratch2;
     sy_buf_clear(tmp);
-    sy_sim_id(call, "msg_01", 18, 0, tmp);
+    sy_sim_id(call, "msg_01", AN_ID_LEN, AN_ID_SALT, tmp);
     msg->id = sy_str_dup(a, sy_buf_str(tmp));
     sy_buf_clear(tmp);
     plan(call, msg, &r, (uint64_t)max);
@@ -1021,6 +1030,12 @@ static bool an_handle(sy_sim_call_t *call)
     sy_str_t mime = sy_str_trim(semi >= 0 ? sy_str_sub(ct, 0, (size_t)semi) : ct);
     if (ct.p && !sy_str_ieq_c(mime, "application/json")) {
         an_fail(call, 400, "Invalid request: the Content-Type header must be application/json");
+        return true;
+    }
+    /* Everything else a message answer depends on is in the cache key. */
+    if (sy_str_eq_c(path, "/v1/messages") && sy_sim_cache_lookup(call)) {
+        an_headers(call);
+        sy_sim_cache_respond(call);
         return true;
     }
     const char *msg;

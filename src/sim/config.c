@@ -215,6 +215,7 @@ static sy_sim_config_t *config_new(void)
     sy_sim_config_t *c = sy_arena_calloc(a, sizeof(*c));
     c->arena = a;
     c->record = SY_SIM_DEFAULT_RECORD;
+    c->answer_cache = SY_SIM_DEFAULT_ANSWER_CACHE;
     c->models = sy_arena_calloc(a, SY_SIM_MAX_MODELS * sizeof(sy_sim_model_t));
     return c;
 }
@@ -395,8 +396,9 @@ static void parse_model(sy_cfg_ctx_t *cx, sy_sim_config_t *c, const sy_yaml_node
 
 static void parse_root(sy_cfg_ctx_t *cx, sy_sim_config_t *c, const sy_yaml_node_t *root)
 {
-    static const char *const allowed[] = {"listen", "workers", "record_requests", "keys",
-                                          "builtin_models", "defaults", "models", NULL};
+    static const char *const allowed[] = {"listen",         "workers",  "record_requests",
+                                          "answer_cache",   "keys",     "builtin_models",
+                                          "defaults",       "models",   NULL};
     if (root == NULL)
         goto builtins_only;
     if (sy_cfg_expect_map(cx, root, "", allowed) != SY_OK && root->kind != SY_YAML_MAP)
@@ -421,6 +423,9 @@ static void parse_root(sy_cfg_ctx_t *cx, sy_sim_config_t *c, const sy_yaml_node_
     if ((v = sy_yaml_map_get(root, "record_requests")) != NULL && !v->is_null &&
         sy_cfg_uint(cx, v, "record_requests", 0, SY_SIM_MAX_RECORD, &u) == SY_OK)
         c->record = (uint32_t)u;
+    if ((v = sy_yaml_map_get(root, "answer_cache")) != NULL && !v->is_null &&
+        sy_cfg_uint(cx, v, "answer_cache", 0, SY_SIM_MAX_ANSWER_CACHE, &u) == SY_OK)
+        c->answer_cache = (uint32_t)u;
     if ((v = sy_yaml_map_get(root, "builtin_models")) != NULL && !v->is_null)
         sy_cfg_bool(cx, v, "builtin_models", &builtin);
     if ((v = sy_yaml_map_get(root, "keys")) != NULL && !v->is_null &&

@@ -226,9 +226,8 @@ static bool oa_auth(sy_sim_call_t *call, const oa_route_t *rt)
     return true;
 }
 
-/* A JSON request body: Content-Type application/json and a parseable
- * object. Answers the 400 itself. */
-static bool oa_body(sy_sim_call_t *call)
+/* Content-Type application/json (or none). Answers the 400 itself. */
+static bool oa_content_type(sy_sim_call_t *call)
 {
     sy_str_t ct = sy_sim_header(call, "content-type");
     ptrdiff_t semi = sy_str_find_char(ct, ';');
@@ -245,6 +244,12 @@ static bool oa_body(sy_sim_call_t *call)
                  "invalid_request_error", NULL, "unsupported_content_type");
         return false;
     }
+    return true;
+}
+
+/* The request body: a parseable JSON object. Answers the 400 itself. */
+static bool oa_body(sy_sim_call_t *call)
+{
     const char *msg;
     if (sy_sim_parse_body(call, &msg) != SY_OK) {
         oa_error(call, 400, msg, "invalid_request_error", NULL, NULL);
@@ -519,7 +524,15 @@ static bool oa_handle(sy_sim_call_t *call)
         wrong_method(call);
         return true;
     }
-    if (!oa_auth(call, &rt) || !oa_body(call))
+    if (!oa_auth(call, &rt) || !oa_content_type(call))
+        return true;
+    /* Everything else a chat answer depends on is in the cache key. */
+    if (route == R_CHAT && sy_sim_cache_lookup(call)) {
+        oa_headers(call);
+        sy_sim_cache_respond(call);
+        return true;
+    }
+    if (!oa_body(call))
         return true;
     if (route == R_CHAT)
         oa_chat(call, &rt);

@@ -19,6 +19,18 @@
 #include "sim/openai.h"
 
 #define OA_MAX_STOPS 4
+#define OA_ID_LEN 29 /* characters after "chatcmpl-" */
+#define OA_ID_SALT 0
+
+static size_t decimal_digits(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
 
 typedef struct {
     sy_str_t id, name, args;
@@ -512,12 +524,18 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
     sy_json_writer_t w;
     sy_json_writer_init(&w, b, 0);
     sy_json_write_begin_object(&w);
+    /* The two per-response fields, for the answer cache. */
+    sy_sim_slot_t slots[2] = {{.kind = SY_SIM_SLOT_ID, .len = OA_ID_LEN, .salt = OA_ID_SALT},
+                              {.kind = SY_SIM_SLOT_CREATED}};
     sy_json_write_key_lit(&w, "id");
     sy_json_write_string(&w, st->id);
+    slots[0].off = (uint32_t)(b->len - 1 - OA_ID_LEN);
     sy_json_write_key_lit(&w, "object");
     sy_json_write_string_lit(&w, "chat.completion");
     sy_json_write_key_lit(&w, "created");
     sy_json_write_u64(&w, st->created);
+    slots[1].len = (uint32_t)decimal_digits(st->created);
+    slots[1].off = (uint32_t)(b->len - slots[1].len);
     sy_json_write_key_lit(&w, "model");
     sy_json_write_string(&w, call->model->version);
     sy_json_write_key_lit(&w, "choices");
@@ -588,6 +606,8 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
         return;
     }
     sy_buf_clear(tmp);
+    sy_sim_cache_put(call, "application/json", sy_buf_ptr(b), b->len, st->completion_tokens, slots,
+                     2);
     oa_headers(call);
     sy_sim_respond_json(call, 200, "application/json", sy_buf_ptr(b), b->len,
                         st->completion_tokens);
@@ -1016,7 +1036,7 @@ void oa_chat(sy_sim_call_t *call, const oa_route_t *rt)
     st->obfuscation = stream && !(obf && obf->type == SY_JSON_FALSE);
     sy_buf_t *tmp = &call->w->scratch2;
     sy_buf_clear(tmp);
-    sy_sim_id(call, "chatcmpl-", 29, 0, tmp);
+    sy_sim_id(call, "chatcmpl-", OA_ID_LEN, OA_ID_SALT, tmp);
     st->id = sy_str_dup(a, sy_buf_str(tmp));
 
     uint64_t max = 0;

@@ -52,6 +52,7 @@ void *sy_sim_worker_init(void *simv, int worker_id, sy_loop_t *loop)
     w->loop = loop;
     sy_buf_init(&w->scratch, SY_SIM_SCRATCH_MAX);
     sy_buf_init(&w->scratch2, SY_SIM_SCRATCH_MAX);
+    w->cache = sy_sim_cache_new(w->sim->cfg->answer_cache);
     return w;
 }
 
@@ -61,6 +62,7 @@ void sy_sim_worker_fini(void *simv, void *wctx)
     sy_sim_worker_t *w = wctx;
     sy_buf_free(&w->scratch);
     sy_buf_free(&w->scratch2);
+    sy_sim_cache_free(w->cache);
     free(w);
 }
 
@@ -151,12 +153,18 @@ static void put_id(uint64_t base, const char *prefix, size_t n, uint64_t salt, s
     if (sy_buf_reserve(out, n) != SY_OK)
         return;
     char *p = sy_buf_tail(out);
+    /* x / 2^64 written in base 62, one digit per multiplication (the high
+     * word of x * 62); ten digits use up about 60 bits, then x is remixed. */
     uint64_t x = sy_sim_mix(base ^ sy_sim_mix(salt));
+    size_t left = 10;
     for (size_t i = 0; i < n; i++) {
-        if (i % 10 == 9)
+        if (left-- == 0) {
             x = sy_sim_mix(x + i);
-        p[i] = base62[x % 62];
-        x /= 62;
+            left = 9;
+        }
+        unsigned __int128 m = (unsigned __int128)x * 62u;
+        p[i] = base62[(size_t)(m >> 64)];
+        x = (uint64_t)m;
     }
     sy_buf_commit(out, n);
 }
@@ -214,12 +222,18 @@ static void respond_json_buf(sy_http_req_t *req, int status, sy_buf_t *b)
 
 static void handle_health(sy_http_req_t *req, sy_sim_worker_t *w)
 {
-    char body[256];
+    char body[512];
+    sy_sim_cache_stats_t cs;
+    sy_sim_cache_stats(w->cache, &cs);
     int n = snprintf(body, sizeof(body),
                      "{\"status\":\"ok\",\"service\":\"switchyard-sim\",\"version\":\"%s\","
-                     "\"uptime_s\":%llu,\"models\":%zu}",
+                     "\"uptime_s\":%llu,\"models\":%zu,\"worker\":%d,\"answer_cache\":{"
+                     "\"capacity\":%zu,\"entries\":%zu,\"bytes\":%zu,\"hits\":%llu,"
+                     "\"misses\":%llu,\"stores\":%llu}}",
                      w->sim->version, (unsigned long long)((sy_wall_ms() - w->sim->started_ms) / 1000),
-                     w->sim->cfg->nmodels);
+                     w->sim->cfg->nmodels, w->id, cs.capacity, cs.entries, cs.bytes,
+                     (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                     (unsigned long long)cs.stores);
     sy_http_respond(req, 200, "application/json", body, (size_t)n);
 }
 

@@ -63,11 +63,16 @@
 #define SY_SIM_MAX_RECORD_BODY    (1u << 20) /* body bytes kept per logged request */
 #define SY_SIM_MAX_STOP_SEQS      8u
 #define SY_SIM_SCRATCH_MAX        (8u << 20) /* cap on one formatted event/body */
+#define SY_SIM_MAX_ANSWER_CACHE   65536u   /* answer cache entries per worker */
+#define SY_SIM_CACHE_KEY_MAX      (8u << 10) /* request bytes (key) of a cacheable answer */
+#define SY_SIM_CACHE_BODY_MAX     (16u << 10) /* bytes of a cacheable answer */
+#define SY_SIM_CACHE_SLOTS        4u       /* per-response fields patched into a cached answer */
 
 #define SY_SIM_DEFAULT_OUTPUT_TOKENS 16u
 #define SY_SIM_DEFAULT_FAULT_AFTER   3u
 #define SY_SIM_DEFAULT_RETRY_AFTER   1u
 #define SY_SIM_DEFAULT_RECORD        100u
+#define SY_SIM_DEFAULT_ANSWER_CACHE  256u /* entries per worker */
 #define SY_SIM_IMAGE_TOKENS          85u  /* an image or audio block counts this much */
 
 /* ------------------------------------------------------------------------ */
@@ -152,6 +157,7 @@ typedef struct {
     char listen[300];          /* "host:port" or "" (command line decides) */
     int workers;               /* 0 = command line / 1 */
     uint32_t record;           /* request log size; 0 disables recording */
+    uint32_t answer_cache;     /* answer cache entries per worker; 0 disables it */
     sy_str_t *keys;            /* accepted API keys; none = any non-empty key */
     size_t nkeys;
     sy_sim_model_t *models;
@@ -179,6 +185,7 @@ const char *sy_sim_fault_name(sy_sim_fault_t f);
 /* ------------------------------------------------------------------------ */
 
 typedef struct sy_sim_log sy_sim_log_t; /* the request log (record.c) */
+typedef struct sy_sim_cache sy_sim_cache_t; /* the answer cache (cache.c) */
 
 typedef struct {
     sy_sim_config_t *cfg;
@@ -194,6 +201,7 @@ typedef struct {
     sy_buf_t scratch;  /* one event or body at a time; cleared before each use */
     sy_buf_t scratch2; /* a second one for nesting (e.g. text inside an event) */
     uint64_t seq;      /* requests served by this worker (for ids) */
+    sy_sim_cache_t *cache; /* NULL when answer_cache is 0 */
 } sy_sim_worker_t;
 
 /* Runtime glue (sy_runtime_app_t callbacks); sim.c. */
@@ -289,6 +297,10 @@ struct sy_sim_call {
     size_t held_len;
     int held_status;
     const char *held_ctype;
+    /* answer cache (cache.c) */
+    uint64_t cache_hash;
+    bool cache_keyed;       /* the request was looked up: cache_hash is its key's */
+    const void *cache_hit;  /* the entry being served, or NULL */
 };
 
 /* Claim the request for `family` (sets call->family); the first thing a
@@ -371,6 +383,50 @@ void sy_sim_id_seeded(const sy_sim_call_t *call, const char *prefix, size_t n, u
                       sy_buf_t *out);
 /* Wall clock in Unix seconds (the `created` fields). */
 uint64_t sy_sim_unix_now(void);
+
+/* ------------------------------------------------------------------------ */
+/* Answer cache (cache.c). docs/sim.md#the-answer-cache                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A field of a whole answer that belongs to one response and is regenerated
+ * for each one served from the cache: ID, the len characters sy_sim_id()
+ * makes from (call->nonce, salt) (the prefix stays in the stored bytes);
+ * CREATED, the Unix time in seconds as decimal digits. off/len: where the
+ * field is in the answer as stored; slots are given in order of off.
+ */
+typedef enum { SY_SIM_SLOT_ID, SY_SIM_SLOT_CREATED } sy_sim_slot_kind_t;
+typedef struct {
+    uint32_t off, len;
+    sy_sim_slot_kind_t kind;
+    uint64_t salt;
+} sy_sim_slot_t;
+
+sy_sim_cache_t *sy_sim_cache_new(uint32_t entries); /* NULL for 0 entries */
+void sy_sim_cache_free(sy_sim_cache_t *c);
+typedef struct {
+    size_t capacity, entries, bytes; /* bytes: key and answer storage held */
+    uint64_t hits, misses, stores;
+} sy_sim_cache_stats_t;
+void sy_sim_cache_stats(const sy_sim_cache_t *c, sy_sim_cache_stats_t *st);
+/*
+ * Look the request up by its method, path, query, x-sim-* headers and body.
+ * Call it once the family has checked everything else it reads of the
+ * request (credentials, Content-Type), before parsing the body. On a hit it
+ * sets call->model, bhv and seed as sy_sim_prepare would and returns true:
+ * the family adds its per-response headers and calls
+ * sy_sim_cache_respond(). On a miss the family goes on as usual and offers
+ * its answer with sy_sim_cache_put().
+ */
+bool sy_sim_cache_lookup(sy_sim_call_t *call);
+/* Answer a hit: the stored body with its slots regenerated, through
+ * sy_sim_respond_json (so ttft and tps pacing still apply). */
+void sy_sim_cache_respond(sy_sim_call_t *call);
+/* Offer a whole 200 answer for the request looked up. Ignored unless it
+ * may be served again: not a stream, no fault for the request or its model,
+ * key and body within their caps. */
+void sy_sim_cache_put(sy_sim_call_t *call, const char *ctype, const char *body, size_t len,
+                      uint32_t output_tokens, const sy_sim_slot_t *slots, size_t nslots);
 
 /* ------------------------------------------------------------------------ */
 /* Tokenizer (gen.c). docs/sim.md#tokenizer                                 */
