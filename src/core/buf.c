@@ -66,6 +66,12 @@ int sy_buf_append_str(sy_buf_t *b, sy_str_t s) { return sy_buf_append(b, s.p, s.
 
 int sy_buf_append_c(sy_buf_t *b, const char *cstr) { return sy_buf_append(b, cstr, strlen(cstr)); }
 
+int sy_buf_append_u64(sy_buf_t *b, uint64_t v)
+{
+    char d[20];
+    return sy_buf_append(b, d, sy_fmt_u64(d, v));
+}
+
 /* Formats straight into the free tail (sy_vsnprintf: no FILE stream per call);
  * only output longer than the tail is formatted a second time, after growing. */
 int sy_buf_vprintf(sy_buf_t *b, const char *fmt, va_list ap)

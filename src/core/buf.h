@@ -36,6 +36,10 @@ static inline void sy_buf_commit(sy_buf_t *b, size_t n) { b->len += n; }
 int sy_buf_append(sy_buf_t *b, const void *p, size_t n);
 int sy_buf_append_str(sy_buf_t *b, sy_str_t s);
 int sy_buf_append_c(sy_buf_t *b, const char *cstr);
+/* v in decimal. */
+int sy_buf_append_u64(sy_buf_t *b, uint64_t v);
+/* A string literal, its length known at compile time. */
+#define sy_buf_append_lit(b, lit) sy_buf_append((b), "" lit, sizeof(lit) - 1)
 int sy_buf_printf(sy_buf_t *b, const char *fmt, ...) SY_PRINTF(2, 3);
 int sy_buf_vprintf(sy_buf_t *b, const char *fmt, va_list ap);
 /* Drop n bytes from the front. */

@@ -59,6 +59,14 @@ static size_t utoa(char *end, unsigned long long v, unsigned base, bool upper)
     return (size_t)(end - p);
 }
 
+size_t sy_fmt_u64(char out[20], uint64_t v)
+{
+    char tmp[20];
+    size_t n = utoa(tmp + sizeof(tmp), v, 10, false);
+    memcpy(out, tmp + sizeof(tmp) - n, n);
+    return n;
+}
+
 /* A field: sign (may be empty) and body, padded to width. */
 static inline void field(out_t *o, const char *sign, size_t slen, const char *body, size_t blen,
                   size_t width, bool left, bool zero)

@@ -21,10 +21,14 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/common.h"
 
 int sy_vsnprintf(char *dst, size_t cap, const char *fmt, va_list ap) SY_PRINTF(3, 0);
 int sy_snprintf(char *dst, size_t cap, const char *fmt, ...) SY_PRINTF(3, 4);
+/* The decimal digits of v at out (no NUL; 20 bytes hold any value). Returns
+ * their count. */
+size_t sy_fmt_u64(char out[20], uint64_t v);
 
 #endif

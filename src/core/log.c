@@ -43,12 +43,10 @@ const char *sy_log_level_name(sy_log_level_t l)
 /* True for bytes that JSON needs escaped (or that the log escapes anyway). */
 static inline bool esc_needed(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c == 0x7f; }
 
-char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len)
+size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    if (outsz == 0)
-        return out;
     size_t i = 0;
     while (i < len) {
         /* a run of bytes that go out as they are: one copy */
@@ -57,8 +55,8 @@ char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len)
             j++;
         size_t run = j - i;
         if (run) {
-            if (o + run >= outsz)
-                run = outsz - 1 - o;
+            if (run > max - o)
+                run = max - o;
             memcpy(out + o, s + i, run);
             o += run;
             if (i + run < j)
@@ -82,12 +80,19 @@ char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len)
             tmp[5] = hex[c & 15];
             n = 6;
         }
-        if (o + n >= outsz)
-            break;
+        if (n > max - o)
+            break; /* an escape is never cut */
         memcpy(out + o, tmp, n);
         o += n;
     }
-    out[o] = '\0';
+    return o;
+}
+
+char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len)
+{
+    if (outsz == 0)
+        return out;
+    out[sy_log_esc_to(out, outsz - 1, s, len)] = '\0';
     return out;
 }
 

@@ -35,6 +35,10 @@ void sy_log_raw(const char *line, size_t len);
 
 /* JSON-escape s into out (NUL-terminated, truncated to fit). Returns out. */
 char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len);
+/* JSON-escape s into out, at most max bytes (an escape sequence is never cut:
+ * the output stops before one that does not fit), no NUL. Returns the bytes
+ * written. For writers that escape straight into their own buffer. */
+size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len);
 
 #define sy_debug(msg, ...) \
     do { if (sy_log_enabled(SY_LOG_DEBUG)) sy_log(SY_LOG_DEBUG, msg, __VA_ARGS__); } while (0)

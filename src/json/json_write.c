@@ -14,6 +14,8 @@
  */
 #include "json/json.h"
 
+#include "core/fmt.h"
+
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -258,19 +260,6 @@ static void emit_string(sy_json_writer_t *w, const char *p, size_t n, uint32_t v
 
 /* ------------------------------------------------------------- numbers --- */
 
-static size_t u64_to_dec(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* ---------------------------------------------------------- containers --- */
 
 static void begin(sy_json_writer_t *w, bool is_obj)
@@ -397,7 +386,7 @@ void sy_json_write_i64(sy_json_writer_t *w, int64_t n)
         buf[len++] = '-';
     /* Negate in unsigned arithmetic so INT64_MIN works. */
     uint64_t mag = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
-    len += u64_to_dec(buf + len, mag);
+    len += sy_fmt_u64(buf + len, mag);
     put(w, buf, len);
     after_value(w);
 }
@@ -407,7 +396,7 @@ void sy_json_write_u64(sy_json_writer_t *w, uint64_t n)
     char buf[20];
     if (!before_value(w))
         return;
-    put(w, buf, u64_to_dec(buf, n));
+    put(w, buf, sy_fmt_u64(buf, n));
     after_value(w);
 }
 

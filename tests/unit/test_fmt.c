@@ -193,6 +193,50 @@ static void test_log_esc(void)
     CHECK_INT(bad, 0);
 }
 
+/* sy_log_esc_to is sy_log_esc without the NUL, for every bound. */
+static void test_log_esc_to(void)
+{
+    static const char alphabet[] = "ab\"\\\n\x01\x7f";
+    char in[64], a[80], b[80];
+    srand(9);
+    int bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        size_t len = (size_t)(rand() % 40);
+        for (size_t k = 0; k < len; k++)
+            in[k] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+        size_t max = (size_t)(rand() % 70);
+        sy_log_esc(a, max + 1, in, len);
+        size_t n = sy_log_esc_to(b, max, in, len);
+        if (n > max || n != strlen(a) || memcmp(a, b, n) != 0)
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+}
+
+static void test_fmt_u64(void)
+{
+    uint64_t vals[] = {0, 1, 9, 10, 99, 100, 4294967295u, 4294967296u, 999999999999999999u,
+                       10000000000000000000u, UINT64_MAX};
+    sy_buf_t b;
+    sy_buf_init(&b, 0);
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        char want[32], got[20];
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)vals[i]);
+        CHECK_MEM(got, sy_fmt_u64(got, vals[i]), want);
+        sy_buf_clear(&b);
+        CHECK_INT(sy_buf_append_u64(&b, vals[i]), SY_OK);
+        CHECK_STR(sy_buf_str(&b), want);
+    }
+    sy_buf_free(&b);
+    sy_buf_t c;
+    sy_buf_init(&c, 8);
+    CHECK_INT(sy_buf_append_u64(&c, 7), SY_OK);
+    CHECK_INT(sy_buf_append_u64(&c, 1234567), SY_OK);
+    CHECK_INT(sy_buf_append_u64(&c, 8), SY_ETOOBIG); /* past the cap: nothing written */
+    CHECK_STR(sy_buf_str(&c), "71234567");
+    sy_buf_free(&c);
+}
+
 static void test_buf_and_arena_printf(void)
 {
     sy_buf_t b;
@@ -235,6 +279,8 @@ int main(void)
     RUN(test_fmt_random);
     RUN(test_fmt_fixed);
     RUN(test_log_esc);
+    RUN(test_log_esc_to);
+    RUN(test_fmt_u64);
     RUN(test_buf_and_arena_printf);
     return unit_done();
 }
