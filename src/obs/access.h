@@ -10,6 +10,8 @@
 #ifndef SY_OBS_ACCESS_H
 #define SY_OBS_ACCESS_H
 
+#include <time.h>
+
 #include "core/buf.h"
 #include "core/loop.h"
 #include "ir/ir.h"
@@ -43,6 +45,9 @@ typedef struct {
     sy_buf_t buf;
     sy_timer_t timer;
     bool enabled;
+    time_t ts_sec;    /* the second ts_text shows */
+    size_t ts_len;    /* 0: not formatted yet */
+    char ts_text[24]; /* "YYYY-MM-DDTHH:MM:SS" of ts_sec, UTC */
 } sy_access_log_t;
 
 void sy_access_init(sy_access_log_t *l, sy_loop_t *loop, bool enabled);
