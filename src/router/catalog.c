@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "config/yaml.h"
 #include "core/arena.h"
+#include "core/fmt.h"
 
 /* Generated at build time from data/catalog.yaml (see the Makefile). */
 extern const char sy_catalog_yaml[];
@@ -192,13 +193,26 @@ uint64_t sy_cost_estimate_pico(const sy_price_t *p, uint64_t input_tokens, uint6
     return input_tokens * in + max_output * p->output;
 }
 
+/* Dollars with up to 12 decimals, trailing zeros dropped ("%llu.%012llu"
+ * trimmed), digit by digit: it is written into every access line, audit
+ * record and priced response, and printf cost ~1,400 instructions a call. */
 char *sy_cost_format(uint64_t pico, char buf[32])
 {
     uint64_t whole = pico / 1000000000000ULL, frac = pico % 1000000000000ULL;
-    int n = snprintf(buf, 32, "%llu.%012llu", (unsigned long long)whole, (unsigned long long)frac);
-    while (n > 0 && buf[n - 1] == '0')
-        buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '.')
-        buf[--n] = '\0';
+    size_t n = sy_fmt_u64(buf, whole);
+    if (frac) {
+        buf[n++] = '.';
+        int digits = 12;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
+        for (int i = digits - 1; i >= 0; i--) {
+            buf[n + (size_t)i] = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        n += (size_t)digits;
+    }
+    buf[n] = '\0';
     return buf;
 }

@@ -1,4 +1,6 @@
 /* Unit tests for the built-in price catalogue and exact cost accounting. */
+#include <stdio.h>
+
 #include "unit.h"
 #include "router/catalog.h"
 
@@ -53,6 +55,26 @@ static void test_cost_exact(void)
     CHECK(strcmp(sy_cost_format(0, buf), "0") == 0);
     CHECK(strcmp(sy_cost_format(12000000000000ULL, buf), "12") == 0);
     CHECK(strcmp(sy_cost_format(1, buf), "0.000000000001") == 0);
+    CHECK(strcmp(sy_cost_format(UINT64_MAX, buf), "18446744.073709551615") == 0);
+    /* the printf definition, trimmed, over values of every magnitude */
+    int bad = 0;
+    uint64_t v = 1;
+    for (int i = 0; i < 200000; i++) {
+        v = v * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t x = v >> (i % 64);
+        if (i % 3 == 0)
+            x -= x % 1000; /* trailing zeros */
+        char want[40];
+        int n = snprintf(want, sizeof(want), "%llu.%012llu", (unsigned long long)(x / 1000000000000ULL),
+                         (unsigned long long)(x % 1000000000000ULL));
+        while (n > 0 && want[n - 1] == '0')
+            want[--n] = '\0';
+        if (n > 0 && want[n - 1] == '.')
+            want[--n] = '\0';
+        if (strcmp(sy_cost_format(x, buf), want) != 0)
+            bad++;
+    }
+    CHECK_INT(bad, 0);
     /* Anthropic: cache writes billed at their own price */
     e = sy_catalog_find(SY_STR("anthropic"), SY_STR("claude-sonnet-4-5"));
     sy_ir_usage_t a = {.input = 3000, .cached_input = 1000, .cache_write = 1500, .output = 10,
