@@ -48,12 +48,16 @@ typedef struct {
     _Atomic uint64_t buckets[SY_METRICS_BUCKETS];
 } series_t;
 
+/* The index: open addressing over series numbers (+1; 0 is empty), twice
+ * as many slots as series so probes stay short. A label tuple is hashed a
+ * word at a time and compared with the series' own copy of its labels, so
+ * a request's lookups neither build a key nor allocate. */
+#define INDEX_SLOTS (2 * SY_METRICS_MAX_SERIES)
+
 struct sy_metrics_shard {
-    sy_map_t index; /* key: family byte + labels joined with \x1f -> series */
+    uint32_t index[INDEX_SLOTS];
     series_t *series;
     _Atomic size_t n;
-    char *keys; /* storage for index keys */
-    size_t keys_len, keys_cap;
 };
 
 static sy_metrics_shard_t *_Atomic shards[SY_METRICS_MAX_WORKERS];
@@ -68,10 +72,7 @@ sy_metrics_shard_t *sy_metrics_shard(int id)
     if (s)
         return s;
     s = sy_calloc(1, sizeof(*s));
-    sy_map_init(&s->index);
     s->series = sy_calloc(SY_METRICS_MAX_SERIES, sizeof(series_t));
-    s->keys_cap = 64 * 1024;
-    s->keys = sy_malloc(s->keys_cap);
     atomic_store(&shards[id], s);
     return s;
 }
@@ -82,24 +83,86 @@ static inline void bump(_Atomic uint64_t *c, uint64_t v)
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 32);
+}
+
+/* Labels as stored: cut to LABEL_MAX - 1 bytes; a missing one is "". */
+static inline sy_str_t label_of(sy_str_t l)
+{
+    return l.p ? sy_str(l.p, SY_MIN(l.len, (size_t)LABEL_MAX - 1)) : sy_str("", 0);
+}
+
+static uint64_t labels_hash(sy_metric_family_t fam, const sy_str_t ls[4])
+{
+    uint64_t h = mix(0x243f6a8885a308d3ULL, (uint64_t)fam);
+    for (int i = 0; i < 4; i++) {
+        const char *p = ls[i].p;
+        size_t n = ls[i].len;
+        h = mix(h, n);
+        for (; n >= 8; p += 8, n -= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            h = mix(h, w);
+        }
+        if (n && ls[i].len >= 8) { /* the last 8 bytes, overlapping */
+            uint64_t w;
+            memcpy(&w, ls[i].p + ls[i].len - 8, 8);
+            h = mix(h, w);
+        } else if (n) {
+            uint64_t w = 0;
+            for (size_t k = 0; k < n; k++)
+                w = (w << 8) | (unsigned char)p[k];
+            h = mix(h, w);
+        }
+    }
+    return h;
+}
+
+/* Labels are short (names, a status): compared inline, a word at a time,
+ * instead of a memcmp call each. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (a[k] != b[k])
+            return false;
+    return true;
+}
+
+static inline bool series_is(const series_t *se, sy_metric_family_t fam, const sy_str_t ls[4])
+{
+    if (se->fam != fam)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (se->lens[i] != ls[i].len || !same_bytes(se->labels[i], ls[i].p, ls[i].len))
+            return false;
+    return true;
+}
+
 static series_t *find(sy_metrics_shard_t *s, sy_metric_family_t fam, sy_str_t l1, sy_str_t l2,
                       sy_str_t l3, sy_str_t l4)
 {
-    sy_str_t ls[4] = {l1, l2, l3, l4};
-    char key[4 * LABEL_MAX + 8];
-    size_t k = 0;
-    key[k++] = (char)('A' + fam);
-    for (int i = 0; i < 4; i++) {
-        size_t n = SY_MIN(ls[i].len, (size_t)LABEL_MAX - 1);
-        memcpy(key + k, ls[i].p ? ls[i].p : "", n);
-        k += n;
-        key[k++] = '\x1f';
+    sy_str_t ls[4] = {label_of(l1), label_of(l2), label_of(l3), label_of(l4)};
+    size_t i = (size_t)labels_hash(fam, ls) & (INDEX_SLOTS - 1);
+    for (;; i = (i + 1) & (INDEX_SLOTS - 1)) {
+        uint32_t at = s->index[i];
+        if (at == 0)
+            break;
+        series_t *se = &s->series[at - 1];
+        if (series_is(se, fam, ls))
+            return se;
     }
-    series_t *hit = sy_map_get(&s->index, sy_str(key, k));
-    if (hit)
-        return hit;
     size_t n = atomic_load_explicit(&s->n, memory_order_relaxed);
-    if (n == SY_METRICS_MAX_SERIES || s->keys_len + k > s->keys_cap) {
+    if (n == SY_METRICS_MAX_SERIES) {
         /* Too many label sets (a label fed from unbounded input?): count the
          * loss where an operator sees it instead of misattributing it. */
         atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
@@ -107,14 +170,11 @@ static series_t *find(sy_metrics_shard_t *s, sy_metric_family_t fam, sy_str_t l1
     }
     series_t *se = &s->series[n];
     se->fam = fam;
-    for (int i = 0; i < 4; i++) {
-        size_t ln = SY_MIN(ls[i].len, (size_t)LABEL_MAX - 1);
-        memcpy(se->labels[i], ls[i].p ? ls[i].p : "", ln);
-        se->lens[i] = (uint8_t)ln;
+    for (int k = 0; k < 4; k++) {
+        memcpy(se->labels[k], ls[k].p, ls[k].len);
+        se->lens[k] = (uint8_t)ls[k].len;
     }
-    memcpy(s->keys + s->keys_len, key, k);
-    sy_map_put(&s->index, sy_str(s->keys + s->keys_len, k), se);
-    s->keys_len += k;
+    s->index[i] = (uint32_t)n + 1;
     atomic_store_explicit(&s->n, n + 1, memory_order_release);
     return se;
 }

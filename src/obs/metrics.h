@@ -32,7 +32,6 @@
 #include <stdatomic.h>
 
 #include "core/buf.h"
-#include "core/map.h"
 #include "core/str.h"
 
 #define SY_METRICS_MAX_SERIES 4096 /* per worker; further label sets go to an overflow series */
