@@ -3,6 +3,7 @@
  */
 #include "audit/log.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct sy_audit_log {
     sy_signer_t *signer;
     char key_id[17];
     sy_audit_log_opts_t o;
+    size_t cap; /* rows and offs hold this many */
     sy_merkle_frontier_t fr;
     uint64_t ckpt_size;    /* tree size of the last checkpoint */
     uint64_t ckpt_mono_ns; /* when it was signed (monotonic) */
@@ -25,6 +27,11 @@ struct sy_audit_log {
     size_t *offs;
     sy_store_row_t *rows;
     uint64_t last_error_log_ns;
+    /* A shared store (several gateways, one tree): this process's writer id
+     * and the number of batches it committed. */
+    bool shared;
+    char writer[33];
+    uint64_t batch_no;
 };
 
 /* Sign a checkpoint of the current tree into *cp. */
@@ -60,6 +67,33 @@ static void store_error(sy_audit_log_t *l, const char *what, const char *err)
     }
 }
 
+/*
+ * A shared store: lock the tree and take what the store holds as the truth,
+ * since another instance may have appended since our last batch. *done says
+ * that this writer's batch number `pending` is committed already (its commit
+ * went through but the answer was lost). The tree stays locked until the
+ * next append or unlock_tree.
+ */
+static int sync_tree(sy_audit_log_t *l, uint64_t pending, bool *done, char *err, size_t errsz)
+{
+    sy_store_tree_t t;
+    *done = false;
+    if (l->store->vt->lock_tree(l->store, l->writer, &t, err, errsz) != SY_OK)
+        return SY_ERR;
+    if (sy_merkle_frontier_decode(&l->fr, t.frontier, t.frontier_len) != SY_OK) {
+        l->store->vt->unlock_tree(l->store);
+        snprintf(err, errsz, "the stored compact range (audit_meta.frontier) is not valid");
+        return SY_ERR;
+    }
+    if (t.ckpt_size != l->ckpt_size) {
+        /* Another instance signed: the interval runs from now. */
+        l->ckpt_size = t.ckpt_size;
+        l->ckpt_mono_ns = sy_now_ns();
+    }
+    *done = pending && t.writer_batch >= pending;
+    return SY_OK;
+}
+
 static bool checkpoint_due(const sy_audit_log_t *l, bool final)
 {
     if (l->fr.size <= l->ckpt_size)
@@ -73,6 +107,24 @@ int sy_audit_log_write(void *ctx, sy_writer_item_t **items, size_t n)
 {
     sy_audit_log_t *l = ctx;
     uint64_t t0 = sy_now_ns();
+    char err[512];
+    if (n > l->cap) {
+        l->cap = n;
+        l->offs = sy_realloc(l->offs, n * sizeof(*l->offs));
+        l->rows = sy_realloc(l->rows, n * sizeof(*l->rows));
+    }
+    if (l->shared) {
+        bool done;
+        if (sync_tree(l, l->batch_no + 1, &done, err, sizeof(err)) != SY_OK) {
+            store_error(l, "records", err);
+            return SY_ERR;
+        }
+        if (done) {
+            l->store->vt->unlock_tree(l->store);
+            l->batch_no++;
+            goto written;
+        }
+    }
     sy_merkle_frontier_t saved = l->fr;
     sy_buf_clear(&l->enc);
     for (size_t i = 0; i < n; i++) {
@@ -96,15 +148,17 @@ int sy_audit_log_write(void *ctx, sy_writer_item_t **items, size_t n)
     size_t flen = sy_merkle_frontier_encode(&l->fr, fbuf);
     sy_store_checkpoint_t cp;
     bool with_cp = checkpoint_due(l, false) && make_checkpoint(l, &cp) == SY_OK;
-    sy_store_batch_t b = {l->rows, n, fbuf, flen, with_cp ? &cp : NULL};
-    char err[512];
+    sy_store_batch_t b = {l->rows, n, fbuf, flen, with_cp ? &cp : NULL,
+                          l->shared ? l->writer : NULL, l->batch_no + 1};
     if (l->store->vt->append(l->store, &b, err, sizeof(err)) != SY_OK) {
         l->fr = saved;
         store_error(l, "records", err);
         return SY_ERR;
     }
+    l->batch_no++;
     if (with_cp)
         checkpoint_done(l, &cp);
+written:;
     uint64_t t1 = sy_now_ns(), lag = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t e = items[i]->enqueued_ns;
@@ -134,13 +188,28 @@ static void checkpoint_now(sy_audit_log_t *l, bool final)
 {
     if (!checkpoint_due(l, final))
         return;
+    char err[512];
+    if (l->shared) {
+        /* What is due is decided on the stored tree: another instance may
+         * have covered these records, or added more. */
+        bool done;
+        if (sync_tree(l, 0, &done, err, sizeof(err)) != SY_OK) {
+            store_error(l, "checkpoint", err);
+            return;
+        }
+        if (!checkpoint_due(l, final)) {
+            l->store->vt->unlock_tree(l->store);
+            return;
+        }
+    }
     sy_store_checkpoint_t cp;
     if (make_checkpoint(l, &cp) != SY_OK) {
+        if (l->shared)
+            l->store->vt->unlock_tree(l->store);
         store_error(l, "checkpoint", "signing failed");
         return;
     }
-    sy_store_batch_t b = {NULL, 0, NULL, 0, &cp};
-    char err[512];
+    sy_store_batch_t b = {NULL, 0, NULL, 0, &cp, NULL, 0};
     if (l->store->vt->append(l->store, &b, err, sizeof(err)) != SY_OK) {
         store_error(l, "checkpoint", err);
         return;
@@ -181,16 +250,29 @@ sy_audit_log_t *sy_audit_log_open(sy_store_t *store, sy_signer_t *signer,
     if (l->o.batch_max == 0)
         l->o.batch_max = 1;
     sy_buf_init(&l->enc, 0);
-    l->offs = sy_calloc(l->o.batch_max, sizeof(*l->offs));
-    l->rows = sy_calloc(l->o.batch_max, sizeof(*l->rows));
+    l->cap = l->o.batch_max;
+    l->offs = sy_calloc(l->cap, sizeof(*l->offs));
+    l->rows = sy_calloc(l->cap, sizeof(*l->rows));
     sy_ed25519_key_id(sy_signer_public(signer), l->key_id);
     const sy_store_vt_t *vt = store->vt;
+    l->shared = vt->lock_tree != NULL;
+    uint8_t wid[8];
+    if (RAND_bytes(wid, sizeof(wid)) != 1) {
+        snprintf(err, errsz, "cannot draw a random writer id");
+        goto fail;
+    }
+    sy_hex(wid, sizeof(wid), l->writer);
 
     /* One log, one key: checkpoints signed by two keys could not be checked
-     * against one public key. */
+     * against one public key. Several instances on one log share the key.
+     * The first writer binds it (meta_add: two starting at once cannot both
+     * bind theirs); everyone then compares with what is stored. */
     sy_buf_t pk;
     sy_buf_init(&pk, 0);
-    int rc = vt->meta_get(store, "public_key", &pk, err, errsz);
+    int rc = vt->meta_add(store, "public_key", sy_signer_public(signer), SY_ED25519_PUB_LEN, err,
+                          errsz);
+    if (rc == SY_OK)
+        rc = vt->meta_get(store, "public_key", &pk, err, errsz);
     if (rc == SY_OK && (pk.len != SY_ED25519_PUB_LEN ||
                         memcmp(sy_buf_ptr(&pk), sy_signer_public(signer), SY_ED25519_PUB_LEN))) {
         char kid[17] = "?";
@@ -198,16 +280,25 @@ sy_audit_log_t *sy_audit_log_open(sy_store_t *store, sy_signer_t *signer,
             sy_ed25519_key_id((const uint8_t *)sy_buf_ptr(&pk), kid);
         snprintf(err, errsz,
                  "the signing key (key id %s) is not the key this audit log was started with "
-                 "(key id %s): restore that key file or start a new log",
-                 l->key_id, kid);
+                 "(key id %s): restore that key file or start a new log%s",
+                 l->key_id, kid,
+                 l->shared ? "; every instance writing to one log needs the same key file" : "");
         rc = SY_ERR;
-    } else if (rc == SY_ENOTFOUND) {
-        rc = vt->meta_set(store, "public_key", sy_signer_public(signer), SY_ED25519_PUB_LEN, err,
-                          errsz);
     }
     sy_buf_free(&pk);
     if (rc != SY_OK)
         goto fail;
+    if (l->shared) {
+        /* The stored compact range is always the one its records left
+         * (written in their transaction); the lock gives a consistent view. */
+        bool done;
+        if (sync_tree(l, 0, &done, err, errsz) != SY_OK)
+            goto fail;
+        vt->unlock_tree(store);
+        l->ckpt_mono_ns = sy_now_ns();
+        checkpoint_now(l, true);
+        return l;
+    }
 
     uint8_t fbuf[8 + 64 * SY_HASH_LEN];
     size_t flen = 0;

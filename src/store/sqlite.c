@@ -278,6 +278,27 @@ static int meta_set(sy_store_t *base, const char *key, const void *v, size_t n, 
     return rc == SQLITE_DONE ? SY_OK : fail(s, "write meta", err, errsz);
 }
 
+static int meta_add(sy_store_t *base, const char *key, const void *v, size_t n, char *err,
+                    size_t errsz)
+{
+    sqlite_store_t *s = (sqlite_store_t *)base;
+    sqlite3_stmt *st;
+    if (prepare(s, "INSERT OR IGNORE INTO audit_meta(key, value) VALUES(?1, ?2)", &st, err,
+                errsz))
+        return SY_ERR;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SY_OK : fail(s, "write meta", err, errsz);
+}
+
+static int set_sync(sy_store_t *base, bool full, char *err, size_t errsz)
+{
+    return exec((sqlite_store_t *)base,
+                full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err, errsz);
+}
+
 static void sqlite_close(sy_store_t *base)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
@@ -299,6 +320,8 @@ static const sy_store_vt_t sqlite_vt = {
     .find = find,
     .meta_get = meta_get,
     .meta_set = meta_set,
+    .meta_add = meta_add,
+    .set_sync = set_sync,
     .close = sqlite_close,
 };
 

@@ -15,6 +15,15 @@
  *
  * A store handle belongs to one thread at a time. Errors come back as
  * SY_ERR with a message in err (no secrets: a URL's password never appears).
+ *
+ * Shared stores. Several gateways may append to one PostgreSQL log: there is
+ * still one tree, one sequence of leaves. Such a store has lock_tree(): it
+ * opens the batch's transaction, takes the tree's lock (held to commit) and
+ * says what the store holds now (sy_store_tree_t), so the writer numbers its
+ * records after whatever another instance appended. The append that follows
+ * commits the transaction; unlock_tree() rolls it back instead. A store only
+ * this process writes (SQLite) has no lock_tree: the writer's own state is
+ * the truth.
  */
 #ifndef SY_STORE_STORE_H
 #define SY_STORE_STORE_H
@@ -45,7 +54,24 @@ typedef struct {
     const uint8_t *frontier; /* sy_merkle_frontier_encode() after the rows */
     size_t frontier_len;
     const sy_store_checkpoint_t *checkpoint; /* NULL: none in this batch */
+    /* Shared stores record, in the same transaction, that writer `writer`
+     * (one id per process start) committed its batch number `batch`, so a
+     * batch whose commit went through but whose answer was lost (the
+     * connection broke) is recognised and not written twice. */
+    const char *writer;
+    uint64_t batch;
 } sy_store_batch_t;
+
+/* The largest encoded compact range: the size and 64 nodes. */
+#define SY_STORE_FRONTIER_MAX (8 + 64 * SY_HASH_LEN)
+
+/* What a shared store holds when the writer takes the tree's lock. */
+typedef struct {
+    uint8_t frontier[SY_STORE_FRONTIER_MAX]; /* the stored compact range */
+    size_t frontier_len;
+    uint64_t ckpt_size;     /* the largest checkpoint's tree size (0: none) */
+    uint64_t writer_batch;  /* the last batch this writer committed (0: none) */
+} sy_store_tree_t;
 
 typedef struct sy_store sy_store_t;
 
@@ -75,6 +101,17 @@ typedef struct {
     int (*meta_get)(sy_store_t *s, const char *key, sy_buf_t *out, char *err, size_t errsz);
     int (*meta_set)(sy_store_t *s, const char *key, const void *v, size_t n, char *err,
                     size_t errsz);
+    /* Set the key unless it is set already (SY_OK either way): two writers
+     * starting at once on an empty log cannot both bind their key to it. */
+    int (*meta_add)(sy_store_t *s, const char *key, const void *v, size_t n, char *err,
+                    size_t errsz);
+    /* Apply a changed commit durability (audit.synchronous) from now on. */
+    int (*set_sync)(sy_store_t *s, bool full, char *err, size_t errsz);
+    /* Shared stores only (NULL otherwise; see the top of this file). `writer`
+     * is the id the batches of this process carry. */
+    int (*lock_tree)(sy_store_t *s, const char *writer, sy_store_tree_t *out, char *err,
+                     size_t errsz);
+    void (*unlock_tree)(sy_store_t *s);
     void (*close)(sy_store_t *s);
 } sy_store_vt_t;
 

@@ -40,6 +40,53 @@ def done():
     sys.exit(1 if _failed else 0)
 
 
+# Whatever a test registers here is stopped when it exits, even after a crash.
+_at_exit = []
+
+
+def _stop_leftovers():
+    for obj in reversed(_at_exit):
+        try:
+            if isinstance(obj, Server):
+                if obj.proc.poll() is None:
+                    obj.proc.kill()
+                    obj.proc.wait()
+            else:
+                obj.stop()
+        except Exception:
+            pass
+
+
+def stopped_at_exit(obj):
+    """Register a Server, PostgresServer or RedisServer to be stopped when
+    the test exits; returns it."""
+    if not _at_exit:
+        import atexit
+        atexit.register(_stop_leftovers)
+    _at_exit.append(obj)
+    return obj
+
+
+def rfc9162_fold(leaf, m, n, path):
+    """Fold an inclusion proof (RFC 9162 section 2.1.3.2): the root reached
+    from leaf hash `leaf` at index m of a tree of size n, or None."""
+    import hashlib
+    fn, sn, r = m, n - 1, leaf
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -237,6 +284,10 @@ def request(port, method, path, body=None, headers=None, timeout=5):
         s.sendall(head.encode() + data)
         return read_response(s, timeout)
     finally:
+        # the buffered reader holds the socket's descriptor open too
+        f = _readers.pop(s, None)
+        if f is not None:
+            f.close()
         s.close()
 
 
@@ -349,10 +400,8 @@ class PostgresServer:
             self.as_user = ["runuser", "-u", "postgres", "--"]
         self._run([os.path.join(bindir, "initdb"), "-D", self.data, "-A", "trust", "-U", self.user,
                    "--no-sync", "-E", "UTF8"], 120)
-        self._run([os.path.join(bindir, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.tmp, "pg.log"),
-                   "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-                   % (self.port, self.tmp), "-w", "-t", "60", "start"], 90)
         self.bindir = bindir
+        self.resume()
 
     @staticmethod
     def _bindir():
@@ -381,9 +430,19 @@ class PostgresServer:
             raise RuntimeError("psql: " + p.stderr)
         return p.stdout
 
+    def halt(self):
+        """Stop the server (fast: open connections are cut), keeping its data."""
+        self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "-t", "30", "stop"], 60)
+
+    def resume(self):
+        """Start it again after halt(), on the same port and data."""
+        self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-l", os.path.join(self.tmp, "pg.log"),
+                   "-o", "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+                   % (self.port, self.tmp), "-w", "-t", "60", "start"], 90)
+
     def stop(self):
         try:
-            self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "-t", "30", "stop"], 60)
+            self.halt()
         except Exception:
             pass
         shutil.rmtree(self.tmp, ignore_errors=True)

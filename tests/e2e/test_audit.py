@@ -28,7 +28,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sylib import BIN, Server, check, connect, done, read_response  # noqa: E402
+from sylib import BIN, Server, check, connect, done, read_response, rfc9162_fold  # noqa: E402
 
 KEY = "sk-sy-e2e-audit-0123456789"
 FLUSH_MS = 100
@@ -217,24 +217,6 @@ shutil.rmtree(tdir)
 # ---- 3. an inclusion proof, checked by hand ----
 
 
-def fold(leaf, m, n, path):
-    """RFC 9162 section 2.1.3.2."""
-    fn, sn, r = m, n - 1, leaf
-    for p in path:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            r = hashlib.sha256(b"\x01" + p + r).digest()
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = hashlib.sha256(b"\x01" + r + p).digest()
-        fn >>= 1
-        sn >>= 1
-    return r if sn == 0 else None
-
-
 rid = sent[5][0]
 rc, out, err = run("proof", "-c", cfg, rid)
 ok = rc == 0
@@ -242,7 +224,7 @@ proof = json.loads(out) if ok else {}
 if ok:
     leaf = hashlib.sha256(b"\x00" + proof["record"].encode()).digest()
     ok = leaf.hex() == proof["leaf_hash"] and proof["record"] == recs[rid][1]
-    root = fold(leaf, proof["leaf_index"], proof["tree_size"], [bytes.fromhex(h) for h in proof["audit_path"]])
+    root = rfc9162_fold(leaf, proof["leaf_index"], proof["tree_size"], [bytes.fromhex(h) for h in proof["audit_path"]])
     ok = ok and root is not None and root.hex() == proof["root"]
     msg = "switchyard-audit-checkpoint/v1\ntree_size=%d\nroot=%s\ntime_ms=%d\n" % (
         proof["tree_size"], proof["root"], proof["checkpoint"]["time_ms"])

@@ -7,9 +7,9 @@ Acceptance points checked here:
   1. 500 concurrent requests against a key with a $1.00 budget never spend
      more than $1.00 plus the largest single reservation, on one instance and
      across three; the spend ledger equals the audit records' costs (one
-     instance: the audit log shares the SQLite store) or the per-request
-     costs of the access logs (three instances: the audit log has no
-     PostgreSQL backend yet), and the cost headers clients got.
+     instance: the audit log shares the SQLite store; three instances: the
+     audit log they share in PostgreSQL), the access logs' per-request costs
+     and the cost headers clients got.
   2. An RPM limit of 60 shared by three instances: exactly 60 succeed, the
      rest get 429 with Retry-After and the rate-limit headers.
   3. A revoked key is refused within 1 s by every instance.
@@ -22,7 +22,6 @@ Acceptance points checked here:
      gateway log (sylib checks every log at stop), metrics page, refusal
      body, audit record or the store.
 """
-import atexit
 import concurrent.futures
 import json
 import os
@@ -34,31 +33,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sylib import (BIN, PostgresServer, RedisServer, Server, check, done, jbody,  # noqa: E402
-                   request)
+                   request, stopped_at_exit)
 
-# Whatever this test started is stopped when it exits, even after a crash.
-_started = []
-
-
-def _leftovers():
-    for obj in reversed(_started):
-        try:
-            if isinstance(obj, Server):
-                if obj.proc.poll() is None:
-                    obj.proc.kill()
-                    obj.proc.wait()
-            else:
-                obj.stop()
-        except Exception:
-            pass
-
-
-atexit.register(_leftovers)
-
-
-def started(obj):
-    _started.append(obj)
-    return obj
+started = stopped_at_exit
 
 
 MASTER = "mk-" + os.urandom(12).hex()
@@ -106,7 +83,8 @@ store: %s
 counters: %s
 log: { level: info, format: json }
 %s""" % (STATIC, SIM, PROVIDER_KEY, SIM, PROVIDER_KEY, PRICE_IN, PRICE_OUT, store, counters,
-         "audit:\n  enabled: true\n  flush_interval: 20ms\n" if audit else "")
+         "audit:\n  enabled: true\n  flush_interval: 20ms\n" + (
+             "  signing_key_file: %s\n" % audit if isinstance(audit, str) else "") if audit else "")
 
 
 def gateway(store, counters="local", audit=False):
@@ -237,6 +215,34 @@ def revocation(servers, admin_srv, team, name):
     st, _, b = chat(servers[0], k["key"])
     check(name + ": the refusal says revoked and does not echo the key",
           st == 401 and b"revoked" in b and k["key"].encode() not in b, (st, b[:200]))
+
+
+def audit_costs_pg(pg, key_id):
+    """(sum of cost_pico, count) over the PostgreSQL audit records of key_id."""
+    out = pg.psql("switchyard", "SELECT COALESCE(SUM((record::jsonb->>'cost_pico')::bigint), 0) || ' ' || COUNT(*)"
+                                " FROM audit_records WHERE record::jsonb->>'key_id' = '%s'" % key_id)
+    total, n = out.split()
+    return int(total), int(n)
+
+
+def ledger_vs_audit_pg(pg, servers, key_id, spent):
+    """Three instances, one audit log in PostgreSQL: the ledger of the key
+    equals the sum of its audit records' costs, once every writer drained."""
+    deadline = time.time() + 10
+    ledger = audit = None
+    while time.time() < deadline:
+        ledger = spend_of(servers[0], key_id)
+        audit = audit_costs_pg(pg, key_id)
+        if ledger == audit[0] == spent:
+            break
+        time.sleep(0.2)
+    all_ledger = int(pg.psql("switchyard", "SELECT COALESCE(SUM(cost_pico), 0) FROM sy_spend WHERE key_id = '%s'"
+                             % key_id).strip())
+    check("three instances: the spend ledger equals the sum of the audit records' costs in PostgreSQL",
+          ledger == all_ledger == audit[0] == spent and audit[1] > 0,
+          (ledger, all_ledger, audit, spent))
+    print("     three instances: ledger $%.6f = %d audit records in PostgreSQL $%.6f"
+          % (ledger / PICO if ledger else 0, audit[1], audit[0] / PICO), flush=True)
 
 
 def no_secrets_in(srv, text, where):
@@ -370,7 +376,9 @@ check("the store holds no key, master key or provider key (only hashes)",
 redis = started(RedisServer())
 pg = started(PostgresServer())
 url = pg.create_db("switchyard")
-gws = [gateway(url, "redis://127.0.0.1:%d" % redis.port) for _ in range(3)]
+# One audit log in PostgreSQL for the three: they share its signing key.
+SHARED_KEY = os.path.join(pg.tmp, "audit-signing.key")
+gws = [gateway(url, "redis://127.0.0.1:%d" % redis.port, audit=SHARED_KEY) for _ in range(3)]
 st, _ = admin(gws[0], "POST", "/admin/teams", {"id": "shared"})
 check("three instances: team created on one", st == 201)
 key = new_key(gws[1], "shared", budget="1/total")
@@ -386,6 +394,7 @@ time.sleep(0.5)
 access_total = sum(access_costs(g) for g in gws)
 check("three instances: the spend ledger equals the access logs' per-request costs",
       spend_of(gws[2], key["id"]) == spent3 == access_total, (spend_of(gws[2], key["id"]), spent3, access_total))
+ledger_vs_audit_pg(pg, gws, key["id"], spent3)
 
 # RPM 60 shared by three instances
 rk = new_key(gws[0], "shared", rpm=60)
@@ -489,6 +498,9 @@ for g in gws:
 raw = pg.psql("switchyard", "SELECT id, hash, hint, spec FROM sy_keys")
 check("PostgreSQL holds key hashes and hints, never keys",
       all(k not in raw for k in (key["key"], rk["key"], rkey["key"], MASTER)) and len(raw) > 0)
+raw = pg.psql("switchyard", "SELECT record FROM audit_records")
+check("the audit records in PostgreSQL hold no key, master key or provider key",
+      len(raw) > 0 and all(k not in raw for k in (key["key"], rk["key"], rkey["key"], MASTER, STATIC, PROVIDER_KEY)))
 pg.stop()
 redis.stop()
 sim.stop()
