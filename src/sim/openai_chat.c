@@ -42,6 +42,8 @@ typedef struct {
     const oa_route_t *rt;
     bool azure;
     sy_str_t id;          /* chatcmpl-... */
+    sy_str_t chunk_head;  /* a stream's chunk opening, once formatted (chunk_begin) */
+    sy_str_t content_head, content_tail; /* a content chunk around its text (content_chunk) */
     uint64_t created;
     const char *fingerprint;
     sy_sim_text_t text;   /* content */
@@ -617,11 +619,24 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
 /* --------------------------------------------------------------- stream --- */
 
 /* Open a chunk: {"id":..,"object":..,"created":..,"model":..,
- * ["service_tier":..,]"system_fingerprint":..,"choices":[  */
+ * ["service_tier":..,]"system_fingerprint":..,"choices":[
+ * The opening is the same in every chunk of a stream: formatted for the
+ * first one, kept (st->chunk_head), then copied. The writer is brought to
+ * the state the opening leaves (inside an object, then an empty array) by
+ * writing {"choices":[ and replacing those bytes with the kept ones. */
 static void chunk_begin(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w, sy_buf_t *out)
 {
     sy_buf_append_c(out, "data: ");
     sy_json_writer_init(w, out, 0);
+    size_t at = out->len;
+    if (st->chunk_head.p) {
+        sy_json_write_begin_object(w);
+        sy_json_write_key_lit(w, "choices");
+        sy_json_write_begin_array(w);
+        out->len = at;
+        sy_buf_append(out, st->chunk_head.p, st->chunk_head.len);
+        return;
+    }
     sy_json_write_begin_object(w);
     sy_json_write_key_lit(w, "id");
     sy_json_write_string(w, st->id);
@@ -638,6 +653,8 @@ static void chunk_begin(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w,
     write_fingerprint(w, st);
     sy_json_write_key_lit(w, "choices");
     sy_json_write_begin_array(w);
+    if (w->err == SY_OK)
+        st->chunk_head = sy_str_dup(call->req->arena, sy_str(sy_buf_ptr(out) + at, out->len - at));
 }
 
 /* The choice's opening: {"index":0,["content_filter_results":..,]"delta":{ */
@@ -669,6 +686,12 @@ static void choice_end(oa_chat_t *st, sy_json_writer_t *w, const char *finish)
     sy_json_write_end_object(w);
 }
 
+/* The obfuscation padding of the chunk being written: 1 to 16 characters. */
+static void obfuscation_pad(sy_sim_call_t *call, sy_buf_t *out)
+{
+    sy_sim_id(call, "", 1 + (size_t)sy_sim_rand(call->nonce, call->events, 15), 1000 + call->events, out);
+}
+
 static void chunk_end(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w, bool usage)
 {
     sy_json_write_end_array(w); /* choices */
@@ -681,13 +704,66 @@ static void chunk_end(sy_sim_call_t *call, oa_chat_t *st, sy_json_writer_t *w, b
     if (st->obfuscation) {
         char pad[24];
         sy_buf_t p = {.data = pad, .cap = sizeof(pad), .max = sizeof(pad)};
-        sy_sim_id(call, "", 1 + (size_t)sy_sim_rand(call->nonce, call->events, 15), 1000 + call->events, &p);
+        obfuscation_pad(call, &p);
         sy_json_write_key_lit(w, "obfuscation");
         sy_json_write_string(w, sy_buf_str(&p));
     }
     sy_json_write_end_object(w);
     sy_json_write_finish(w);
     sy_buf_append_c(w->buf, "\n\n");
+}
+
+/*
+ * A content chunk, the event a text stream is made of. Everything but the
+ * text and the padding is the same in each: the chunk is formatted once with
+ * an empty text and kept in two pieces around it (content_head, ending in
+ * "content":, and content_tail, from the end of the delta up to the
+ * padding); later chunks are the head, the text as a JSON string, the tail
+ * and the padding.
+ */
+static void content_chunk(sy_sim_call_t *call, oa_chat_t *st, sy_str_t text, sy_buf_t *out)
+{
+    sy_json_writer_t w;
+    if (st->content_head.p == NULL) {
+        size_t at = out->len;
+        chunk_begin(call, st, &w, out);
+        choice_begin(st, &w, true);
+        sy_json_write_key_lit(&w, "content");
+        size_t head_end = out->len;
+        sy_json_write_string_lit(&w, "");
+        size_t tail_at = out->len;
+        choice_end(st, &w, NULL);
+        sy_json_write_end_array(&w); /* choices */
+        if (st->include_usage) {
+            sy_json_write_key_lit(&w, "usage");
+            sy_json_write_null(&w);
+        }
+        if (w.err != SY_OK) {
+            /* Out of buffer: the pieces were not kept; this chunk the long way. */
+            out->len = at;
+            chunk_begin(call, st, &w, out);
+            choice_begin(st, &w, true);
+            sy_json_write_key_lit(&w, "content");
+            sy_json_write_string(&w, text);
+            choice_end(st, &w, NULL);
+            chunk_end(call, st, &w, false);
+            return;
+        }
+        const char *p = sy_buf_ptr(out);
+        st->content_head = sy_str_dup(call->req->arena, sy_str(p + at, head_end - at));
+        st->content_tail = sy_str_dup(call->req->arena, sy_str(p + tail_at, out->len - tail_at));
+        out->len = at;
+    }
+    sy_buf_append(out, st->content_head.p, st->content_head.len);
+    sy_json_writer_init(&w, out, 0);
+    sy_json_write_string(&w, text);
+    sy_buf_append(out, st->content_tail.p, st->content_tail.len);
+    if (st->obfuscation) {
+        sy_buf_append_c(out, ",\"obfuscation\":\"");
+        obfuscation_pad(call, out);
+        sy_buf_append_c(out, "\"");
+    }
+    sy_buf_append_c(out, "}\n\n");
 }
 
 static void write_call_head(sy_json_writer_t *w, const oa_call_t *c, uint32_t index)
@@ -768,12 +844,7 @@ static uint32_t oa_next(sy_sim_call_t *call, sy_buf_t *out, bool *last)
         cost = sy_sim_text_take(&st->text, 1, tmp);
         if (sy_sim_text_done(&st->text))
             st->step = st->ncalls ? ST_CALL_START : ST_FINISH;
-        chunk_begin(call, st, &w, out);
-        choice_begin(st, &w, true);
-        sy_json_write_key_lit(&w, "content");
-        sy_json_write_string(&w, sy_buf_str(tmp));
-        choice_end(st, &w, NULL);
-        chunk_end(call, st, &w, false);
+        content_chunk(call, st, sy_buf_str(tmp), out);
         sy_buf_clear(tmp);
         return cost;
     }
