@@ -18,6 +18,7 @@ typedef struct {
     sy_store_t base;
     sqlite3 *db;
     sqlite3_stmt *ins_record, *ins_checkpoint, *set_meta;
+    sqlite3_stmt *begin, *commit, *rollback; /* prepared once: a batch parses no SQL */
 } sqlite_store_t;
 
 static int fail(sqlite_store_t *s, const char *what, char *err, size_t errsz)
@@ -48,11 +49,19 @@ static const char schema[] =
     " key_id TEXT NOT NULL, signature BLOB NOT NULL);"
     "INSERT OR IGNORE INTO audit_meta(key, value) VALUES('format', 'switchyard-audit/v1');";
 
+/* Run a prepared statement that returns no rows. */
+static int run(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SY_OK : SY_ERR;
+}
+
 static int append(sy_store_t *base, const sy_store_batch_t *b, char *err, size_t errsz)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
-    if (exec(s, "BEGIN IMMEDIATE", err, errsz) != SY_OK)
-        return SY_ERR;
+    if (run(s->begin) != SY_OK)
+        return fail(s, "begin", err, errsz);
     for (size_t i = 0; i < b->nrows; i++) {
         const sy_store_row_t *r = &b->rows[i];
         sqlite3_stmt *st = s->ins_record;
@@ -95,11 +104,13 @@ static int append(sy_store_t *base, const sy_store_batch_t *b, char *err, size_t
             goto rollback;
         }
     }
-    if (exec(s, "COMMIT", err, errsz) != SY_OK)
+    if (run(s->commit) != SY_OK) {
+        fail(s, "commit", err, errsz);
         goto rollback;
+    }
     return SY_OK;
 rollback:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    run(s->rollback);
     return SY_ERR;
 }
 
@@ -305,6 +316,9 @@ static void sqlite_close(sy_store_t *base)
     sqlite3_finalize(s->ins_record);
     sqlite3_finalize(s->ins_checkpoint);
     sqlite3_finalize(s->set_meta);
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
     sqlite3_close(s->db);
     free(s);
 }
@@ -371,7 +385,10 @@ opened:
         prepare(s,
                 "INSERT OR REPLACE INTO audit_checkpoints(tree_size, root, time_ms, key_id, "
                 "signature) VALUES(?1, ?2, ?3, ?4, ?5)",
-                &s->ins_checkpoint, err, errsz))
+                &s->ins_checkpoint, err, errsz) ||
+        prepare(s, "BEGIN IMMEDIATE", &s->begin, err, errsz) ||
+        prepare(s, "COMMIT", &s->commit, err, errsz) ||
+        prepare(s, "ROLLBACK", &s->rollback, err, errsz))
         goto fail;
 done:
     if (prepare(s, "INSERT OR REPLACE INTO audit_meta(key, value) VALUES(?1, ?2)", &s->set_meta,
