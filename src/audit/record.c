@@ -7,44 +7,12 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
+#include "json/json.h"
 
 static bool valid_utf8(sy_str_t s)
 {
-    const uint8_t *p = (const uint8_t *)s.p;
     for (size_t i = 0; i < s.len;) {
-        size_t l = utf8_len(p + i, s.len - i);
+        size_t l = sy_json_utf8_len(s.p + i, s.len - i);
         if (l == 0)
             return false;
         i += l;
@@ -107,39 +75,22 @@ static char *put_u64(char *p, uint64_t v)
     return put_bytes(p, tmp + i, sizeof(tmp) - i);
 }
 
-/* 1: a byte copied as it is (printable ASCII other than '"' and '\\'). */
-static const uint8_t plain[256] = {
-    ['\x20'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1,
-    [')'] = 1,    ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1, ['0'] = 1,
-    ['1'] = 1,    ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
-    ['9'] = 1,    [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1,
-    ['A'] = 1,    ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1,    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1,    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1,    ['Z'] = 1, ['['] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1,
-    ['b'] = 1,    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
-    ['j'] = 1,    ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
-    ['r'] = 1,    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
-    ['z'] = 1,    ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['\x7f'] = 1,
-};
-
 static const char hexdig[] = "0123456789abcdef";
 
 /* s as a JSON string, escaped the one canonical way (record.h). Needs
  * 2 + ESC_MAX * s.len bytes. */
 static char *put_string(char *p, sy_str_t s)
 {
-    const uint8_t *in = (const uint8_t *)s.p;
+    const char *in = s.p;
     size_t n = s.len, i = 0, run = 0;
     *p++ = '"';
     while (i < n) {
-        uint8_t c = in[i];
-        if (plain[c]) {
-            i++;
-            continue;
-        }
+        i += sy_json_plain_prefix(in + i, n - i);
+        if (i == n)
+            break;
+        uint8_t c = (uint8_t)in[i];
         if (c >= 0x80) {
-            size_t l = utf8_len(in + i, n - i);
+            size_t l = sy_json_utf8_len(in + i, n - i);
             if (l) {
                 i += l;
                 continue;
