@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "json/json.h"
 
 static bool valid_utf8(sy_str_t s)
@@ -64,15 +65,9 @@ static inline char *put_bytes(char *p, const void *s, size_t n)
     return p + n;
 }
 
-static char *put_u64(char *p, uint64_t v)
+static inline char *put_u64(char *p, uint64_t v)
 {
-    char tmp[NUM_MAX];
-    size_t i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return put_bytes(p, tmp + i, sizeof(tmp) - i);
+    return p + sy_fmt_u64(p, v);
 }
 
 static const char hexdig[] = "0123456789abcdef";
