@@ -653,8 +653,8 @@ const sy_http_header_t *sy_http_header_next(const sy_http_header_t *headers, siz
 {
     sy_str_t want = sy_str_c(name);
     size_t i = prev ? (size_t)(prev - headers) + 1 : 0;
-    for (; i < n; i++)
-        if (sy_str_ieq(headers[i].name, want))
+    for (; i < n; i++) /* lengths first: most names differ there, without a call */
+        if (headers[i].name.len == want.len && sy_str_ieq(headers[i].name, want))
             return &headers[i];
     return NULL;
 }
