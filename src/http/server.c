@@ -137,14 +137,20 @@ static const char *date_header(sy_http_server_t *srv)
     return srv->date;
 }
 
-void sy_http_add_header(sy_http_req_t *req, const char *name, sy_str_t value)
+void sy_http_add_header_ref(sy_http_req_t *req, sy_str_t name, sy_str_t value)
 {
     sy_http_out_header_t *h = sy_arena_alloc(req->arena, sizeof(*h));
     h->next = NULL;
-    h->name = sy_str_dup(req->arena, sy_str_c(name));
-    h->value = sy_str_dup(req->arena, value);
+    h->name = name;
+    h->value = value;
     *req->out_tail = h;
     req->out_tail = &h->next;
+}
+
+void sy_http_add_header(sy_http_req_t *req, const char *name, sy_str_t value)
+{
+    sy_http_add_header_ref(req, sy_str_dup(req->arena, sy_str_c(name)),
+                           sy_str_dup(req->arena, value));
 }
 
 void sy_http_req_close_after(sy_http_req_t *req)

@@ -69,12 +69,13 @@ static const char *error_type(int status)
 
 static void an_headers(sy_sim_call_t *call)
 {
-    char id[64];
-    sy_buf_t b = {.data = id, .cap = sizeof(id), .max = sizeof(id)};
+    enum { ID_LEN = 8 + 16 };
+    char *id = sy_arena_alloc(call->req->arena, ID_LEN);
+    sy_buf_t b = {.data = id, .cap = ID_LEN, .max = ID_LEN};
     sy_sim_id(call, "req_011C", 16, 2, &b);
-    sy_http_add_header(call->req, "request-id", sy_buf_str(&b));
-    sy_http_add_header(call->req, "anthropic-organization-id",
-                       SY_STR("00000000-0000-4000-8000-000000000000"));
+    sy_http_add_header_ref(call->req, SY_STR("request-id"), sy_buf_str(&b));
+    sy_http_add_header_ref(call->req, SY_STR("anthropic-organization-id"),
+                           SY_STR("00000000-0000-4000-8000-000000000000"));
 }
 
 static void write_error(sy_sim_call_t *call, int status, const char *message, sy_buf_t *out,

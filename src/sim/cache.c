@@ -105,7 +105,8 @@ static size_t key_pieces(const sy_sim_call_t *call, sy_str_t *pc)
     pc[n++] = h->query;
     for (size_t i = 0; i < h->nheaders; i++) {
         sy_str_t name = h->headers[i].name;
-        if (name.len < 6 || !sy_str_ieq(sy_str_sub(name, 0, 6), SY_STR("x-sim-")))
+        if (name.len < 6 || (name.p[0] | 0x20) != 'x' ||
+            !sy_str_ieq(sy_str_sub(name, 0, 6), SY_STR("x-sim-")))
             continue;
         if (n + 3 > MAX_PIECES)
             return 0; /* more x-sim-* headers than any real use: not cached */
@@ -123,7 +124,7 @@ static uint64_t key_hash(const sy_str_t *pc, size_t n)
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = (const unsigned char *)pc[i].p;
         size_t len = pc[i].len;
-        h = sy_sim_mix(h ^ len);
+        h = (h ^ len) * 0x9E3779B97F4A7C15ull;
         while (len >= 8) {
             uint64_t x;
             memcpy(&x, p, 8);

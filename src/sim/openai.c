@@ -84,12 +84,13 @@ static const char *oa_error_body(sy_sim_call_t *call, int status, const char *me
 
 void oa_headers(sy_sim_call_t *call)
 {
-    char id[64];
-    sy_buf_t b = {.data = id, .cap = sizeof(id), .max = sizeof(id)};
+    enum { ID_LEN = 4 + 32 };
+    char *id = sy_arena_alloc(call->req->arena, ID_LEN);
+    sy_buf_t b = {.data = id, .cap = ID_LEN, .max = ID_LEN};
     sy_sim_id(call, "req_", 32, 1, &b);
-    sy_http_add_header(call->req, "x-request-id", sy_buf_str(&b));
-    sy_http_add_header(call->req, "openai-version", SY_STR("2020-10-01"));
-    sy_http_add_header(call->req, "openai-organization", SY_STR("switchyard-sim"));
+    sy_http_add_header_ref(call->req, SY_STR("x-request-id"), sy_buf_str(&b));
+    sy_http_add_header_ref(call->req, SY_STR("openai-version"), SY_STR("2020-10-01"));
+    sy_http_add_header_ref(call->req, SY_STR("openai-organization"), SY_STR("switchyard-sim"));
 }
 
 const char *oa_type_phrase(const sy_json_t *v)
