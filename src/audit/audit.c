@@ -19,7 +19,13 @@
 #define SY_AUDIT_MAX_VERDICTS 32
 
 typedef struct {
+    /* The settings running now: those a reload may change are updated by
+     * sy_audit_reload (one thread); the request path reads its own atomic
+     * copies below. The store and the signing key are fixed at start. */
     sy_config_audit_t cfg;
+    char *store_url, *keypath;
+    _Atomic uint32_t content;
+    _Atomic uint64_t max_content, queue_full_wait_ms;
     size_t capacity;
     sy_queue_t q;
     /* records admitted and not yet committed: in-flight requests, queued
@@ -38,6 +44,8 @@ struct sy_audit_req {
     sy_sha256_ctx_t *resp;
     uint64_t resp_bytes;
     sy_buf_t content; /* response bytes kept for the record (content modes) */
+    uint32_t content_mode; /* audit.content and max_content_bytes when the request began */
+    uint64_t max_content;
     bool truncated;
     bool submitted;
     sy_str_t key_id, team_id, org_id;
@@ -86,6 +94,14 @@ int sy_audit_start(const sy_config_t *c, char *err, size_t errsz)
     }
     audit_t *a = sy_calloc(1, sizeof(*a));
     a->cfg = c->audit;
+    a->cfg.signing_key_file = SY_STR(""); /* a view into c: keypath holds it */
+    a->store_url = sy_malloc(c->store.url.len + 1);
+    memcpy(a->store_url, c->store.url.p, c->store.url.len);
+    a->store_url[c->store.url.len] = '\0';
+    a->keypath = sy_strdup(keypath);
+    atomic_init(&a->content, (uint32_t)c->audit.content);
+    atomic_init(&a->max_content, c->audit.max_content_bytes);
+    atomic_init(&a->queue_full_wait_ms, c->audit.queue_full_wait_ms);
     a->capacity = (size_t)c->audit.queue_capacity;
     sy_queue_init(&a->q, a->capacity);
     char pubhex[2 * SY_ED25519_PUB_LEN + 1], kid[17];
@@ -95,6 +111,7 @@ int sy_audit_start(const sy_config_t *c, char *err, size_t errsz)
         .checkpoint_records = c->audit.checkpoint_records,
         .checkpoint_interval_ms = c->audit.checkpoint_interval_ms,
         .batch_max = (size_t)c->audit.batch_records,
+        .sync_full = so.sync_full,
         .counters = &a->counters,
         .release = release_cb,
         .release_ctx = a,
@@ -102,6 +119,8 @@ int sy_audit_start(const sy_config_t *c, char *err, size_t errsz)
     a->log = sy_audit_log_open(store, signer, &lo, err, errsz);
     if (a->log == NULL) {
         sy_queue_free(&a->q);
+        free(a->store_url);
+        free(a->keypath);
         free(a);
         return SY_ERR;
     }
@@ -137,7 +156,114 @@ void sy_audit_stop(void)
             (unsigned long long)sy_audit_log_size(a->log));
     sy_audit_log_close(a->log);
     sy_queue_free(&a->q);
+    free(a->store_url);
+    free(a->keypath);
     free(a);
+}
+
+/* ---- reloading ---- */
+
+static void refuse(const char *setting, const char *running, const char *requested)
+{
+    sy_error("reload: this audit setting cannot change while the gateway runs; keeping the "
+             "running one (restart to change it)",
+             "\"setting\":\"%s\",\"running\":%s,\"requested\":%s", setting, running, requested);
+}
+
+/* A store URL as a JSON string, its password redacted. */
+static void store_shown(sy_str_t url, sy_buf_t *out)
+{
+    sy_config_store_t st = {.kind = sy_str_starts_with(url, SY_STR("postgres"))
+                                        ? SY_CONFIG_STORE_POSTGRES
+                                        : SY_CONFIG_STORE_SQLITE,
+                            .url = url};
+    sy_config_format_store(&st, out, true);
+    sy_buf_append(out, "", 1);
+}
+
+static const char *const content_names[] = {"none", "redacted", "full"};
+
+void sy_audit_reload(const sy_config_t *c)
+{
+    audit_t *a = atomic_load(&g_audit);
+    const sy_config_audit_t *n = &c->audit;
+    if (a == NULL) {
+        if (n->enabled)
+            refuse("audit.enabled", "false", "true");
+        return;
+    }
+    if (!n->enabled) {
+        /* An audit trail a reload could switch off would not be one. */
+        refuse("audit.enabled", "true", "false");
+        return;
+    }
+    char esc1[4200], esc2[4200];
+    if (!sy_str_eq(c->store.url, sy_str_c(a->store_url))) {
+        sy_buf_t run, req;
+        sy_buf_init(&run, 0);
+        sy_buf_init(&req, 0);
+        store_shown(sy_str_c(a->store_url), &run);
+        store_shown(c->store.url, &req);
+        refuse("store", sy_buf_ptr(&run), sy_buf_ptr(&req));
+        sy_buf_free(&run);
+        sy_buf_free(&req);
+    }
+    char keypath[4096];
+    if (sy_config_resolve_path(c, n->signing_key_file, keypath, sizeof(keypath)) != SY_OK ||
+        strcmp(keypath, a->keypath) != 0) {
+        char q1[4300], q2[4300];
+        snprintf(q1, sizeof(q1), "\"%s\"", sy_log_esc(esc1, sizeof(esc1), a->keypath,
+                                                        strlen(a->keypath)));
+        snprintf(q2, sizeof(q2), "\"%s\"",
+                 sy_log_esc(esc2, sizeof(esc2), n->signing_key_file.p, n->signing_key_file.len));
+        refuse("audit.signing_key_file", q1, q2);
+    }
+    if (n->queue_capacity != a->cfg.queue_capacity) {
+        char q1[32], q2[32];
+        snprintf(q1, sizeof(q1), "%llu", (unsigned long long)a->cfg.queue_capacity);
+        snprintf(q2, sizeof(q2), "%llu", (unsigned long long)n->queue_capacity);
+        refuse("audit.queue_capacity", q1, q2);
+    }
+
+    /* Everything else applies from now on: request-path settings to
+     * requests admitted from now, the writer's before its next batch. */
+    sy_config_audit_t *o = &a->cfg;
+    if (n->content == o->content && n->max_content_bytes == o->max_content_bytes &&
+        n->queue_full_wait_ms == o->queue_full_wait_ms &&
+        n->flush_interval_ms == o->flush_interval_ms && n->batch_records == o->batch_records &&
+        n->checkpoint_records == o->checkpoint_records &&
+        n->checkpoint_interval_ms == o->checkpoint_interval_ms && n->synchronous == o->synchronous)
+        return;
+    o->content = n->content;
+    o->max_content_bytes = n->max_content_bytes;
+    o->queue_full_wait_ms = n->queue_full_wait_ms;
+    o->flush_interval_ms = n->flush_interval_ms;
+    o->batch_records = n->batch_records;
+    o->checkpoint_records = n->checkpoint_records;
+    o->checkpoint_interval_ms = n->checkpoint_interval_ms;
+    o->synchronous = n->synchronous;
+    atomic_store(&a->content, (uint32_t)o->content);
+    atomic_store(&a->max_content, o->max_content_bytes);
+    atomic_store(&a->queue_full_wait_ms, o->queue_full_wait_ms);
+    sy_writer_opts_t wo = {
+        .batch_max = (size_t)o->batch_records,
+        .linger_ms = o->flush_interval_ms,
+        .tick_ms = SY_MIN(o->checkpoint_interval_ms, (uint64_t)1000),
+    };
+    sy_writer_set_opts(a->writer, &wo);
+    sy_audit_log_configure(a->log, o->checkpoint_records, o->checkpoint_interval_ms,
+                           o->synchronous == SY_CONFIG_AUDIT_SYNC_FULL);
+    sy_writer_wake(a->writer);
+    sy_info("audit settings reloaded",
+            "\"flush_interval_ms\":%llu,\"batch_records\":%llu,\"checkpoint_records\":%llu,"
+            "\"checkpoint_interval_ms\":%llu,\"content\":\"%s\",\"max_content_bytes\":%llu,"
+            "\"queue_full_wait_ms\":%llu,\"synchronous\":\"%s\"",
+            (unsigned long long)o->flush_interval_ms, (unsigned long long)o->batch_records,
+            (unsigned long long)o->checkpoint_records,
+            (unsigned long long)o->checkpoint_interval_ms,
+            content_names[o->content < 3 ? o->content : 0],
+            (unsigned long long)o->max_content_bytes, (unsigned long long)o->queue_full_wait_ms,
+            o->synchronous == SY_CONFIG_AUDIT_SYNC_FULL ? "full" : "normal");
 }
 
 void sy_audit_test_pause(bool paused)
@@ -184,7 +310,8 @@ int sy_audit_begin(sy_arena_t *arena, sy_audit_req_t **out)
         return SY_OK;
     if (!reserve(a)) {
         /* Brief back-pressure: the writer may be finishing a batch. */
-        uint64_t deadline = sy_now_ns() + a->cfg.queue_full_wait_ms * 1000000u;
+        uint64_t wait_ms = atomic_load_explicit(&a->queue_full_wait_ms, memory_order_relaxed);
+        uint64_t deadline = sy_now_ns() + wait_ms * 1000000u;
         bool ok = false;
         while (!ok && sy_now_ns() < deadline) {
             struct timespec ts = {0, 100000}; /* 0.1 ms */
@@ -200,7 +327,9 @@ int sy_audit_begin(sy_arena_t *arena, sy_audit_req_t **out)
     r->a = a;
     r->arena = arena;
     r->resp = sy_sha256_new();
-    sy_buf_init(&r->content, a->cfg.max_content_bytes);
+    r->content_mode = atomic_load_explicit(&a->content, memory_order_relaxed);
+    r->max_content = atomic_load_explicit(&a->max_content, memory_order_relaxed);
+    sy_buf_init(&r->content, (size_t)r->max_content);
     sy_arena_cleanup(arena, req_cleanup, r);
     *out = r;
     return SY_OK;
@@ -229,7 +358,7 @@ void sy_audit_response_bytes(sy_audit_req_t *r, const void *p, size_t n)
         return;
     sy_sha256_update(r->resp, p, n);
     r->resp_bytes += n;
-    if (r->a->cfg.content != SY_CONFIG_AUDIT_CONTENT_NONE && !r->truncated) {
+    if (r->content_mode != SY_CONFIG_AUDIT_CONTENT_NONE && !r->truncated) {
         size_t room = r->content.max > r->content.len ? r->content.max - r->content.len : 0;
         sy_buf_append(&r->content, p, SY_MIN(n, room));
         if (n > room)
@@ -298,14 +427,14 @@ void sy_audit_submit(sy_audit_req_t *r, const sy_access_entry_t *e,
     rec.response_bytes = r->resp_bytes;
     sy_sha256_final(r->resp, &rec.response_sha256);
     r->resp = NULL;
-    rec.content = (sy_audit_content_t)a->cfg.content;
+    rec.content = (sy_audit_content_t)r->content_mode;
 
     /* Content, capped at audit.max_content_bytes each. */
     sy_buf_t reqc, respc;
     sy_buf_init(&reqc, 0);
     sy_buf_init(&respc, 0);
     if (rec.content != SY_AUDIT_CONTENT_NONE) {
-        size_t cap = (size_t)a->cfg.max_content_bytes;
+        size_t cap = (size_t)r->max_content;
         sy_str_t body = sy_str_sub(request_body, 0, cap);
         rec.content_truncated = r->truncated || request_body.len > cap;
         if (rec.content == SY_AUDIT_CONTENT_REDACTED) {

@@ -33,9 +33,18 @@ typedef struct sy_audit_req sy_audit_req_t;
  * Start the audit log of configuration c (no-op returning SY_OK when
  * audit.enabled is false): open the store, load or create the signing key,
  * resume the tree, start the writer thread. SY_ERR with a message otherwise.
- * Settings are read once; changing them needs a restart.
+ * sy_audit_reload() applies what may change while running.
  */
 int sy_audit_start(const sy_config_t *c, char *err, size_t errsz);
+/*
+ * A reloaded configuration (SIGHUP): flush_interval, batch_records,
+ * checkpoint_records, checkpoint_interval, content, max_content_bytes,
+ * queue_full_wait and synchronous apply from now on (request-path settings
+ * to requests admitted from now). What cannot change while running (the
+ * store, signing_key_file, queue_capacity, enabled) keeps its running value
+ * and is refused with a logged error naming the setting.
+ */
+void sy_audit_reload(const sy_config_t *c);
 /* Write every queued record, sign a final checkpoint, stop the writer.
  * Call after the workers have stopped. */
 void sy_audit_stop(void);

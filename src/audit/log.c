@@ -32,6 +32,10 @@ struct sy_audit_log {
     bool shared;
     char writer[33];
     uint64_t batch_no;
+    /* sy_audit_log_configure (any thread); the writer reads them */
+    _Atomic uint64_t ckpt_records, ckpt_interval_ms;
+    atomic_bool sync_want;
+    bool sync_now; /* what the store was last told (writer thread) */
 };
 
 /* Sign a checkpoint of the current tree into *cp. */
@@ -98,9 +102,34 @@ static bool checkpoint_due(const sy_audit_log_t *l, bool final)
 {
     if (l->fr.size <= l->ckpt_size)
         return false;
-    if (final || l->fr.size - l->ckpt_size >= l->o.checkpoint_records)
+    if (final || l->fr.size - l->ckpt_size >= atomic_load_explicit(&l->ckpt_records,
+                                                                   memory_order_relaxed))
         return true;
-    return sy_now_ns() - l->ckpt_mono_ns >= l->o.checkpoint_interval_ms * 1000000u;
+    return sy_now_ns() - l->ckpt_mono_ns >=
+           atomic_load_explicit(&l->ckpt_interval_ms, memory_order_relaxed) * 1000000u;
+}
+
+void sy_audit_log_configure(sy_audit_log_t *l, uint64_t checkpoint_records,
+                            uint64_t checkpoint_interval_ms, bool sync_full)
+{
+    atomic_store(&l->ckpt_records, checkpoint_records ? checkpoint_records : 1);
+    atomic_store(&l->ckpt_interval_ms, checkpoint_interval_ms);
+    atomic_store(&l->sync_want, sync_full);
+}
+
+/* A changed audit.synchronous reaches the store between transactions, on
+ * the writer thread that owns it. */
+static void apply_sync(sy_audit_log_t *l)
+{
+    bool want = atomic_load_explicit(&l->sync_want, memory_order_relaxed);
+    if (want == l->sync_now || l->store->vt->set_sync == NULL)
+        return;
+    char err[512];
+    if (l->store->vt->set_sync(l->store, want, err, sizeof(err)) != SY_OK) {
+        store_error(l, "synchronous", err);
+        return;
+    }
+    l->sync_now = want;
 }
 
 int sy_audit_log_write(void *ctx, sy_writer_item_t **items, size_t n)
@@ -108,6 +137,7 @@ int sy_audit_log_write(void *ctx, sy_writer_item_t **items, size_t n)
     sy_audit_log_t *l = ctx;
     uint64_t t0 = sy_now_ns();
     char err[512];
+    apply_sync(l);
     if (n > l->cap) {
         l->cap = n;
         l->offs = sy_realloc(l->offs, n * sizeof(*l->offs));
@@ -219,6 +249,7 @@ static void checkpoint_now(sy_audit_log_t *l, bool final)
 
 void sy_audit_log_tick(void *ctx, bool final)
 {
+    apply_sync(ctx);
     checkpoint_now(ctx, final);
 }
 
@@ -251,6 +282,10 @@ sy_audit_log_t *sy_audit_log_open(sy_store_t *store, sy_signer_t *signer,
         l->o.batch_max = 1;
     sy_buf_init(&l->enc, 0);
     l->cap = l->o.batch_max;
+    atomic_init(&l->ckpt_records, l->o.checkpoint_records ? l->o.checkpoint_records : 1);
+    atomic_init(&l->ckpt_interval_ms, l->o.checkpoint_interval_ms);
+    atomic_init(&l->sync_want, l->o.sync_full);
+    l->sync_now = l->o.sync_full;
     l->offs = sy_calloc(l->cap, sizeof(*l->offs));
     l->rows = sy_calloc(l->cap, sizeof(*l->rows));
     sy_ed25519_key_id(sy_signer_public(signer), l->key_id);

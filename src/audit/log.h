@@ -40,6 +40,7 @@ typedef struct sy_audit_log sy_audit_log_t;
 typedef struct {
     uint64_t checkpoint_records;
     uint64_t checkpoint_interval_ms;
+    bool sync_full; /* the store's commit durability at open */
     size_t batch_max;
     sy_audit_counters_t *counters;
     /* called after n records were committed (frees their places) */
@@ -52,6 +53,10 @@ sy_audit_log_t *sy_audit_log_open(sy_store_t *store, sy_signer_t *signer,
                                   const sy_audit_log_opts_t *o, char *err, size_t errsz);
 int sy_audit_log_write(void *ctx, sy_writer_item_t **items, size_t n);
 void sy_audit_log_tick(void *ctx, bool final);
+/* New checkpoint cadence and commit durability (a reload). Any thread: the
+ * writer thread takes them before its next batch or tick. */
+void sy_audit_log_configure(sy_audit_log_t *l, uint64_t checkpoint_records,
+                            uint64_t checkpoint_interval_ms, bool sync_full);
 uint64_t sy_audit_log_size(const sy_audit_log_t *l);
 void sy_audit_log_close(sy_audit_log_t *l);
 

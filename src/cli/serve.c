@@ -96,6 +96,7 @@ static int serve_reload(void *appv, sy_runtime_settings_t *out, char *err, size_
     sy_config_t *c = sy_config_acquire();
     sy_cli_settings_from_config(c, out);
     sy_cli_apply_log(c);
+    sy_audit_reload(c);
     sy_config_unref(c);
     apply_overrides(app, out);
     return SY_OK;

@@ -42,6 +42,11 @@ struct sy_writer {
     atomic_bool stopping;
     atomic_bool paused;
     sy_writer_item_t **batch;
+    size_t batch_cap;
+    /* sy_writer_set_opts: the next options, taken by the writer thread */
+    pthread_mutex_t next_lock;
+    sy_writer_opts_t next;
+    atomic_bool reconfigure;
 };
 
 enum { AWAKE = 0, IDLE = 1, LINGER = 2 };
@@ -106,12 +111,41 @@ static void write_batch(sy_writer_t *w, size_t n)
     }
 }
 
+static void apply_opts(sy_writer_t *w)
+{
+    pthread_mutex_lock(&w->next_lock);
+    atomic_store(&w->reconfigure, false);
+    w->o.batch_max = w->next.batch_max ? w->next.batch_max : 1;
+    w->o.linger_ms = w->next.linger_ms;
+    if (w->next.tick_ms)
+        w->o.tick_ms = w->next.tick_ms;
+    pthread_mutex_unlock(&w->next_lock);
+    if (w->o.batch_max > w->batch_cap) {
+        w->batch = sy_realloc(w->batch, w->o.batch_max * sizeof(*w->batch));
+        w->batch_cap = w->o.batch_max;
+    }
+}
+
+void sy_writer_set_opts(sy_writer_t *w, const sy_writer_opts_t *opts)
+{
+    pthread_mutex_lock(&w->next_lock);
+    w->next = *opts;
+    atomic_store(&w->reconfigure, true);
+    pthread_mutex_unlock(&w->next_lock);
+}
+
 static void *writer_main(void *arg)
 {
     sy_writer_t *w = arg;
     uint64_t tick_ns = w->o.tick_ms * 1000000u, linger_ns = w->o.linger_ms * 1000000u;
     uint64_t next_tick = sy_now_ns() + tick_ns;
     for (;;) {
+        if (atomic_load_explicit(&w->reconfigure, memory_order_relaxed)) {
+            apply_opts(w);
+            tick_ns = w->o.tick_ms * 1000000u;
+            linger_ns = w->o.linger_ms * 1000000u;
+            next_tick = SY_MIN(next_tick, sy_now_ns() + tick_ns);
+        }
         bool stopping = atomic_load(&w->stopping);
         sy_writer_item_t *first = pop(w);
         uint64_t now = sy_now_ns();
@@ -164,6 +198,9 @@ sy_writer_t *sy_writer_start(sy_queue_t *q, const sy_writer_opts_t *opts,
         w->o.retry_ms = 1000;
     w->sink = *sink;
     w->batch = sy_calloc(w->o.batch_max, sizeof(*w->batch));
+    w->batch_cap = w->o.batch_max;
+    pthread_mutex_init(&w->next_lock, NULL);
+    atomic_init(&w->reconfigure, false);
     atomic_init(&w->sleeping, (uint32_t)AWAKE);
     atomic_init(&w->want, w->o.batch_max);
     atomic_init(&w->wakeups, 0u);
@@ -193,6 +230,7 @@ void sy_writer_stop(sy_writer_t *w)
     atomic_store(&w->sleeping, (uint32_t)IDLE);
     sy_writer_wake(w);
     pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->next_lock);
     free(w->batch);
     free(w);
 }

@@ -56,6 +56,9 @@ sy_writer_t *sy_writer_start(sy_queue_t *q, const sy_writer_opts_t *opts,
 void sy_writer_wake(sy_writer_t *w);
 /* FUTEX_WAKE calls producers have made (tests, metrics). */
 uint64_t sy_writer_wakeups(const sy_writer_t *w);
+/* New batch_max, linger_ms and tick_ms for a running writer (a reload;
+ * retry_ms stays): it applies them before its next batch. Any thread. */
+void sy_writer_set_opts(sy_writer_t *w, const sy_writer_opts_t *opts);
 /* Write everything still queued, call tick(final=true), join, free. */
 void sy_writer_stop(sy_writer_t *w);
 /* Tests: a paused writer pops nothing (the queue fills). */
