@@ -98,13 +98,31 @@ static void handle_metrics(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config
 }
 
 /* Who is calling (harness/gov.h: a static key from `keys` or a virtual
- * key); a refusal is answered in the front door's format and NULL returned. */
-static sy_gov_req_t *authorised(sy_http_req_t *req, sy_config_t *cfg, const sy_frontdoor_vt_t *fd)
+ * key); a refusal is answered in the front door's format and NULL returned.
+ * On the front doors that keep audit records (`audited`), a refusal has its
+ * record too: status, the refusal's code as a verdict ("refused:revoked_key"),
+ * the principal when the key was found, the hashes. It takes its place in
+ * the audit queue only from the half unauthenticated requests may use
+ * (audit/audit.h): when that is full the client gets 503 instead. */
+static sy_gov_req_t *authorised(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
+                                const sy_frontdoor_vt_t *fd, bool audited)
 {
     sy_gov_req_t *g = NULL;
     sy_gov_refusal_t ref;
     if (sy_gov_auth(req, cfg, &g, &ref) == SY_OK)
         return g;
+    sy_audit_req_t *au = NULL;
+    char rid[32];
+    if (audited) {
+        sy_proxy_request_id(w, rid);
+        sy_http_add_header(req, "x-switchyard-request-id", sy_str_c(rid));
+        if (sy_audit_begin_refusal(req->arena, &au) != SY_OK) {
+            ref.kind = SY_GOV_REFUSE_UNAVAILABLE;
+            ref.retry_after_ms = 1000;
+            snprintf(ref.message, sizeof(ref.message),
+                     "The gateway's audit log is falling behind; retry shortly.");
+        }
+    }
     const char *type = NULL;
     int status = sy_gov_refusal_status(&ref, fd->format, &type);
     sy_buf_t b;
@@ -115,6 +133,28 @@ static sy_gov_req_t *authorised(sy_http_req_t *req, sy_config_t *cfg, const sy_f
         snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((ref.retry_after_ms + 999) / 1000));
         sy_http_add_header(req, "retry-after", sy_str_c(ra));
     }
+    if (au) {
+        char v[80];
+        int n = snprintf(v, sizeof(v), "refused:%s", ref.reason);
+        sy_audit_set_principal(au, ref.key_id, ref.team_id, ref.org_id);
+        sy_audit_add_verdict(au, sy_str(v, n > 0 ? SY_MIN((size_t)n, sizeof(v) - 1) : 0));
+        sy_audit_response_bytes(au, sy_buf_ptr(&b), b.len);
+        sy_access_entry_t e = {
+            .request_id = sy_str_c(rid),
+            .frontdoor = sy_str_c(fd->name),
+            .method = req->head.method,
+            .path = req->head.path,
+            .model = SY_STR(""),
+            .provider = SY_STR(""),
+            .upstream_model = SY_STR(""),
+            .status = status,
+            .error_class = sy_str_c(sy_ir_error_class_name(
+                status == 401 ? SY_IR_ERR_AUTH : status == 503 ? SY_IR_ERR_OVERLOADED
+                                                               : SY_IR_ERR_BAD_REQUEST)),
+            .duration_ns = sy_now_ns() - req->start_ns,
+        };
+        sy_audit_submit(au, &e, NULL, req->body);
+    }
     sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
     return NULL;
@@ -122,30 +162,29 @@ static sy_gov_req_t *authorised(sy_http_req_t *req, sy_config_t *cfg, const sy_f
 
 static void handle_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_openai);
+    sy_gov_req_t *g = authorised(req, w, cfg, &sy_frontdoor_openai, true);
     if (g)
         sy_proxy_chat(req, w, cfg, &sy_frontdoor_openai, g);
 }
 
 static void handle_messages(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_anthropic);
+    sy_gov_req_t *g = authorised(req, w, cfg, &sy_frontdoor_anthropic, true);
     if (g)
         sy_proxy_chat(req, w, cfg, &sy_frontdoor_anthropic, g);
 }
 
 static void handle_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_openai);
+    sy_gov_req_t *g = authorised(req, w, cfg, &sy_frontdoor_openai, true);
     if (g)
         sy_proxy_embeddings(req, w, cfg, g);
 }
 
 static void handle_count_tokens(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    SY_UNUSED(w);
     const sy_frontdoor_vt_t *fd = &sy_frontdoor_anthropic;
-    if (!authorised(req, cfg, fd))
+    if (!authorised(req, w, cfg, fd, false))
         return;
     sy_ir_request_t ir;
     int status = 400;
@@ -169,7 +208,7 @@ static void handle_count_tokens(sy_http_req_t *req, sy_gateway_worker_t *w, sy_c
 
 static void handle_models(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg)
 {
-    sy_gov_req_t *g = authorised(req, cfg, &sy_frontdoor_openai);
+    sy_gov_req_t *g = authorised(req, w, cfg, &sy_frontdoor_openai, false);
     if (g == NULL)
         return;
     /* Only the models this key may use. */

@@ -241,6 +241,17 @@ static void tried_note(proxy_t *p, const attempt_t *a)
 
 /* ---- answering ---- */
 
+/* A guardrail verdict that found something goes into the audit record:
+ * policy, action, detector kinds and counts (never the matched text). */
+static void audit_verdict(proxy_t *p, const sy_guard_verdict_t *v, bool output)
+{
+    if (v->action == SY_GUARD_OFF)
+        return;
+    char tag[300];
+    size_t n = sy_guard_verdict_tag(v, output, tag, sizeof(tag));
+    sy_audit_add_verdict(p->audit, sy_str(tag, n));
+}
+
 static void add_common_headers(proxy_t *p)
 {
     sy_http_add_header(p->req, "x-switchyard-request-id", sy_str_c(p->request_id));
@@ -493,6 +504,10 @@ static void finish(proxy_t *p, int status)
         .usage_estimated = p->usage_estimated,
     };
     sy_access_write(&p->w->access, &e);
+    /* A stream's output verdict is final now (its end, a block, or what the
+     * scanner saw before the client went away). */
+    if (p->cur && p->cur->gs)
+        audit_verdict(p, sy_guard_stream_verdict(p->cur->gs), true);
     sy_audit_submit(p->audit, &e, p->dep ? p->dep->provider_cfg : NULL, p->req->body);
     /* Settle the reservations with what was used; the ledger gets the same
      * cost as the audit record. */
@@ -876,6 +891,7 @@ static void on_done(sy_http_creq_t *r)
     if (p->guard_out) {
         sy_guard_verdict_t v;
         sy_guard_apply_response(p->req->arena, p->guard_out, &resp, &v);
+        audit_verdict(p, &v, true);
         if (v.blocked) {
             p->err.cls = SY_IR_ERR_CONTENT_FILTER;
             respond_error(p, v.status ? v.status : 400, NULL,
@@ -1357,10 +1373,19 @@ static void respond_unknown_model(proxy_t *p, sy_str_t name)
 
 /* ---- governance (harness/gov.h) ---- */
 
+/* Why the gateway refused the request itself, for the audit record. */
+static void audit_refused(proxy_t *p, const char *reason)
+{
+    char v[96];
+    int n = snprintf(v, sizeof(v), "refused:%s", reason);
+    sy_audit_add_verdict(p->audit, sy_str(v, n > 0 ? SY_MIN((size_t)n, sizeof(v) - 1) : 0));
+}
+
 static void gov_refused(proxy_t *p, const sy_gov_refusal_t *ref)
 {
     const char *type = NULL;
     int status = sy_gov_refusal_status(ref, p->fd->format, &type);
+    audit_refused(p, ref->reason);
     p->err.cls = status == 429   ? SY_IR_ERR_RATE_LIMITED
                  : status == 503 ? SY_IR_ERR_OVERLOADED
                                  : SY_IR_ERR_BAD_REQUEST;
@@ -1420,14 +1445,7 @@ static bool guard_input(proxy_t *p)
         p->guard_out = pol;
     sy_guard_verdict_t v;
     sy_guard_apply_request(p->req->arena, pol, &p->ir, &v);
-    if (v.action != SY_GUARD_OFF) {
-        char verdict[200];
-        snprintf(verdict, sizeof(verdict), "guardrail:%s:%s%s%.*s", v.policy ? v.policy : "",
-                 sy_guard_action_name(v.action), v.restricted ? ":" : "",
-                 v.restricted ? (int)SY_MIN(v.restriction.data_class.len, (size_t)64) : 0,
-                 v.restricted ? v.restriction.data_class.p : "");
-        sy_audit_add_verdict(p->audit, sy_str_c(verdict));
-    }
+    audit_verdict(p, &v, false);
     if (v.blocked) {
         p->err.cls = SY_IR_ERR_CONTENT_FILTER;
         respond_error(p, v.status ? v.status : 400, NULL,
@@ -1516,6 +1534,9 @@ static void route_and_go(proxy_t *p, sy_str_t capture)
             first = p->plan->cand[i].drop;
         sy_metrics_add(p->w->metrics, SY_M_ROUTE_UNROUTABLE, 1, group_name(p),
                        sy_str_c(sy_route_drop_name(first)), SY_STR_NULL, SY_STR_NULL);
+        char why[64];
+        snprintf(why, sizeof(why), "unroutable:%s", sy_route_drop_name(first));
+        audit_refused(p, why);
         p->err.cls = status == 400   ? SY_IR_ERR_BAD_REQUEST
                      : status == 429 ? SY_IR_ERR_RATE_LIMITED
                                      : SY_IR_ERR_OVERLOADED;

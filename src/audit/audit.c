@@ -275,15 +275,18 @@ void sy_audit_test_pause(bool paused)
 
 /* ---- admission ---- */
 
-static bool reserve(audit_t *a)
+/* Take one of the first `limit` places. */
+static bool reserve_below(audit_t *a, size_t limit)
 {
     size_t cur = atomic_load_explicit(&a->reserved, memory_order_relaxed);
-    while (cur < a->capacity)
+    while (cur < limit)
         if (atomic_compare_exchange_weak_explicit(&a->reserved, &cur, cur + 1,
                                                   memory_order_acquire, memory_order_relaxed))
             return true;
     return false;
 }
+
+static bool reserve(audit_t *a) { return reserve_below(a, a->capacity); }
 
 /* Runs when the request's arena goes away. A handle that was never
  * submitted means a code path ended a request without finishing it: give
@@ -301,6 +304,8 @@ static void req_cleanup(void *arg)
         sy_warn("audit: a request ended without its record", NULL);
     }
 }
+
+static int req_new(audit_t *a, sy_arena_t *arena, sy_audit_req_t **out);
 
 int sy_audit_begin(sy_arena_t *arena, sy_audit_req_t **out)
 {
@@ -323,6 +328,25 @@ int sy_audit_begin(sy_arena_t *arena, sy_audit_req_t **out)
             return SY_EAGAIN;
         }
     }
+    return req_new(a, arena, out);
+}
+
+int sy_audit_begin_refusal(sy_arena_t *arena, sy_audit_req_t **out)
+{
+    *out = NULL;
+    audit_t *a = atomic_load_explicit(&g_audit, memory_order_acquire);
+    if (a == NULL)
+        return SY_OK;
+    if (!reserve_below(a, a->capacity / 2)) {
+        atomic_fetch_add(&a->queue_full, 1);
+        return SY_EAGAIN;
+    }
+    return req_new(a, arena, out);
+}
+
+/* A handle for a request that holds a place. */
+static int req_new(audit_t *a, sy_arena_t *arena, sy_audit_req_t **out)
+{
     sy_audit_req_t *r = sy_arena_calloc(arena, sizeof(*r));
     r->a = a;
     r->arena = arena;

@@ -52,6 +52,17 @@ bool sy_audit_enabled(void);
 
 /* Admission (above). *out is NULL when the audit log is off. */
 int sy_audit_begin(sy_arena_t *arena, sy_audit_req_t **out);
+/*
+ * Admission for a request refused before it reaches a front door's handler
+ * (authentication): its record may take a place only while fewer than half
+ * of audit.queue_capacity are held, and never waits. The other half stays
+ * for authenticated requests, so a flood of unauthenticated requests cannot
+ * crowd them out, and the worker never sleeps on their account. SY_EAGAIN
+ * when no such place is free: the caller answers 503 with Retry-After (the
+ * same answer and the same counter as a full queue) instead of its refusal,
+ * so every refusal a client sees has its record.
+ */
+int sy_audit_begin_refusal(sy_arena_t *arena, sy_audit_req_t **out);
 /* Who made the request (copied). Empty views leave a field empty. */
 void sy_audit_set_principal(sy_audit_req_t *a, sy_str_t key_id, sy_str_t team_id,
                             sy_str_t org_id);

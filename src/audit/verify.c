@@ -294,8 +294,8 @@ typedef struct {
 
 typedef struct {
     total_t all;
-    total_t *by_model, *by_provider;
-    size_t nmodel, nprovider;
+    total_t *by_model, *by_provider, *by_verdict;
+    size_t nmodel, nprovider, nverdict;
     sy_arena_t *scratch;
 } sctx_t;
 
@@ -340,6 +340,21 @@ static int summary_row(void *ctx, const sy_store_row_t *row)
     add(&c->all, cost, tok);
     add(bucket(&c->by_model, &c->nmodel, model), cost, tok);
     add(bucket(&c->by_provider, &c->nprovider, provider), cost, tok);
+    /* Verdicts counted by what was decided: a guardrail's trailing
+     * "kind=count,..." component is left out so one policy and action make
+     * one line ("guardrail-output:strict:redact", "refused:revoked_key"). */
+    const sy_json_t *vs = sy_json_get(j, "verdicts");
+    for (uint32_t i = 0; vs && vs->type == SY_JSON_ARRAY && i < vs->u.arr.len; i++) {
+        sy_str_t v;
+        if (sy_json_as_str(&vs->u.arr.items[i], &v) != SY_OK)
+            continue;
+        size_t colon = v.len;
+        while (colon > 0 && v.p[colon - 1] != ':')
+            colon--;
+        if (colon > 0 && memchr(v.p + colon, '=', v.len - colon))
+            v.len = colon - 1;
+        bucket(&c->by_verdict, &c->nverdict, v)->records++;
+    }
     return SY_OK;
 }
 
@@ -377,10 +392,17 @@ int sy_audit_summary(sy_store_t *s, FILE *out, char *err, size_t errsz)
         print_total(out, &c.all);
         print_group(out, "by_model", c.by_model, c.nmodel);
         print_group(out, "by_provider", c.by_provider, c.nprovider);
-        fprintf(out, "\n}\n");
+        fprintf(out, ",\n  \"verdicts\": {");
+        for (size_t i = 0; i < c.nverdict; i++) {
+            fprintf(out, "%s\n    ", i ? "," : "");
+            put_json_string(out, sy_str_c(c.by_verdict[i].name));
+            fprintf(out, ": %" PRIu64, c.by_verdict[i].records);
+        }
+        fprintf(out, "%s}\n}\n", c.nverdict ? "\n  " : "");
     }
     free(c.by_model);
     free(c.by_provider);
+    free(c.by_verdict);
     sy_arena_free(c.scratch);
     return rc;
 }

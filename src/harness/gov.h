@@ -57,6 +57,13 @@ typedef struct {
     int kind; /* sy_gov_refusal_kind_t */
     char message[640];
     uint64_t retry_after_ms; /* 0: no Retry-After */
+    /* For the audit record: a short code of why ("missing_key", "revoked_key",
+     * "model_not_allowed", "rpm:key", "budget:month:team", "residency", ...)
+     * and, for a refusal at authentication, the principal when the key was
+     * found (views valid for the request's life; empty otherwise). Never the
+     * presented key or any part of it. */
+    char reason[48];
+    sy_str_t key_id, team_id, org_id;
 } sy_gov_refusal_t;
 
 /* The HTTP status and error type for a refusal in front door `fmt`:

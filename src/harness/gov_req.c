@@ -40,10 +40,25 @@ static void count_refusal(int kind)
 static int refuse(sy_gov_refusal_t *ref, int kind, uint64_t retry_ms, const char *fmt, ...)
     SY_PRINTF(4, 5);
 
+static const char *const reason_names[] = {
+    [SY_GOV_REFUSE_NONE] = "",
+    [SY_GOV_REFUSE_AUTH] = "auth",
+    [SY_GOV_REFUSE_FORBIDDEN] = "forbidden",
+    [SY_GOV_REFUSE_MODEL] = "model_not_allowed",
+    [SY_GOV_REFUSE_BAD_REQUEST] = "residency",
+    [SY_GOV_REFUSE_RATE] = "rate_limit",
+    [SY_GOV_REFUSE_TOO_LARGE] = "too_large",
+    [SY_GOV_REFUSE_BUDGET] = "budget",
+    [SY_GOV_REFUSE_UNAVAILABLE] = "unavailable",
+};
+
 static int refuse(sy_gov_refusal_t *ref, int kind, uint64_t retry_ms, const char *fmt, ...)
 {
     ref->kind = kind;
     ref->retry_after_ms = retry_ms;
+    snprintf(ref->reason, sizeof(ref->reason), "%s",
+             kind >= 0 && kind <= SY_GOV_REFUSE_UNAVAILABLE ? reason_names[kind] : "");
+    ref->key_id = ref->team_id = ref->org_id = SY_STR("");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(ref->message, sizeof(ref->message), fmt, ap);
@@ -123,6 +138,22 @@ static sy_str_t presented_key(const sy_http_req_t *req)
     return h ? sy_str_trim(h->value) : SY_STR("");
 }
 
+/* An authentication refusal's code and, when the key was found, its
+ * principal (for the audit record). Returns SY_ERR for `return`. */
+static int auth_tag(sy_gov_refusal_t *ref, const sy_gov_key_t *key, const char *reason)
+{
+    snprintf(ref->reason, sizeof(ref->reason), "%s", reason);
+    if (key) {
+        ref->key_id = key->id;
+        if (key->team) {
+            ref->team_id = key->team->id;
+            if (key->team->org)
+                ref->org_id = key->team->org->id;
+        }
+    }
+    return SY_ERR;
+}
+
 static void format_time(uint64_t ms, char out[32])
 {
     time_t t = (time_t)(ms / 1000);
@@ -138,12 +169,14 @@ int sy_gov_auth(sy_http_req_t *req, const sy_config_t *cfg, sy_gov_req_t **out,
     ref->kind = SY_GOV_REFUSE_NONE;
     ref->message[0] = '\0';
     ref->retry_after_ms = 0;
+    ref->reason[0] = '\0';
+    ref->key_id = ref->team_id = ref->org_id = SY_STR("");
     sy_str_t k = presented_key(req);
     if (k.len == 0) {
         atomic_fetch_add(&sy_gov_stats.auth_fail[0], 1);
-        return refuse(ref, SY_GOV_REFUSE_AUTH, 0,
-                      "No API key provided. Send it as `Authorization: Bearer KEY` or "
-                      "`x-api-key: KEY`.");
+        refuse(ref, SY_GOV_REFUSE_AUTH, 0,
+               "No API key provided. Send it as `Authorization: Bearer KEY` or `x-api-key: KEY`.");
+        return auth_tag(ref, NULL, "missing_key");
     }
     /* Static keys: every one is compared, in constant time, so the time
      * taken does not say which (if any) matched. */
@@ -160,7 +193,8 @@ int sy_gov_auth(sy_http_req_t *req, const sy_config_t *cfg, sy_gov_req_t **out,
     if (!is_static) {
         if (!on || !sy_key_is_virtual(k)) {
             atomic_fetch_add(&sy_gov_stats.auth_fail[1], 1);
-            return refuse(ref, SY_GOV_REFUSE_AUTH, 0, "Invalid API key.");
+            refuse(ref, SY_GOV_REFUSE_AUTH, 0, "Invalid API key.");
+            return auth_tag(ref, NULL, "invalid_key");
         }
         sy_key_hash_t h;
         sy_key_hash(k, &h);
@@ -169,33 +203,41 @@ int sy_gov_auth(sy_http_req_t *req, const sy_config_t *cfg, sy_gov_req_t **out,
         const sy_gov_key_t *key = sy_gov_dir_find_key(g->dir, &h);
         if (key == NULL) {
             atomic_fetch_add(&sy_gov_stats.auth_fail[1], 1);
-            return refuse(ref, SY_GOV_REFUSE_AUTH, 0, "Invalid API key.");
+            refuse(ref, SY_GOV_REFUSE_AUTH, 0, "Invalid API key.");
+            return auth_tag(ref, NULL, "invalid_key");
         }
         if (key->revoked) {
             atomic_fetch_add(&sy_gov_stats.auth_fail[2], 1);
-            return refuse(ref, SY_GOV_REFUSE_AUTH, 0, "This API key has been revoked.");
+            refuse(ref, SY_GOV_REFUSE_AUTH, 0, "This API key has been revoked.");
+            return auth_tag(ref, key, "revoked_key");
         }
         if (key->spec.expires_at_ms && sy_wall_ms() >= key->spec.expires_at_ms) {
             char when[32];
             format_time(key->spec.expires_at_ms, when);
             atomic_fetch_add(&sy_gov_stats.auth_fail[3], 1);
-            return refuse(ref, SY_GOV_REFUSE_AUTH, 0, "This API key expired at %s.", when);
+            refuse(ref, SY_GOV_REFUSE_AUTH, 0, "This API key expired at %s.", when);
+            return auth_tag(ref, key, "expired_key");
         }
         if (!key->spec.enabled) {
             atomic_fetch_add(&sy_gov_stats.auth_fail[4], 1);
-            return refuse(ref, SY_GOV_REFUSE_AUTH, 0, "This API key is disabled.");
+            refuse(ref, SY_GOV_REFUSE_AUTH, 0, "This API key is disabled.");
+            return auth_tag(ref, key, "disabled_key");
         }
         if (key->team == NULL) {
             atomic_fetch_add(&sy_gov_stats.auth_fail[5], 1);
-            return refuse(ref, SY_GOV_REFUSE_FORBIDDEN, 0,
-                          "This API key's team no longer exists.");
+            refuse(ref, SY_GOV_REFUSE_FORBIDDEN, 0, "This API key's team no longer exists.");
+            return auth_tag(ref, key, "team_missing");
         }
-        if (!key->team->spec.enabled)
-            return refuse(ref, SY_GOV_REFUSE_FORBIDDEN, 0, "Team `%.*s` is disabled.",
-                          (int)SY_MIN(key->team->id.len, (size_t)64), key->team->id.p);
-        if (key->team->org && !key->team->org->spec.enabled)
-            return refuse(ref, SY_GOV_REFUSE_FORBIDDEN, 0, "Organisation `%.*s` is disabled.",
-                          (int)SY_MIN(key->team->org->id.len, (size_t)64), key->team->org->id.p);
+        if (!key->team->spec.enabled) {
+            refuse(ref, SY_GOV_REFUSE_FORBIDDEN, 0, "Team `%.*s` is disabled.",
+                   (int)SY_MIN(key->team->id.len, (size_t)64), key->team->id.p);
+            return auth_tag(ref, key, "team_disabled");
+        }
+        if (key->team->org && !key->team->org->spec.enabled) {
+            refuse(ref, SY_GOV_REFUSE_FORBIDDEN, 0, "Organisation `%.*s` is disabled.",
+                   (int)SY_MIN(key->team->org->id.len, (size_t)64), key->team->org->id.p);
+            return auth_tag(ref, key, "org_disabled");
+        }
         g->key = key;
         g->team = key->team;
         g->org = key->team->org;
@@ -205,9 +247,11 @@ int sy_gov_auth(sy_http_req_t *req, const sy_config_t *cfg, sy_gov_req_t **out,
     /* A request the ledger will record needs its place now: it is never
      * served unrecorded. */
     if (on) {
-        if (!sy_gov_place_take())
-            return refuse(ref, SY_GOV_REFUSE_UNAVAILABLE, 1000,
-                          "The gateway's spend ledger is falling behind; retry shortly.");
+        if (!sy_gov_place_take()) {
+            refuse(ref, SY_GOV_REFUSE_UNAVAILABLE, 1000,
+                   "The gateway's spend ledger is falling behind; retry shortly.");
+            return auth_tag(ref, g->key, "ledger_full");
+        }
         g->place = true;
     }
     *out = g;
@@ -343,7 +387,7 @@ static void fmt_duration(uint64_t ms, char *out, size_t outsz)
 }
 
 /* Turn a refused or failed batch into the refusal the client gets. */
-static void batch_refusal(sy_gov_req_t *g, const sy_ctr_batch_t *b, sy_gov_refusal_t *ref)
+static void batch_message(sy_gov_req_t *g, const sy_ctr_batch_t *b, sy_gov_refusal_t *ref)
 {
     if (b->result == SY_CTR_UNAVAILABLE) {
         refuse(ref, SY_GOV_REFUSE_UNAVAILABLE, 1000,
@@ -401,6 +445,22 @@ static void batch_refusal(sy_gov_req_t *g, const sy_ctr_batch_t *b, sy_gov_refus
            "try again in %s.",
            who, idn, id.p, unit, (unsigned long long)o->limit, (unsigned long long)o->used,
            (unsigned long long)o->amount, in);
+}
+
+/* ... and its code for the audit record: "rpm:key", "budget:month:team". */
+static void batch_refusal(sy_gov_req_t *g, const sy_ctr_batch_t *b, sy_gov_refusal_t *ref)
+{
+    batch_message(g, b, ref);
+    if (b->result == SY_CTR_UNAVAILABLE || b->failed < 0)
+        return;
+    const sy_ctr_op_t *o = &b->ops[b->failed];
+    static const char *const scope_codes[] = {"key", "team", "org"};
+    const char *sc = o->scope < 3 ? scope_codes[o->scope] : "";
+    if (o->kind == SY_CTR_BUDGET)
+        snprintf(ref->reason, sizeof(ref->reason), "budget:%s:%s", sy_window_names[o->window], sc);
+    else
+        snprintf(ref->reason, sizeof(ref->reason), "%s%s:%s", o->kind == SY_CTR_RPM ? "rpm" : "tpm",
+                 b->result == SY_CTR_TOO_LARGE ? "_too_large" : "", sc);
 }
 
 static void decided(sy_gov_req_t *g)

@@ -382,6 +382,38 @@ static void json_str(sy_buf_t *out, sy_str_t s)
     sy_buf_append_c(out, "\"");
 }
 
+size_t sy_guard_verdict_tag(const sy_guard_verdict_t *v, bool output, char *out, size_t outsz)
+{
+    if (outsz == 0)
+        return 0;
+    out[0] = '\0';
+    size_t len = 0;
+    /* Appends one component whole, or nothing when it would not fit. */
+#define TAG_PUT(...)                                                                               \
+    do {                                                                                           \
+        int n_ = snprintf(out + len, outsz - len, __VA_ARGS__);                                    \
+        if (n_ < 0 || (size_t)n_ >= outsz - len) {                                                 \
+            out[len] = '\0';                                                                       \
+            return len;                                                                            \
+        }                                                                                          \
+        len += (size_t)n_;                                                                         \
+    } while (0)
+    TAG_PUT("%s:%s:%s", output ? "guardrail-output" : "guardrail", v->policy ? v->policy : "",
+            sy_guard_action_name(v->action));
+    if (v->restricted)
+        TAG_PUT(":%.*s", (int)SY_MIN(v->restriction.data_class.len, (size_t)64),
+                v->restriction.data_class.p ? v->restriction.data_class.p : "");
+    bool first = true;
+    for (int k = 0; k < SY_GUARD_KIND_COUNT; k++) {
+        if (!v->counts[k])
+            continue;
+        TAG_PUT("%s%s=%u", first ? ":" : ",", sy_guard_kind_name((sy_guard_kind_t)k), v->counts[k]);
+        first = false;
+    }
+#undef TAG_PUT
+    return len;
+}
+
 void sy_guard_verdict_json(const sy_guard_verdict_t *v, sy_buf_t *out)
 {
     sy_buf_append_c(out, "{\"policy\":");

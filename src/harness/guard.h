@@ -334,6 +334,15 @@ int sy_guard_apply_response(sy_arena_t *a, const sy_guard_policy_t *policy, sy_i
  */
 void sy_guard_verdict_json(const sy_guard_verdict_t *v, sy_buf_t *out);
 
+/*
+ * The verdict as one audit-record verdict string (at most outsz - 1 bytes,
+ * always NUL-terminated; cut at a component boundary when it would not fit):
+ *   guardrail:<policy>:<action>[:<data class>][:<kind>=<count>,...]
+ * for the input side, "guardrail-output:" for the output side. Detector
+ * kinds and counts only, never the matched text. Returns the length.
+ */
+size_t sy_guard_verdict_tag(const sy_guard_verdict_t *v, bool output, char *out, size_t outsz);
+
 /* ------------------------------------------------------------------------ */
 /* Streaming output guardrails                                              */
 /* ------------------------------------------------------------------------ */

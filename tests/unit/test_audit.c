@@ -888,7 +888,14 @@ static void test_queue_full_policy(void)
     sy_audit_test_pause(true); /* the writer stops taking records */
     sy_arena_t *a = sy_arena_new(0);
     int admitted = 0;
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 8; i++)
+        admitted += one_request(a, i) == SY_OK;
+    /* refusals at authentication may hold only the first half, and never wait */
+    sy_audit_req_t *rr = (sy_audit_req_t *)1;
+    uint64_t r0 = sy_now_ms();
+    CHECK(sy_audit_begin_refusal(a, &rr) == SY_EAGAIN && rr == NULL);
+    CHECK(sy_now_ms() - r0 < 15);
+    for (int i = 8; i < 16; i++)
         admitted += one_request(a, i) == SY_OK;
     CHECK_INT(admitted, 16);
     sy_audit_stats_t s;
@@ -903,14 +910,24 @@ static void test_queue_full_policy(void)
     uint64_t waited = sy_now_ms() - t0;
     CHECK(waited >= 18 && waited < 1000);
     sy_audit_stats(&s);
-    CHECK_INT(s.queue_full, 1);
+    CHECK_INT(s.queue_full, 2);
     /* the writer resumes: everything queued is written, places come back */
     sy_audit_test_pause(false);
     wait_written(16);
     sy_audit_stats(&s);
     CHECK_INT(s.written, 16);
     CHECK_INT(s.reserved, 0);
-    CHECK(one_request(a, 16) == SY_OK);
+    /* with places free, a refusal's record is admitted like any other (it
+     * is record 16) */
+    CHECK(sy_audit_begin_refusal(a, &rr) == SY_OK && rr != NULL);
+    sy_access_entry_t re;
+    memset(&re, 0, sizeof(re));
+    re.request_id = SY_STR("req_unit_refused");
+    re.frontdoor = SY_STR("openai");
+    re.path = SY_STR("/v1/chat/completions");
+    re.status = 401;
+    sy_audit_add_verdict(rr, SY_STR("refused:invalid_key"));
+    sy_audit_submit(rr, &re, NULL, SY_STR(""));
     /* a request that ends without its record gives its place back, counted */
     sy_audit_req_t *lost = NULL;
     sy_arena_t *b = sy_arena_new(0);

@@ -390,6 +390,17 @@ static void test_apply_request_redact(void)
                               "\"found\":{\"email\":4,\"phone\":1},\"redacted\":5,"
                               "\"injection\":0.000}");
     sy_buf_free(&b);
+    /* the audit record's verdict string: kinds and counts, no text */
+    char tag[64];
+    CHECK_INT(sy_guard_verdict_tag(&v, false, tag, sizeof(tag)), 39);
+    CHECK_STR(sy_str_c(tag), "guardrail:strict:redact:email=4,phone=1");
+    sy_guard_verdict_tag(&v, true, tag, sizeof(tag));
+    CHECK_STR(sy_str_c(tag), "guardrail-output:strict:redact:email=4,phone=1");
+    /* too small: cut at a component boundary, never mid-way */
+    CHECK_INT(sy_guard_verdict_tag(&v, true, tag, 40), 38);
+    CHECK_STR(sy_str_c(tag), "guardrail-output:strict:redact:email=4");
+    CHECK_INT(sy_guard_verdict_tag(&v, true, tag, 8), 0);
+    CHECK_STR(sy_str_c(tag), "");
     sy_arena_free(a);
     sy_config_unref(c);
 }
