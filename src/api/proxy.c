@@ -79,6 +79,8 @@ typedef struct {
     sy_ir_error_t err;
     uint64_t t_start, t_first; /* ns: sent; first token (streams) */
     sy_rate_resv_t rpm, tpm;
+    sy_gov_dep_t *shared; /* RPM/TPM reserved in Redis (counters: redis), or NULL */
+    bool admitting; /* waiting for the shared counters' answer (not yet active) */
     bool active;  /* between launch and attempt_end */
     bool counted; /* holds an in-flight count */
     bool probe;   /* holds the circuit's half-open probe (until its verdict) */
@@ -139,6 +141,7 @@ struct proxy {
     const sy_json_t *emb_body;
     sy_ir_usage_t usage;
     sy_ir_error_t err; /* the last attempt's error */
+    bool err_limit;    /* err says a deployment limit held the request back */
     /* timing (monotonic ns) */
     uint64_t t_start, t_up_start, t_up_end, t_ttft;
     sy_audit_req_t *audit; /* this request's audit record (NULL: audit off) */
@@ -156,6 +159,7 @@ struct proxy {
 
 static bool try_next(proxy_t *p, attempt_t *a, bool hedge);
 static void launch(proxy_t *p, attempt_t *a, uint32_t cand, bool hedge);
+static void go(proxy_t *p, attempt_t *a);
 static void attempt_failed(attempt_t *a);
 static void finish(proxy_t *p, int status);
 static void give_up(proxy_t *p);
@@ -303,10 +307,82 @@ static void circuit_params(const proxy_t *p, sy_circuit_params_t *cp)
     sy_route_circuit_params(&p->cfg->router, cp);
 }
 
-/* Ask the deployment's circuit and rate windows for one attempt. Returns
- * SY_DROP_NONE and holds what it took in `a`, or the reason it may not go. */
-static sy_route_drop_t admit(proxy_t *p, attempt_t *a, const sy_config_deployment_t *d)
+/* A deployment's limit held an attempt back: unless an attempt already
+ * failed for a reason of its own, that is what the client hears if nothing
+ * else can serve it (429 with Retry-After, naming the limit). */
+static void limit_refused(proxy_t *p, const sy_config_deployment_t *d, sy_route_drop_t why,
+                          uint64_t retry_ms)
 {
+    if (p->err.cls && !p->err_limit)
+        return;
+    if (p->err_limit && p->err.retry_after_ms && retry_ms && p->err.retry_after_ms <= retry_ms)
+        return; /* an earlier one has room sooner: keep it */
+    char msg[300];
+    if (why == SY_DROP_COUNTERS)
+        snprintf(msg, sizeof(msg),
+                 "the limits of deployment %.*s cannot be checked: the shared counter store "
+                 "(Redis) is unreachable; retry shortly",
+                 (int)SY_MIN(d->label.len, (size_t)150), d->label.p);
+    else
+        snprintf(msg, sizeof(msg), "deployment %.*s: %s-per-minute limit %llu reached%s",
+                 (int)SY_MIN(d->label.len, (size_t)150), d->label.p,
+                 why == SY_DROP_RPM ? "requests" : "tokens",
+                 (unsigned long long)(why == SY_DROP_RPM ? d->rpm : d->tpm),
+                 sy_gov_dep_shared() ? " (counted across every instance)" : "");
+    p->err.cls = why == SY_DROP_COUNTERS ? SY_IR_ERR_OVERLOADED : SY_IR_ERR_RATE_LIMITED;
+    p->err.retry_after_ms = why == SY_DROP_COUNTERS ? 1000 : retry_ms;
+    p->err.message = sy_str_dup(p->req->arena, sy_str_c(msg));
+    p->err_limit = true;
+}
+
+/* What the shared counters said about an attempt's deployment limits. */
+static sy_route_drop_t shared_outcome(proxy_t *p, attempt_t *a, const sy_gov_dep_outcome_t *o)
+{
+    if (o->result == SY_GOV_DEP_OK)
+        return SY_DROP_NONE;
+    sy_gov_dep_settle(a->shared, 0, 0);
+    a->shared = NULL;
+    sy_route_drop_t why = o->result == SY_GOV_DEP_UNAVAILABLE ? SY_DROP_COUNTERS
+                          : o->kind == SY_RATE_RPM           ? SY_DROP_RPM
+                                                             : SY_DROP_TPM;
+    if (a->probe) {
+        sy_circuit_params_t cp;
+        circuit_params(p, &cp);
+        sy_circuit_abandon(&a->state->circuit, &cp, now_ms(), a->probe);
+        a->probe = false;
+    }
+    limit_refused(p, a->dep, why, o->retry_after_ms);
+    return why;
+}
+
+/* The shared counters answered an attempt that was waiting for them. */
+static void shared_admitted(void *ctx, const sy_gov_dep_outcome_t *o)
+{
+    attempt_t *a = ctx;
+    proxy_t *p = a->p;
+    a->admitting = false;
+    if (p->done)
+        return;
+    sy_route_drop_t why = shared_outcome(p, a, o);
+    if (why == SY_DROP_NONE) {
+        go(p, a);
+        return;
+    }
+    /* Skipped: on with the plan, as try_next would have done. */
+    route_skip(p, a->cand, why);
+    bool hedge = a->hedge;
+    if (!try_next(p, a, hedge) && !hedge)
+        give_up(p);
+}
+
+/* Ask the deployment's circuit and rate windows for one attempt. Returns
+ * SY_DROP_NONE and holds what it took in `a`, or the reason it may not go.
+ * Limits counted in Redis (counters: redis) need its answer: then *pending
+ * is set, `a` is admitting, and shared_admitted() carries on. */
+static sy_route_drop_t admit(proxy_t *p, attempt_t *a, const sy_config_deployment_t *d,
+                             bool *pending)
+{
+    *pending = false;
     sy_route_state_t *s = d->state;
     if (s == NULL)
         return SY_DROP_NONE;
@@ -315,10 +391,22 @@ static sy_route_drop_t admit(proxy_t *p, attempt_t *a, const sy_config_deploymen
     circuit_params(p, &cp);
     if (!sy_circuit_allow(&s->circuit, &cp, now, &a->probe))
         return SY_DROP_CIRCUIT;
+    if ((d->rpm || d->tpm) && sy_gov_dep_shared()) {
+        sy_gov_dep_outcome_t o;
+        if (sy_gov_dep_reserve(p->req->arena, s, d->rpm, d->tpm, sy_route_tpm_amount(d, &p->need),
+                               shared_admitted, a, &a->shared, &o) == SY_EAGAIN) {
+            a->admitting = true;
+            *pending = true;
+            return SY_DROP_NONE;
+        }
+        return shared_outcome(p, a, &o);
+    }
     const sy_route_counters_vt_t *ctr = sy_route_counters();
+    uint64_t minute_left = SY_RATE_WINDOW_MS - now % SY_RATE_WINDOW_MS;
     if (d->rpm && ctr->reserve(s, SY_RATE_RPM, d->rpm, 1, now, &a->rpm) != SY_OK) {
         sy_circuit_abandon(&s->circuit, &cp, now, a->probe);
         a->probe = false;
+        limit_refused(p, d, SY_DROP_RPM, minute_left);
         return SY_DROP_RPM;
     }
     if (d->tpm &&
@@ -326,6 +414,7 @@ static sy_route_drop_t admit(proxy_t *p, attempt_t *a, const sy_config_deploymen
         ctr->settle(&a->rpm, 0);
         sy_circuit_abandon(&s->circuit, &cp, now, a->probe);
         a->probe = false;
+        limit_refused(p, d, SY_DROP_TPM, minute_left);
         return SY_DROP_TPM;
     }
     return SY_DROP_NONE;
@@ -368,6 +457,20 @@ static void give_verdict(proxy_t *p, attempt_t *a, end_how_t how)
  * was used. Idempotent. */
 static void attempt_end(attempt_t *a, end_how_t how)
 {
+    if (a->admitting) {
+        /* Still waiting for the shared counters: whatever their reply takes
+         * is given back, and the probe, if it held it, too. */
+        a->admitting = false;
+        sy_gov_dep_settle(a->shared, 0, 0);
+        a->shared = NULL;
+        if (a->probe && a->state) {
+            sy_circuit_params_t cp;
+            circuit_params(a->p, &cp);
+            sy_circuit_abandon(&a->state->circuit, &cp, now_ms(), a->probe);
+            a->probe = false;
+        }
+        return;
+    }
     if (!a->active)
         return;
     a->active = false;
@@ -392,6 +495,8 @@ static void attempt_end(attempt_t *a, end_how_t how)
     else if (a->t_start && how != END_FAILED)
         used = p->need.input_tokens;
     ctr->settle(&a->tpm, used);
+    sy_gov_dep_settle(a->shared, a->t_start ? 1 : 0, used);
+    a->shared = NULL;
     if (a->state && a->t_start && how == END_FAILED)
         atomic_fetch_add_explicit(&a->state->attempts, 1, memory_order_relaxed);
 }
@@ -992,6 +1097,7 @@ static void attempt_failed(attempt_t *a)
     if (!a->err.cls)
         a->err.cls = SY_IR_ERR_SERVER;
     p->err = a->err;
+    p->err_limit = false;
     attempt_t *o = other_of(p, a);
     if (o->active && !p->client_started) {
         /* A hedge pair: the other attempt carries on alone. */
@@ -1188,7 +1294,7 @@ static bool try_next(proxy_t *p, attempt_t *a, bool hedge)
             continue;
         }
         launch(p, a, ci, hedge);
-        if (a->active || p->done)
+        if (a->active || a->admitting || p->done)
             return true;
         /* not admitted (launch logged the skip): try the next */
     }
@@ -1220,7 +1326,10 @@ static void launch(proxy_t *p, attempt_t *a, uint32_t ci, bool hedge)
         }
         return;
     }
-    sy_route_drop_t why = admit(p, a, dep);
+    bool pending;
+    sy_route_drop_t why = admit(p, a, dep, &pending);
+    if (pending)
+        return; /* shared_admitted() goes on */
     if (why != SY_DROP_NONE) {
         route_skip(p, ci, why);
         if (p->tries[ci]) /* a retry refused: move on to the next deployment */
@@ -1228,6 +1337,15 @@ static void launch(proxy_t *p, attempt_t *a, uint32_t ci, bool hedge)
                 give_up(p);
         return;
     }
+    go(p, a);
+}
+
+/* The attempt in `a` was admitted: send it. */
+static void go(proxy_t *p, attempt_t *a)
+{
+    uint32_t ci = a->cand;
+    bool hedge = a->hedge;
+    const sy_config_deployment_t *dep = a->dep;
     a->active = true;
     a->probed = a->probe;
     p->attempts++;

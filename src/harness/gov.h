@@ -40,6 +40,7 @@
 #include "harness/residency.h"
 #include "http/server.h"
 #include "providers/provider.h"
+#include "router/counters.h"
 
 typedef enum {
     SY_GOV_REFUSE_NONE = 0,
@@ -168,6 +169,56 @@ typedef struct {
 
 /* Settle (once; later calls do nothing) and queue the ledger's row. */
 void sy_gov_finish(sy_gov_req_t *g, const sy_gov_usage_t *u);
+
+/* ---- deployment limits shared by every instance (gov_dep.c) ---- */
+
+/*
+ * With `counters: redis://...` a deployment's `rpm` and `tpm` are counted in
+ * Redis like a key's: the same sliding minute counted per second, the same
+ * reserve script, keys sy:{d:<provider>/<model>}:rpm and :tpm, so every
+ * instance admits exactly the limit. Only attempts on deployments that have
+ * a limit ask Redis (one EVALSHA for both limits); the rest never wait. When
+ * Redis cannot answer, governance.counters_failure applies: `closed` skips
+ * the deployment (SY_GOV_DEP_UNAVAILABLE), `open` counts it in this
+ * instance's own windows meanwhile.
+ */
+typedef struct sy_gov_dep sy_gov_dep_t;
+
+typedef enum {
+    SY_GOV_DEP_OK = 0,
+    SY_GOV_DEP_REFUSED,     /* `kind` is full: retry_after_ms, used, limit say more */
+    SY_GOV_DEP_UNAVAILABLE, /* Redis could not answer and counters_failure is closed */
+} sy_gov_dep_result_t;
+
+typedef struct {
+    int result; /* sy_gov_dep_result_t */
+    sy_rate_kind_t kind;
+    uint64_t retry_after_ms; /* 0: the amount exceeds the limit outright */
+    uint64_t used, limit;
+} sy_gov_dep_outcome_t;
+
+/* Runs on the worker's loop when a reservation that had to wait is decided;
+ * never after sy_gov_dep_settle. */
+typedef void (*sy_gov_dep_cb)(void *ctx, const sy_gov_dep_outcome_t *o);
+
+/* Whether deployment limits are counted in Redis (governance on, counters
+ * redis). Otherwise the router counts them in this process. */
+bool sy_gov_dep_shared(void);
+
+/*
+ * Reserve one request against `rpm` and `tokens` against `tpm` (0: no such
+ * limit) of deployment state `s`. The handle lives in `a`. Returns SY_OK
+ * with *now filled when decided at once (fail mode applied; cb is not
+ * called), SY_EAGAIN when the answer comes later through cb.
+ */
+int sy_gov_dep_reserve(sy_arena_t *a, struct sy_route_state *s, uint64_t rpm, uint64_t tpm,
+                       uint64_t tokens, sy_gov_dep_cb cb, void *ctx, sy_gov_dep_t **out,
+                       sy_gov_dep_outcome_t *now);
+/* The attempt ended: settle what was taken with what was used (requests: 1
+ * if it reached the provider, else 0; tokens as the provider reported).
+ * While still waiting: no callback any more, and whatever the reply takes is
+ * given back. Idempotent; NULL is a no-op. */
+void sy_gov_dep_settle(sy_gov_dep_t *d, uint64_t requests, uint64_t tokens);
 
 /* ---- for the admin API (api/admin.c) ---- */
 

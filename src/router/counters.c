@@ -97,10 +97,28 @@ static sy_rate_window_t *window_of(struct sy_route_state *s, sy_rate_kind_t kind
     return kind == SY_RATE_RPM ? &s->rpm : &s->tpm;
 }
 
+void sy_route_counters_heard(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t until_ms,
+                             uint64_t used)
+{
+    atomic_store_explicit(&s->held_used[kind], used, memory_order_relaxed);
+    atomic_store_explicit(&s->held_until_ms[kind], until_ms, memory_order_relaxed);
+}
+
+uint64_t sy_route_counters_held(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t limit,
+                                uint64_t amount, uint64_t now_ms)
+{
+    uint64_t until = atomic_load_explicit(&s->held_until_ms[kind], memory_order_relaxed);
+    if (until <= now_ms)
+        return 0;
+    uint64_t used = atomic_load_explicit(&s->held_used[kind], memory_order_relaxed);
+    return used + amount > limit ? until : 0;
+}
+
 static bool local_fits(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t limit,
                        uint64_t amount, uint64_t now_ms)
 {
-    return sy_rate_window_fits(window_of(s, kind), limit, amount, now_ms);
+    return sy_route_counters_held(s, kind, limit, amount, now_ms) == 0 &&
+           sy_rate_window_fits(window_of(s, kind), limit, amount, now_ms);
 }
 
 static uint64_t local_current(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t now_ms)

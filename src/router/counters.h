@@ -10,12 +10,15 @@
  * that was too high is given back. The planner only asks whether a
  * reservation would fit (`fits`), without taking anything.
  *
- * The interface is a vtable so the backend can change: the in-process one
- * below (atomics, exact for one instance) today; a shared one for several
- * instances later (Redis with atomic scripts, keyed by the deployment's
- * identity, state->label), which would keep the same calls and lease
- * capacity in blocks so the request path still never waits on the network.
- * sy_route_counters_use() installs it at start.
+ * The interface is a vtable so the backend can change; the in-process one
+ * below (atomics, exact for one instance) is the one in use. With
+ * `counters: redis://...` the proxy reserves a limited deployment's
+ * attempts in Redis instead (harness/gov.h, sy_gov_dep_reserve: exact
+ * across instances, one round trip per attempt on a limited deployment and
+ * none otherwise), and what Redis said when it refused is kept in the
+ * deployment's state (sy_route_counters_heard) so that `fits` - planning
+ * and explain - skips it until then. sy_route_counters_use() installs
+ * another backend at start.
  *
  * The in-process backend counts a sliding minute as two fixed minutes, the
  * current one and the previous one weighted by how much of it is still
@@ -75,6 +78,16 @@ extern const sy_route_counters_vt_t sy_route_counters_local;
 /* The backend in use, and replacing it (at start, before any request). */
 const sy_route_counters_vt_t *sy_route_counters(void);
 void sy_route_counters_use(const sy_route_counters_vt_t *vt);
+
+/* What a shared counter (counters: redis) said about a deployment's limit:
+ * refused, holding `used` until `until_ms`; or granted (until_ms 0), which
+ * forgets the refusal. The planner's `fits` honours it (state.h). */
+void sy_route_counters_heard(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t until_ms,
+                             uint64_t used);
+/* While a refusal heard from the shared counter stands: when it ends (ms),
+ * else 0. */
+uint64_t sy_route_counters_held(struct sy_route_state *s, sy_rate_kind_t kind, uint64_t limit,
+                                uint64_t amount, uint64_t now_ms);
 
 /* The in-process windows' arithmetic (what the local backend runs). */
 void sy_rate_window_init(sy_rate_window_t *w);

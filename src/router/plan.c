@@ -33,6 +33,7 @@ static const char *const drop_names[SY_DROP__COUNT] = {
     [SY_DROP_CIRCUIT] = "circuit_open",
     [SY_DROP_RPM] = "rpm_limit",
     [SY_DROP_TPM] = "tpm_limit",
+    [SY_DROP_COUNTERS] = "counters_unavailable",
     [SY_DROP_LARGER_CONTEXT] = "smaller_context",
 };
 
@@ -490,7 +491,15 @@ int sy_route_unmet(const sy_route_ctx_t *rc, const sy_route_plan_t *plan,
                 if (c->state)
                     sy_circuit_peek(&c->state->circuit, &cp, rc->now_ms, &in);
             } else {
-                in = SY_RATE_WINDOW_MS - rc->now_ms % SY_RATE_WINDOW_MS;
+                /* the shared counter's own answer when it refused, else
+                 * this instance's window: the end of the minute */
+                sy_rate_kind_t k = c->drop == SY_DROP_RPM ? SY_RATE_RPM : SY_RATE_TPM;
+                uint64_t held = c->state ? sy_route_counters_held(
+                                               c->state, k, k == SY_RATE_RPM ? c->dep->rpm : c->dep->tpm,
+                                               k == SY_RATE_RPM ? 1 : sy_route_tpm_amount(c->dep, need),
+                                               rc->now_ms)
+                                         : 0;
+                in = held ? held - rc->now_ms : SY_RATE_WINDOW_MS - rc->now_ms % SY_RATE_WINDOW_MS;
             }
             if (in && (wait == 0 || in < wait))
                 wait = in;

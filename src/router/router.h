@@ -67,6 +67,7 @@ typedef enum {
     SY_DROP_CIRCUIT,      /* circuit open (health) */
     SY_DROP_RPM,          /* no request headroom this minute (health) */
     SY_DROP_TPM,          /* no token headroom this minute (health) */
+    SY_DROP_COUNTERS,     /* admission: the shared counters (Redis) could not answer, fail closed */
     SY_DROP_LARGER_CONTEXT, /* attempt loop: after "context too long", only larger windows */
     SY_DROP__COUNT
 } sy_route_drop_t;

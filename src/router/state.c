@@ -50,6 +50,10 @@ static void state_init(sy_route_state_t *s, sy_str_t provider, sy_str_t model, u
     atomic_init(&s->inflight, 0);
     atomic_init(&s->attempts, 0);
     atomic_init(&s->failures, 0);
+    for (int k = 0; k < 2; k++) {
+        atomic_init(&s->held_until_ms[k], 0);
+        atomic_init(&s->held_used[k], 0);
+    }
 }
 
 static sy_route_state_t *state_alloc(sy_str_t provider, sy_str_t model, uint64_t h)

@@ -49,6 +49,12 @@ typedef struct sy_route_state {
     /* load */
     _Atomic int32_t inflight;
     sy_rate_window_t rpm, tpm;
+    /* Shared limits (counters: redis): what the shared counter last said
+     * when it refused, per sy_rate_kind_t: it held `held_used` until
+     * `held_until_ms` at the earliest. The planner skips the deployment
+     * while a request would not fit that, without asking Redis; a granted
+     * reservation clears it. Zero when limits are counted here. */
+    _Atomic uint64_t held_until_ms[2], held_used[2];
     /* totals for metrics and explain */
     _Atomic uint64_t attempts, failures;
 } __attribute__((aligned(64))) sy_route_state_t;

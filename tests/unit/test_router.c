@@ -270,6 +270,26 @@ static void test_rate_window(void)
     CHECK_INT(v->current(s, SY_RATE_TPM, t), 45);
     v->settle(&r, 0); /* settled already: nothing happens */
     CHECK_INT(v->current(s, SY_RATE_TPM, t), 45);
+
+    /* What a shared counter said when it refused: the planner's fits holds
+     * to it until it ends, for any amount that would not fit what it held;
+     * a grant forgets it. */
+    sy_route_state_t *h = sy_route_state_get(SY_STR("rw-held"), SY_STR("m"));
+    CHECK(v->fits(h, SY_RATE_RPM, 30, 1, t));
+    sy_route_counters_heard(h, SY_RATE_RPM, t + 12000, 30);
+    CHECK(!v->fits(h, SY_RATE_RPM, 30, 1, t));
+    CHECK_INT(sy_route_counters_held(h, SY_RATE_RPM, 30, 1, t + 500), t + 12000);
+    CHECK(v->fits(h, SY_RATE_RPM, 30, 1, t + 12000)); /* over: ask again */
+    CHECK_INT(sy_route_counters_held(h, SY_RATE_RPM, 30, 1, t + 12000), 0);
+    sy_route_counters_heard(h, SY_RATE_TPM, t + 5000, 900);
+    CHECK(!v->fits(h, SY_RATE_TPM, 1000, 200, t));
+    CHECK(v->fits(h, SY_RATE_TPM, 1000, 100, t)); /* a smaller request may still fit */
+    sy_route_state_t *h2 = sy_route_state_get(SY_STR("rw-held2"), SY_STR("m"));
+    sy_route_counters_heard(h2, SY_RATE_TPM, t + 5000, 1000);
+    CHECK(v->fits(h2, SY_RATE_RPM, 30, 1, t)); /* the kinds are apart */
+    sy_route_counters_heard(h, SY_RATE_RPM, t + 12000, 30);
+    sy_route_counters_heard(h, SY_RATE_RPM, 0, 0);
+    CHECK(v->fits(h, SY_RATE_RPM, 30, 1, t));
 }
 
 /* ---- backoff and the policy ---- */
