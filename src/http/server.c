@@ -179,12 +179,12 @@ static int write_head(sy_http_conn_t *c, sy_http_req_t *req, int status, const c
     bool http10 = req->head.minor_version == 0;
     if (body_len < 0 && http10)
         c->close_after = true; /* HTTP/1.0 has no chunked coding: close delimits */
-    char code[16];
-    int codelen = sy_snprintf(code, sizeof(code), "%d", status);
+    char code[20];
+    size_t codelen = sy_fmt_u64(code, status > 0 ? (uint64_t)status : 0);
     const char *reason = sy_http_reason(status);
     const char *date = date_header(c->srv);
     size_t rlen = strlen(reason), dlen = strlen(date), clen = ctype ? strlen(ctype) : 0;
-    size_t need = 128 + (size_t)codelen + rlen + dlen + clen;
+    size_t need = 128 + codelen + rlen + dlen + clen;
     for (sy_http_out_header_t *h = req->out_headers; h; h = h->next)
         need += h->name.len + h->value.len + 4;
     req->status = status;
@@ -193,7 +193,7 @@ static int write_head(sy_http_conn_t *c, sy_http_req_t *req, int status, const c
         return SY_ETOOBIG;
     char *start = sy_buf_tail(w), *p = start;
     p = PUT_LIT(p, "HTTP/1.1 ");
-    p = put_bytes(p, code, (size_t)codelen);
+    p = put_bytes(p, code, codelen);
     *p++ = ' ';
     p = put_bytes(p, reason, rlen);
     p = PUT_LIT(p, "\r\nServer: switchyard\r\nDate: ");
@@ -212,7 +212,7 @@ static int write_head(sy_http_conn_t *c, sy_http_req_t *req, int status, const c
     }
     if (body_len >= 0) {
         p = PUT_LIT(p, "Content-Length: ");
-        p += sy_snprintf(p, 24, "%lld", body_len);
+        p += sy_fmt_u64(p, (uint64_t)body_len);
         p = PUT_LIT(p, "\r\n");
     } else if (!http10) {
         p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
