@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "sim/sim.h"
 
 #define WAYS 4u
@@ -225,14 +226,8 @@ void sy_sim_cache_respond(sy_sim_call_t *call)
         if (s->kind == SY_SIM_SLOT_ID) {
             sy_sim_id(call, "", s->len, s->salt, b);
         } else {
-            char num[24];
-            size_t k = sizeof(num);
-            uint64_t v = sy_sim_unix_now();
-            do {
-                num[--k] = (char)('0' + v % 10);
-                v /= 10;
-            } while (v);
-            sy_buf_append(b, num + k, sizeof(num) - k);
+            char num[20];
+            sy_buf_append(b, num, sy_fmt_u64(num, sy_sim_unix_now()));
         }
         at = s->off + s->len;
     }

@@ -16,21 +16,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "sim/openai.h"
 
 #define OA_MAX_STOPS 4
 #define OA_ID_LEN 29 /* characters after "chatcmpl-" */
 #define OA_ID_SALT 0
-
-static size_t decimal_digits(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 10) {
-        v /= 10;
-        n++;
-    }
-    return n;
-}
 
 typedef struct {
     sy_str_t id, name, args;
@@ -536,7 +527,8 @@ static void respond_whole(sy_sim_call_t *call, oa_chat_t *st)
     sy_json_write_string_lit(&w, "chat.completion");
     sy_json_write_key_lit(&w, "created");
     sy_json_write_u64(&w, st->created);
-    slots[1].len = (uint32_t)decimal_digits(st->created);
+    char digits[20];
+    slots[1].len = (uint32_t)sy_fmt_u64(digits, st->created);
     slots[1].off = (uint32_t)(b->len - slots[1].len);
     sy_json_write_key_lit(&w, "model");
     sy_json_write_string(&w, call->model->version);
