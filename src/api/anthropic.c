@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
+
 #include "providers/anthropic.h"
 
 #define MIN_THINKING_BUDGET 1024
@@ -54,7 +56,7 @@ static int bad(pctx_t *p, const char *fmt, ...)
     char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    sy_vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     *p->status = 400;
     *p->message = sy_arena_strdup(p->a, buf);
@@ -138,7 +140,7 @@ static int get_cache(pctx_t *p, const sy_json_t *obj, const char *path, bool *ou
         return bad(p, "%s.cache_control: Input should be a valid dictionary", path);
     sy_str_t t;
     char sub[128];
-    snprintf(sub, sizeof(sub), "%s.cache_control.type", path);
+    sy_snprintf(sub, sizeof(sub), "%s.cache_control.type", path);
     int rc = need_str(p, v, "type", sub, &t);
     if (rc != SY_OK)
         return rc;
@@ -173,13 +175,13 @@ static int parse_image(pctx_t *p, const sy_json_t *b, const char *path, sy_ir_pa
     if (src->type != SY_JSON_OBJECT)
         return bad(p, "%s.source: Input should be a valid dictionary", path);
     sy_str_t t;
-    snprintf(sub, sizeof(sub), "%s.source.type", path);
+    sy_snprintf(sub, sizeof(sub), "%s.source.type", path);
     int rc = need_str(p, src, "type", sub, &t);
     if (rc != SY_OK)
         return rc;
     out->kind = SY_IR_IMAGE;
     if (sy_str_eq_c(t, "base64")) {
-        snprintf(sub, sizeof(sub), "%s.source.media_type", path);
+        sy_snprintf(sub, sizeof(sub), "%s.source.media_type", path);
         if ((rc = need_str(p, src, "media_type", sub, &out->image.media_type)) != SY_OK)
             return rc;
         sy_str_t mt = out->image.media_type;
@@ -187,11 +189,11 @@ static int parse_image(pctx_t *p, const sy_json_t *b, const char *path, sy_ir_pa
             !sy_str_eq_c(mt, "image/gif") && !sy_str_eq_c(mt, "image/webp"))
             return bad(p, "%s: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'",
                        sub);
-        snprintf(sub, sizeof(sub), "%s.source.data", path);
+        sy_snprintf(sub, sizeof(sub), "%s.source.data", path);
         return need_str(p, src, "data", sub, &out->image.data);
     }
     if (sy_str_eq_c(t, "url")) {
-        snprintf(sub, sizeof(sub), "%s.source.url", path);
+        sy_snprintf(sub, sizeof(sub), "%s.source.url", path);
         return need_str(p, src, "url", sub, &out->image.url);
     }
     if (sy_str_eq_c(t, "file"))
@@ -205,7 +207,7 @@ static int parse_image(pctx_t *p, const sy_json_t *b, const char *path, sy_ir_pa
 static int parse_text(pctx_t *p, const sy_json_t *b, const char *path, sy_ir_part_t *out)
 {
     char sub[96];
-    snprintf(sub, sizeof(sub), "%s.text", path);
+    sy_snprintf(sub, sizeof(sub), "%s.text", path);
     int rc = need_str(p, b, "text", sub, &out->text);
     if (rc != SY_OK)
         return rc;
@@ -234,12 +236,12 @@ static int parse_result_content(pctx_t *p, const sy_json_t *c, const char *path,
     for (size_t i = 0; i < n; i++) {
         const sy_json_t *b = sy_json_index(c, i);
         char sub[96];
-        snprintf(sub, sizeof(sub), "%s.content.%zu", path, i);
+        sy_snprintf(sub, sizeof(sub), "%s.content.%zu", path, i);
         if (b->type != SY_JSON_OBJECT)
             return bad(p, "%s: Input should be a valid dictionary", sub);
         sy_str_t t;
         char tp[112];
-        snprintf(tp, sizeof(tp), "%s.type", sub);
+        sy_snprintf(tp, sizeof(tp), "%s.type", sub);
         int rc = need_str(p, b, "type", tp, &t);
         if (rc != SY_OK)
             return rc;
@@ -275,8 +277,8 @@ static int parse_block(pctx_t *p, const sy_json_t *b, size_t mi, size_t bi, bool
                        sy_ir_part_t *out, bool *skip)
 {
     char path[64], tp[80], sub[96];
-    snprintf(path, sizeof(path), "messages.%zu.content.%zu", mi, bi);
-    snprintf(tp, sizeof(tp), "%s.type", path);
+    sy_snprintf(path, sizeof(path), "messages.%zu.content.%zu", mi, bi);
+    sy_snprintf(tp, sizeof(tp), "%s.type", path);
     *skip = false;
     if (b->type != SY_JSON_OBJECT)
         return bad(p, "%s: Input should be a valid dictionary", path);
@@ -301,10 +303,10 @@ static int parse_block(pctx_t *p, const sy_json_t *b, size_t mi, size_t bi, bool
     }
     if (sy_str_eq_c(t, "tool_use")) {
         out->kind = SY_IR_TOOL_CALL;
-        snprintf(sub, sizeof(sub), "%s.id", path);
+        sy_snprintf(sub, sizeof(sub), "%s.id", path);
         if ((rc = need_str(p, b, "id", sub, &out->call_id)) != SY_OK)
             return rc;
-        snprintf(sub, sizeof(sub), "%s.name", path);
+        sy_snprintf(sub, sizeof(sub), "%s.name", path);
         if ((rc = need_str(p, b, "name", sub, &out->name)) != SY_OK)
             return rc;
         const sy_json_t *in = sy_json_get(b, "input");
@@ -317,27 +319,27 @@ static int parse_block(pctx_t *p, const sy_json_t *b, size_t mi, size_t bi, bool
     }
     if (sy_str_eq_c(t, "tool_result")) {
         out->kind = SY_IR_TOOL_RESULT;
-        snprintf(sub, sizeof(sub), "%s.tool_use_id", path);
+        sy_snprintf(sub, sizeof(sub), "%s.tool_use_id", path);
         if ((rc = need_str(p, b, "tool_use_id", sub, &out->call_id)) != SY_OK)
             return rc;
         if ((rc = parse_result_content(p, sy_json_get(b, "content"), path, out)) != SY_OK)
             return rc;
-        snprintf(sub, sizeof(sub), "%s.is_error", path);
+        sy_snprintf(sub, sizeof(sub), "%s.is_error", path);
         if ((rc = get_bool(p, b, "is_error", sub, &out->is_error)) == SY_EINVAL)
             return rc;
         return get_cache(p, b, path, &out->cache);
     }
     if (sy_str_eq_c(t, "thinking")) {
         out->kind = SY_IR_THINKING;
-        snprintf(sub, sizeof(sub), "%s.thinking", path);
+        sy_snprintf(sub, sizeof(sub), "%s.thinking", path);
         if ((rc = need_str(p, b, "thinking", sub, &out->text)) != SY_OK)
             return rc;
-        snprintf(sub, sizeof(sub), "%s.signature", path);
+        sy_snprintf(sub, sizeof(sub), "%s.signature", path);
         return need_str(p, b, "signature", sub, &out->signature);
     }
     if (sy_str_eq_c(t, "redacted_thinking")) {
         out->kind = SY_IR_REDACTED_THINKING;
-        snprintf(sub, sizeof(sub), "%s.data", path);
+        sy_snprintf(sub, sizeof(sub), "%s.data", path);
         return need_str(p, b, "data", sub, &out->signature);
     }
     if (server_block(t)) {
@@ -550,8 +552,8 @@ static int parse_system(pctx_t *p, const sy_json_t *v, sy_ir_request_t *r)
     for (size_t i = 0; i < n; i++) {
         const sy_json_t *b = sy_json_index(v, i);
         char path[48], tp[64];
-        snprintf(path, sizeof(path), "system.%zu", i);
-        snprintf(tp, sizeof(tp), "system.%zu.type", i);
+        sy_snprintf(path, sizeof(path), "system.%zu", i);
+        sy_snprintf(tp, sizeof(tp), "system.%zu.type", i);
         if (b->type != SY_JSON_OBJECT)
             return bad(p, "%s: Input should be a valid dictionary", path);
         sy_str_t t;
@@ -581,19 +583,19 @@ static int parse_tools(pctx_t *p, const sy_json_t *v, sy_ir_request_t *r)
         if (t->type != SY_JSON_OBJECT)
             return bad(p, "tools.%zu: Input should be a valid dictionary", i);
         sy_str_t type = SY_STR_NULL;
-        snprintf(sub, sizeof(sub), "tools.%zu.type", i);
+        sy_snprintf(sub, sizeof(sub), "tools.%zu.type", i);
         int rc = get_str(p, t, "type", sub, &type);
         if (rc == SY_EINVAL)
             return rc;
         if (type.len && !sy_str_eq_c(type, "custom"))
             continue; /* a server tool (web_search_..., bash_...): runs at Anthropic only */
         sy_ir_tool_t *tool = &r->tools[r->ntools];
-        snprintf(sub, sizeof(sub), "tools.%zu.name", i);
+        sy_snprintf(sub, sizeof(sub), "tools.%zu.name", i);
         if ((rc = need_str(p, t, "name", sub, &tool->name)) != SY_OK)
             return rc;
         if (tool->name.len == 0)
             return bad(p, "%s: String should have at least 1 character", sub);
-        snprintf(sub, sizeof(sub), "tools.%zu.description", i);
+        sy_snprintf(sub, sizeof(sub), "tools.%zu.description", i);
         if ((rc = get_str(p, t, "description", sub, &tool->description)) == SY_EINVAL)
             return rc;
         const sy_json_t *schema = sy_json_get(t, "input_schema");
@@ -602,11 +604,11 @@ static int parse_tools(pctx_t *p, const sy_json_t *v, sy_ir_request_t *r)
         if (schema->type != SY_JSON_OBJECT)
             return bad(p, "tools.%zu.input_schema: Input should be a valid dictionary", i);
         tool->parameters = schema;
-        snprintf(sub, sizeof(sub), "tools.%zu.strict", i);
+        sy_snprintf(sub, sizeof(sub), "tools.%zu.strict", i);
         if ((rc = get_bool(p, t, "strict", sub, &tool->strict)) == SY_EINVAL)
             return rc;
         bool cache = false; /* accepted; the IR keeps no cache flag on tools */
-        snprintf(sub, sizeof(sub), "tools.%zu", i);
+        sy_snprintf(sub, sizeof(sub), "tools.%zu", i);
         if ((rc = get_cache(p, t, sub, &cache)) != SY_OK)
             return rc;
         r->ntools++;
@@ -671,7 +673,7 @@ static int parse_format(pctx_t *p, const sy_json_t *f, const char *path, sy_ir_r
         return bad(p, "%s: Input should be a valid dictionary", path);
     sy_str_t t;
     char sub[48];
-    snprintf(sub, sizeof(sub), "%s.type", path);
+    sy_snprintf(sub, sizeof(sub), "%s.type", path);
     int rc = need_str(p, f, "type", sub, &t);
     if (rc != SY_OK)
         return rc;

@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
+
 /* OpenAI's own limits, enforced as OpenAI enforces them. */
 #define OPENAI_MAX_STOP 4
 #define OPENAI_MAX_TOOL_NAME 64
@@ -41,7 +43,7 @@ static int perr(pctx_t *p, const char *fmt, ...)
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    sy_vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     *p->status = 400;
     *p->message = sy_arena_strdup(p->a, buf);
@@ -200,11 +202,11 @@ static int parse_content(pctx_t *p, const sy_json_t *c, const char *path, unsign
     for (size_t i = 0; i < sy_json_len(c); i++) {
         const sy_json_t *e = sy_json_index(c, i);
         char ep[256];
-        snprintf(ep, sizeof(ep), "%s[%zu]", path, i);
+        sy_snprintf(ep, sizeof(ep), "%s[%zu]", path, i);
         if (!sy_json_is(e, SY_JSON_OBJECT))
             return bad_type(p, ep, "an object", e);
         char tp[300];
-        snprintf(tp, sizeof(tp), "%s.type", ep);
+        sy_snprintf(tp, sizeof(tp), "%s.type", ep);
         const sy_json_t *type = sy_json_get(e, "type");
         if (!present(type))
             return missing(p, tp);
@@ -217,7 +219,7 @@ static int parse_content(pctx_t *p, const sy_json_t *c, const char *path, unsign
             const char *key = sy_str_eq_c(ty, "text") ? "text" : "refusal";
             const sy_json_t *tx = sy_json_get(e, key);
             char xp[320];
-            snprintf(xp, sizeof(xp), "%s.%s", ep, key);
+            sy_snprintf(xp, sizeof(xp), "%s.%s", ep, key);
             if (!present(tx))
                 return missing(p, xp);
             if (tx->type != SY_JSON_STRING)
@@ -227,7 +229,7 @@ static int parse_content(pctx_t *p, const sy_json_t *c, const char *path, unsign
         } else if (sy_str_eq_c(ty, "image_url") && (allow & ALLOW_IMAGE)) {
             const sy_json_t *iu = sy_json_get(e, "image_url");
             char xp[320];
-            snprintf(xp, sizeof(xp), "%s.image_url", ep);
+            sy_snprintf(xp, sizeof(xp), "%s.image_url", ep);
             sy_str_t url = SY_STR_NULL;
             if (!present(iu))
                 return missing(p, xp);
@@ -235,14 +237,14 @@ static int parse_content(pctx_t *p, const sy_json_t *c, const char *path, unsign
                 url = iu->u.str; /* an older, still-seen shorthand */
             else if (iu->type == SY_JSON_OBJECT) {
                 char up[340];
-                snprintf(up, sizeof(up), "%s.url", xp);
+                sy_snprintf(up, sizeof(up), "%s.url", xp);
                 const sy_json_t *u = sy_json_get(iu, "url");
                 if (!present(u))
                     return missing(p, up);
                 if (u->type != SY_JSON_STRING)
                     return bad_type(p, up, "a string", u);
                 url = u->u.str;
-                snprintf(up, sizeof(up), "%s.detail", xp);
+                sy_snprintf(up, sizeof(up), "%s.detail", xp);
                 if (opt_str(p, iu, "detail", up, &t->image.detail) != SY_OK)
                     return SY_EINVAL;
                 if (t->image.detail.len && !sy_str_eq_c(t->image.detail, "auto") &&
@@ -295,47 +297,47 @@ static int parse_tool_calls(pctx_t *p, const sy_json_t *tcs, const char *mp, sy_
                             size_t *n)
 {
     char path[256];
-    snprintf(path, sizeof(path), "%s.tool_calls", mp);
+    sy_snprintf(path, sizeof(path), "%s.tool_calls", mp);
     if (tcs->type != SY_JSON_ARRAY)
         return bad_type(p, path, "an array", tcs);
     for (size_t i = 0; i < sy_json_len(tcs); i++) {
         const sy_json_t *tc = sy_json_index(tcs, i);
         char tp[300], fp[340];
-        snprintf(tp, sizeof(tp), "%s[%zu]", path, i);
+        sy_snprintf(tp, sizeof(tp), "%s[%zu]", path, i);
         if (!sy_json_is(tc, SY_JSON_OBJECT))
             return bad_type(p, tp, "an object", tc);
         sy_ir_part_t *t = &parts[*n];
         memset(t, 0, sizeof(*t));
         t->kind = SY_IR_TOOL_CALL;
-        snprintf(fp, sizeof(fp), "%s.id", tp);
+        sy_snprintf(fp, sizeof(fp), "%s.id", tp);
         const sy_json_t *id = sy_json_get(tc, "id");
         if (!present(id))
             return missing(p, fp);
         if (id->type != SY_JSON_STRING)
             return bad_type(p, fp, "a string", id);
         t->call_id = id->u.str;
-        snprintf(fp, sizeof(fp), "%s.type", tp);
+        sy_snprintf(fp, sizeof(fp), "%s.type", tp);
         sy_str_t type = SY_STR("function");
         if (opt_str(p, tc, "type", fp, &type) != SY_OK)
             return SY_EINVAL;
         if (!sy_str_eq_c(type, "function"))
             return perr(p, "Invalid value for '%s': '%.*s'. Supported values are: 'function'.", fp,
                         SY_STR_FMT(type));
-        snprintf(fp, sizeof(fp), "%s.function", tp);
+        sy_snprintf(fp, sizeof(fp), "%s.function", tp);
         const sy_json_t *fn = sy_json_get(tc, "function");
         if (!present(fn))
             return missing(p, fp);
         if (fn->type != SY_JSON_OBJECT)
             return bad_type(p, fp, "an object", fn);
         char np[380];
-        snprintf(np, sizeof(np), "%s.name", fp);
+        sy_snprintf(np, sizeof(np), "%s.name", fp);
         const sy_json_t *name = sy_json_get(fn, "name");
         if (!present(name))
             return missing(p, np);
         if (name->type != SY_JSON_STRING)
             return bad_type(p, np, "a string", name);
         t->name = name->u.str;
-        snprintf(np, sizeof(np), "%s.arguments", fp);
+        sy_snprintf(np, sizeof(np), "%s.arguments", fp);
         const sy_json_t *args = sy_json_get(fn, "arguments");
         if (!present(args))
             return missing(p, np);
@@ -377,10 +379,10 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
     for (size_t i = 0; i < n; i++) {
         const sy_json_t *m = sy_json_index(msgs, i);
         char mp[64], fp[128];
-        snprintf(mp, sizeof(mp), "messages[%zu]", i);
+        sy_snprintf(mp, sizeof(mp), "messages[%zu]", i);
         if (!sy_json_is(m, SY_JSON_OBJECT))
             return bad_type(p, mp, "an object", m);
-        snprintf(fp, sizeof(fp), "%s.role", mp);
+        sy_snprintf(fp, sizeof(fp), "%s.role", mp);
         const sy_json_t *role = sy_json_get(m, "role");
         if (!present(role))
             return missing(p, fp);
@@ -388,10 +390,10 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
             return bad_type(p, fp, "a string", role);
         sy_str_t rs = role->u.str;
         const sy_json_t *content = sy_json_get(m, "content");
-        snprintf(fp, sizeof(fp), "%s.content", mp);
+        sy_snprintf(fp, sizeof(fp), "%s.content", mp);
         sy_str_t name = SY_STR_NULL;
         char np[128];
-        snprintf(np, sizeof(np), "%s.name", mp);
+        sy_snprintf(np, sizeof(np), "%s.name", mp);
         if (opt_str(p, m, "name", np, &name) != SY_OK)
             return SY_EINVAL;
         size_t cap = 1 + sy_json_len(content) + sy_json_len(sy_json_get(m, "tool_calls"));
@@ -424,7 +426,7 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
             im->role = SY_IR_ASSISTANT;
         } else if (sy_str_eq_c(rs, "tool")) {
             char ip[128];
-            snprintf(ip, sizeof(ip), "%s.tool_call_id", mp);
+            sy_snprintf(ip, sizeof(ip), "%s.tool_call_id", mp);
             const sy_json_t *id = sy_json_get(m, "tool_call_id");
             if (!present(id))
                 return missing(p, ip);
@@ -501,10 +503,10 @@ static int parse_tools(pctx_t *p, const sy_json_t *tools, sy_ir_request_t *r)
     for (size_t i = 0; i < n; i++) {
         const sy_json_t *t = sy_json_index(tools, i);
         char tp[64], fp[128];
-        snprintf(tp, sizeof(tp), "tools[%zu]", i);
+        sy_snprintf(tp, sizeof(tp), "tools[%zu]", i);
         if (!sy_json_is(t, SY_JSON_OBJECT))
             return bad_type(p, tp, "an object", t);
-        snprintf(fp, sizeof(fp), "%s.type", tp);
+        sy_snprintf(fp, sizeof(fp), "%s.type", tp);
         const sy_json_t *type = sy_json_get(t, "type");
         if (!present(type))
             return missing(p, fp);
@@ -515,7 +517,7 @@ static int parse_tools(pctx_t *p, const sy_json_t *tools, sy_ir_request_t *r)
                         "Invalid value for '%s': '%.*s'. Supported values are: 'function' (custom "
                         "tools are not supported by this gateway).",
                         fp, SY_STR_FMT(type->u.str));
-        snprintf(fp, sizeof(fp), "%s.function", tp);
+        sy_snprintf(fp, sizeof(fp), "%s.function", tp);
         const sy_json_t *fn = sy_json_get(t, "function");
         if (!present(fn))
             return missing(p, fp);
@@ -523,7 +525,7 @@ static int parse_tools(pctx_t *p, const sy_json_t *tools, sy_ir_request_t *r)
             return bad_type(p, fp, "an object", fn);
         sy_ir_tool_t *it = &r->tools[r->ntools];
         char np[160];
-        snprintf(np, sizeof(np), "%s.name", fp);
+        sy_snprintf(np, sizeof(np), "%s.name", fp);
         const sy_json_t *name = sy_json_get(fn, "name");
         if (!present(name))
             return missing(p, np);
@@ -535,19 +537,19 @@ static int parse_tools(pctx_t *p, const sy_json_t *tools, sy_ir_request_t *r)
                         "matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.",
                         np);
         it->name = name->u.str;
-        snprintf(np, sizeof(np), "%s.description", fp);
+        sy_snprintf(np, sizeof(np), "%s.description", fp);
         if (opt_str(p, fn, "description", np, &it->description) != SY_OK)
             return SY_EINVAL;
         const sy_json_t *params = sy_json_get(fn, "parameters");
         if (present(params)) {
-            snprintf(np, sizeof(np), "%s.parameters", fp);
+            sy_snprintf(np, sizeof(np), "%s.parameters", fp);
             if (params->type != SY_JSON_OBJECT)
                 return bad_type(p, np, "an object", params);
             it->parameters = params;
         }
         const sy_json_t *strict = sy_json_get(fn, "strict");
         if (present(strict)) {
-            snprintf(np, sizeof(np), "%s.strict", fp);
+            sy_snprintf(np, sizeof(np), "%s.strict", fp);
             if (!sy_json_is_bool(strict))
                 return bad_type(p, np, "a boolean", strict);
             it->strict = strict->type == SY_JSON_TRUE;
@@ -673,7 +675,7 @@ static int parse_stop(pctx_t *p, const sy_json_t *s, sy_ir_request_t *r)
     for (size_t i = 0; i < n; i++) {
         const sy_json_t *e = sy_json_index(s, i);
         char sp[32];
-        snprintf(sp, sizeof(sp), "stop[%zu]", i);
+        sy_snprintf(sp, sizeof(sp), "stop[%zu]", i);
         if (!sy_json_is(e, SY_JSON_STRING))
             return bad_type(p, sp, "a string", e);
         if (e->u.str.len)
