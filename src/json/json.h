@@ -320,4 +320,35 @@ size_t sy_json_plain_prefix(const char *p, size_t n);
  * or 0 if it is not well-formed (overlong, surrogate, > U+10FFFF, cut off). */
 size_t sy_json_utf8_len(const char *p, size_t n);
 
+/*
+ * The members of an object's text, one by one, without building a tree
+ * (json_scan.c): for reading or rewriting a few members of a body that is
+ * otherwise relayed as it is. Views point into the text. The walk checks the
+ * structure (strings closed, brackets matched, commas, nothing after the
+ * object) but not the grammar of numbers and literals: use it on text the
+ * parser validated, or confirm what it finds with a parse of that value.
+ *
+ *   sy_json_members_t it; sy_json_span_t m;
+ *   if (sy_json_members_init(&it, body) == SY_OK)
+ *       while ((rc = sy_json_members_next(&it, &m)) == SY_OK) ...
+ *   rc: SY_ENOTFOUND at the end of a well-formed object, SY_EINVAL if malformed.
+ */
+#define SY_JSON_SCAN_MAX_DEPTH 256 /* nesting a skipped value may have */
+
+typedef struct {
+    sy_str_t key;     /* between the quotes, escapes as written */
+    bool key_escaped; /* the key holds a backslash escape (compare decoded) */
+    sy_str_t value;   /* the value's text */
+    sy_str_t member;  /* "key": value, the key's opening quote to the value's end */
+} sy_json_span_t;
+
+typedef struct {
+    const char *p, *end;
+    bool first, done;
+} sy_json_members_t;
+
+/* SY_EINVAL unless the text is an object (leading whitespace allowed). */
+int sy_json_members_init(sy_json_members_t *it, sy_str_t text);
+int sy_json_members_next(sy_json_members_t *it, sy_json_span_t *m);
+
 #endif

@@ -875,6 +875,64 @@ static void test_jsontestsuite(void)
     CHECK(i >= 35);
 }
 
+/* Members walked without a tree: "k=value|k=value|" and the final code. */
+static const char *members(const char *text, int *rc)
+{
+    static char out[512];
+    size_t n = 0;
+    sy_json_members_t it;
+    sy_json_span_t m;
+    out[0] = '\0';
+    *rc = sy_json_members_init(&it, sy_str_c(text));
+    while (*rc == SY_OK && (*rc = sy_json_members_next(&it, &m)) == SY_OK)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%.*s%s=%.*s|", (int)m.key.len, m.key.p,
+                              m.key_escaped ? "(esc)" : "", (int)m.value.len, m.value.p);
+    return out;
+}
+
+static void test_members(void)
+{
+    int rc;
+    CHECK(strcmp(members("{}", &rc), "") == 0);
+    CHECK_INT(rc, SY_ENOTFOUND);
+    CHECK(strcmp(members(" {\"a\" : 1 ,\"b\":\"x\\\"}\\\\\",\"c\":{\"d\":[1,{\"e\":\"]\"}]},\"f\":null}\n", &rc),
+                 "a=1|b=\"x\\\"}\\\\\"|c={\"d\":[1,{\"e\":\"]\"}]}|f=null|") == 0);
+    CHECK_INT(rc, SY_ENOTFOUND);
+    CHECK(strcmp(members("{\"k\\u0031\":true}", &rc), "k\\u0031(esc)=true|") == 0);
+    CHECK_INT(rc, SY_ENOTFOUND);
+    /* the member span runs from the key's quote to the value's end */
+    sy_json_members_t it;
+    sy_json_span_t m;
+    CHECK_INT(sy_json_members_init(&it, SY_STR("{\"a\" :  [ 1 ] }")), SY_OK);
+    CHECK_INT(sy_json_members_next(&it, &m), SY_OK);
+    CHECK_STR(m.member, "\"a\" :  [ 1 ]");
+    CHECK_INT(sy_json_members_next(&it, &m), SY_ENOTFOUND);
+    CHECK_INT(sy_json_members_next(&it, &m), SY_ENOTFOUND);
+    /* malformed: the walk says so (at the latest at the member it cannot read) */
+    const char *bad[] = {"", "[1]", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\" 1}",
+                         "{a:1}", "{\"a\":[1}", "{\"a\":{]}", "{\"a\":\"x}", "{\"a\":1}}", "{\"a\":1} 2",
+                         "{\"a\":1 \"b\":2}", "{\"a\":]}", "{\"a\":\"x\\\"}"};
+    for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
+        members(bad[i], &rc);
+        CHECK_INT(rc, SY_EINVAL);
+    }
+    /* nesting: up to the cap, not beyond */
+    for (int depth = SY_JSON_SCAN_MAX_DEPTH; depth <= SY_JSON_SCAN_MAX_DEPTH + 1; depth++) {
+        char deep[2 * SY_JSON_SCAN_MAX_DEPTH + 16];
+        size_t n = 0;
+        memcpy(deep, "{\"a\":", 5);
+        n = 5;
+        for (int i = 0; i < depth; i++)
+            deep[n++] = '[';
+        for (int i = 0; i < depth; i++)
+            deep[n++] = ']';
+        deep[n++] = '}';
+        deep[n] = '\0';
+        members(deep, &rc);
+        CHECK_INT(rc, depth <= SY_JSON_SCAN_MAX_DEPTH ? SY_ENOTFOUND : SY_EINVAL);
+    }
+}
+
 int main(void)
 {
     A = sy_arena_new(16384);
@@ -891,6 +949,7 @@ int main(void)
     RUN(test_doubles);
     RUN(test_round_trip);
     RUN(test_modify);
+    RUN(test_members);
     RUN(test_jsontestsuite);
     sy_arena_free(A);
     return unit_done();
