@@ -38,7 +38,7 @@
  */
 #include "api/proxy.h"
 
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -46,6 +46,7 @@
 #include "audit/audit.h"
 #include "harness/gov.h"
 #include "harness/guard.h"
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "http/sse.h"
@@ -61,6 +62,14 @@
 #define SY_PROXY_MAX_ROUTE_LOG (16u * 1024) /* the access log's route array */
 
 typedef struct proxy proxy_t;
+
+/* Passthrough streams: the upstream's SSE events are re-read to be
+ * forwarded one by one. Only a stream needs this, so it is allocated when
+ * one starts rather than with every request. */
+typedef struct {
+    sy_sse_reader_t sse;
+    sy_buf_t buf;
+} raw_stream_t;
 
 /* One upstream attempt. A request runs at most two at once (a hedge). */
 typedef struct {
@@ -104,7 +113,6 @@ struct proxy {
     char request_id[32];
     /* the plan */
     sy_route_ctx_t rc;
-    sy_route_need_t need;
     sy_route_plan_t *plan;
     const sy_config_deployment_t *deps;
     size_t ndeps;
@@ -135,9 +143,8 @@ struct proxy {
     uint64_t streamed_bytes, streamed_deltas;
     bool usage_estimated;
     bool embeddings; /* POST /v1/embeddings: body passed through, usage read */
-    sy_json_t *client_json; /* the client's body, for passthrough */
-    sy_sse_reader_t sse;
-    sy_buf_t sse_buf;
+    bool relay; /* the client's body may go upstream as written (passthrough) */
+    raw_stream_t *raw; /* a passthrough stream's event reader (allocated when it starts) */
     const sy_json_t *emb_body;
     sy_ir_usage_t usage;
     sy_ir_error_t err; /* the last attempt's error */
@@ -149,12 +156,16 @@ struct proxy {
      * reservations. A guardrail that restricts the request sets guard_class
      * and guard_juris (its verdict's restriction) before planning. */
     sy_gov_req_t *gov;
-    sy_residency_t residency;
+    sy_residency_t *residency; /* allocated when it is worked out */
     sy_str_t guard_class;
     /* Output guardrails: the principal's policy when its output side acts. */
     const sy_guard_policy_t *guard_out;
     const sy_str_t *guard_juris;
     size_t nguard_juris;
+    /* Not zeroed by proxy_new (about half the struct): the request's needs
+     * are written whole (sy_route_need_from_ir, or a memset for embeddings)
+     * before anything reads them. Keep this member last. */
+    sy_route_need_t need;
 };
 
 static bool try_next(proxy_t *p, attempt_t *a, bool hedge);
@@ -166,7 +177,7 @@ static void give_up(proxy_t *p);
 
 void sy_proxy_request_id(sy_gateway_worker_t *w, char out[32])
 {
-    snprintf(out, 32, "req_%016llx%08llx", (unsigned long long)w->id_prefix,
+    sy_snprintf(out, 32, "req_%016llx%08llx", (unsigned long long)w->id_prefix,
              (unsigned long long)(++w->id_seq & 0xffffffffULL));
 }
 
@@ -211,11 +222,11 @@ static void route_note(proxy_t *p, const attempt_t *a, const char *action, const
     if (p->summary.len < 900) {
         char what[48];
         if (a->err.cls)
-            snprintf(what, sizeof(what), "%s", sy_ir_error_class_name(a->err.cls));
+            sy_snprintf(what, sizeof(what), "%s", sy_ir_error_class_name(a->err.cls));
         else if (a->up_status)
-            snprintf(what, sizeof(what), "%d", a->up_status);
+            sy_snprintf(what, sizeof(what), "%d", a->up_status);
         else
-            snprintf(what, sizeof(what), "%s", action);
+            sy_snprintf(what, sizeof(what), "%s", action);
         sy_buf_printf(&p->summary, "%s%.*s:%s", p->summary.len ? "," : "",
                       (int)SY_MIN(a->dep->label.len, (size_t)120), a->dep->label.p, what);
     }
@@ -264,19 +275,19 @@ static void add_common_headers(proxy_t *p)
         sy_http_add_header(p->req, "x-switchyard-provider", p->dep->provider);
         sy_http_add_header(p->req, "x-switchyard-model", p->dep->model);
         char route[700];
-        int n = snprintf(route, sizeof(route), "%.*s; attempts=%u; strategy=%s",
+        int n = sy_snprintf(route, sizeof(route), "%.*s; attempts=%u; strategy=%s",
                          (int)SY_MIN(p->dep->label.len, (size_t)150), p->dep->label.p, p->attempts,
                          p->plan ? sy_route_strategy_names[p->plan->strategy] : "priority");
         size_t len = n > 0 ? (size_t)n : 0;
         if (p->retries && len < sizeof(route))
-            len += (size_t)snprintf(route + len, sizeof(route) - len, "; retries=%u", p->retries);
+            len += (size_t)sy_snprintf(route + len, sizeof(route) - len, "; retries=%u", p->retries);
         if (p->fallbacks && len < sizeof(route))
-            len += (size_t)snprintf(route + len, sizeof(route) - len, "; fallbacks=%u",
+            len += (size_t)sy_snprintf(route + len, sizeof(route) - len, "; fallbacks=%u",
                                     p->fallbacks);
         if (p->hedged && len < sizeof(route))
-            len += (size_t)snprintf(route + len, sizeof(route) - len, "; hedged");
+            len += (size_t)sy_snprintf(route + len, sizeof(route) - len, "; hedged");
         if (p->tried.len && len < sizeof(route))
-            snprintf(route + len, sizeof(route) - len, "; tried=%.*s",
+            sy_snprintf(route + len, sizeof(route) - len, "; tried=%.*s",
                      (int)SY_MIN(p->tried.len, (size_t)420), sy_buf_ptr(&p->tried));
         sy_http_add_header(p->req, "x-switchyard-route", sy_str_c(route));
     }
@@ -293,7 +304,7 @@ static void respond_error(proxy_t *p, int status, const char *type, const char *
     add_common_headers(p);
     if (p->err.retry_after_ms && (status == 429 || status == 503 || status == 529)) {
         char ra[24];
-        snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((p->err.retry_after_ms + 999) / 1000));
+        sy_snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((p->err.retry_after_ms + 999) / 1000));
         sy_http_add_header(p->req, "retry-after", sy_str_c(ra));
     }
     sy_http_respond(p->req, status, "application/json", sy_buf_ptr(&b), b.len);
@@ -319,12 +330,12 @@ static void limit_refused(proxy_t *p, const sy_config_deployment_t *d, sy_route_
         return; /* an earlier one has room sooner: keep it */
     char msg[300];
     if (why == SY_DROP_COUNTERS)
-        snprintf(msg, sizeof(msg),
+        sy_snprintf(msg, sizeof(msg),
                  "the limits of deployment %.*s cannot be checked: the shared counter store "
                  "(Redis) is unreachable; retry shortly",
                  (int)SY_MIN(d->label.len, (size_t)150), d->label.p);
     else
-        snprintf(msg, sizeof(msg), "deployment %.*s: %s-per-minute limit %llu reached%s",
+        sy_snprintf(msg, sizeof(msg), "deployment %.*s: %s-per-minute limit %llu reached%s",
                  (int)SY_MIN(d->label.len, (size_t)150), d->label.p,
                  why == SY_DROP_RPM ? "requests" : "tokens",
                  (unsigned long long)(why == SY_DROP_RPM ? d->rpm : d->tpm),
@@ -544,7 +555,7 @@ static void finish(proxy_t *p, int status)
     sy_str_t provider = p->dep ? p->dep->provider : SY_STR("");
     sy_str_t model = group_name(p);
     char st[8];
-    snprintf(st, sizeof(st), "%d", status);
+    sy_snprintf(st, sizeof(st), "%d", status);
     sy_metrics_shard_t *m = p->w->metrics;
     sy_str_t fdname = sy_str_c(p->fd->name);
     sy_metrics_add(m, SY_M_REQUESTS, 1, fdname, provider, model, sy_str_c(st));
@@ -646,7 +657,8 @@ static void release_cb(void *arg)
     sy_buf_free(&p->tried);
     sy_buf_free(&p->summary);
     sy_buf_free(&p->out);
-    sy_buf_free(&p->sse_buf);
+    if (p->raw)
+        sy_buf_free(&p->raw->buf);
     sy_config_unref(p->cfg);
     p->cfg = NULL;
 }
@@ -766,7 +778,7 @@ static int forward_raw(proxy_t *p, const char *data, size_t len)
     while (len) {
         size_t used = 0;
         sy_sse_event_t ev;
-        int rc = sy_sse_next(&p->sse, data, len, &used, &ev);
+        int rc = sy_sse_next(&p->raw->sse, data, len, &used, &ev);
         data += used;
         len -= used;
         if (rc == SY_EAGAIN)
@@ -884,9 +896,12 @@ static sy_http_client_body_cb on_head(sy_http_creq_t *r, const sy_http_client_he
             if (p->guard_out)
                 a->gs = sy_guard_stream_new(p->req->arena, p->guard_out, on_delta, a);
             if (a->passthrough) {
-                sy_buf_free(&p->sse_buf);
-                sy_buf_init(&p->sse_buf, SY_SSE_DEFAULT_MAX_DATA + SY_SSE_DEFAULT_MAX_LINE);
-                sy_sse_reader_init(&p->sse, &p->sse_buf, 0, 0, 0);
+                if (p->raw == NULL)
+                    p->raw = sy_arena_alloc(p->req->arena, sizeof(*p->raw));
+                else
+                    sy_buf_free(&p->raw->buf); /* an earlier attempt's */
+                sy_buf_init(&p->raw->buf, SY_SSE_DEFAULT_MAX_DATA + SY_SSE_DEFAULT_MAX_LINE);
+                sy_sse_reader_init(&p->raw->sse, &p->raw->buf, 0, 0, 0);
             }
             return stream_body_cb;
         }
@@ -912,6 +927,15 @@ static void answered(proxy_t *p, attempt_t *a)
 {
     route_note(p, a, "answered", NULL);
     attempt_end(a, END_OK);
+}
+
+/* A passthrough answer: the provider's body, as it sent it. */
+static void relay_answer(proxy_t *p, attempt_t *a)
+{
+    sy_audit_response_bytes(p->audit, sy_buf_ptr(&a->body), a->body.len);
+    finish(p, 200);
+    add_common_headers(p);
+    sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&a->body), a->body.len);
 }
 
 static void on_done(sy_http_creq_t *r)
@@ -978,6 +1002,15 @@ static void on_done(sy_http_creq_t *r)
         sy_buf_free(&eout);
         return;
     }
+    /* Passthrough: the answer goes out as the provider sent it, so only its
+     * usage is read, without decoding the rest (the adapter decodes it all
+     * when unsure). */
+    if (a->passthrough && a->vt->passthrough_usage &&
+        a->vt->passthrough_usage(p->req->arena, sy_buf_str(&a->body), &p->usage) == SY_OK) {
+        answered(p, a);
+        relay_answer(p, a);
+        return;
+    }
     sy_ir_response_t resp;
     memset(&resp, 0, sizeof(resp));
     sy_ir_error_t e;
@@ -1005,11 +1038,7 @@ static void on_done(sy_http_creq_t *r)
         }
     }
     if (a->passthrough) {
-        /* The provider's body, as it sent it: decode() above read its usage. */
-        sy_audit_response_bytes(p->audit, sy_buf_ptr(&a->body), a->body.len);
-        finish(p, 200);
-        add_common_headers(p);
-        sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&a->body), a->body.len);
+        relay_answer(p, a); /* decode() above read its usage */
         return;
     }
     sy_buf_t out;
@@ -1112,7 +1141,7 @@ static void attempt_failed(attempt_t *a)
         route_note(p, a, "failed", ",\"after_first_byte\":true");
         attempt_end(a, END_FAILED);
         char msg[300];
-        snprintf(msg, sizeof(msg), "the provider failed mid-stream: %.*s",
+        sy_snprintf(msg, sizeof(msg), "the provider failed mid-stream: %.*s",
                  (int)SY_MIN(a->err.message.len, (size_t)250),
                  a->err.message.p ? a->err.message.p : "");
         fail_stream(p, a->err.cls, msg);
@@ -1142,7 +1171,7 @@ static void attempt_failed(attempt_t *a)
     switch (next) {
     case SY_NEXT_RETRY: {
         char extra[48];
-        snprintf(extra, sizeof(extra), ",\"wait_ms\":%llu", (unsigned long long)wait);
+        sy_snprintf(extra, sizeof(extra), ",\"wait_ms\":%llu", (unsigned long long)wait);
         route_note(p, a, "retry", extra);
         attempt_end(a, END_FAILED);
         p->retries++;
@@ -1169,7 +1198,7 @@ static void attempt_failed(attempt_t *a)
         break;
     }
     char extra[64];
-    snprintf(extra, sizeof(extra), ",\"why\":\"%s\"", why ? why : "");
+    sy_snprintf(extra, sizeof(extra), ",\"why\":\"%s\"", why ? why : "");
     route_note(p, a, "failed", extra);
     attempt_end(a, END_FAILED);
     give_up(p);
@@ -1195,12 +1224,12 @@ static void give_up(proxy_t *p)
      * say which provider so an operator can act. */
     char msg[600];
     if (p->dep)
-        snprintf(msg, sizeof(msg), "%.*s (provider %.*s, %s)",
+        sy_snprintf(msg, sizeof(msg), "%.*s (provider %.*s, %s)",
                  (int)SY_MIN(p->err.message.len, (size_t)400),
                  p->err.message.len ? p->err.message.p : "", SY_STR_FMT(p->dep->provider),
                  sy_ir_error_class_name(p->err.cls));
     else
-        snprintf(msg, sizeof(msg), "%.*s", (int)SY_MIN(p->err.message.len, (size_t)400),
+        sy_snprintf(msg, sizeof(msg), "%.*s", (int)SY_MIN(p->err.message.len, (size_t)400),
                  p->err.message.len ? p->err.message.p : "");
     respond_error(p, status, NULL, msg);
 }
@@ -1249,37 +1278,6 @@ static void build_ctx(attempt_t *a, const sy_config_deployment_t *dep)
     cx->aws_session_token = pc->aws_session_token;
     cx->now = (int64_t)time(NULL);
     cx->default_max_tokens = dep->max_tokens_default;
-}
-
-/* The client's body with the fields the gateway acts on rewritten: the
- * model (the deployment's upstream id) and, for OpenAI streams, usage
- * reporting (the gateway must read exact usage; the extra chunk is hidden
- * from a client that did not ask for it). Every other member passes as the
- * client wrote it, numbers and unknown fields included. */
-static int passthrough_body(proxy_t *p, attempt_t *a)
-{
-    sy_arena_t *ar = p->req->arena;
-    sy_json_t *root = p->client_json;
-    sy_json_set(ar, root, SY_STR("model"), sy_json_new_str(ar, a->dep->model));
-    if (p->fd->format == SY_FORMAT_OPENAI && p->ir.stream) {
-        sy_json_t *so = sy_json_get(root, "stream_options");
-        sy_json_t *nso = sy_json_new_object(ar);
-        if (so && so->type == SY_JSON_OBJECT)
-            for (size_t i = 0; i < so->u.obj.len; i++)
-                if (!sy_str_eq_c(so->u.obj.items[i].key, "include_usage"))
-                    sy_json_set(ar, nso, so->u.obj.items[i].key, &so->u.obj.items[i].value);
-        sy_json_set(ar, nso, SY_STR("include_usage"), sy_json_new_bool(ar, true));
-        sy_json_set(ar, root, SY_STR("stream_options"), nso);
-    }
-    sy_buf_t b;
-    sy_buf_init(&b, SY_PROXY_MAX_RESPONSE);
-    if (sy_json_serialize(root, &b, 0) != SY_OK) {
-        sy_buf_free(&b);
-        return SY_ERR;
-    }
-    a->up.body = sy_str_dup(ar, sy_buf_str(&b));
-    sy_buf_free(&b);
-    return SY_OK;
 }
 
 /* Find the plan's next deployment that may be tried now and launch it in
@@ -1365,25 +1363,29 @@ static void go(proxy_t *p, attempt_t *a)
     }
     a->vt = sy_provider_find(dep->provider_cfg->kind);
     build_ctx(a, dep);
-    sy_ir_error_t e;
-    memset(&e, 0, sizeof(e));
-    int erc = p->embeddings
-                  ? sy_openai_embeddings_encode(p->req->arena, &a->pcx, p->emb_body, &a->up)
-                  : a->vt->encode(p->req->arena, &a->pcx, &p->ir, &a->up, &e);
-    if (erc != SY_OK) {
-        a->err = e;
-        if (!a->err.cls)
-            a->err.cls = SY_IR_ERR_BAD_REQUEST;
-        attempt_failed(a);
-        return;
+    /* Passthrough when the client speaks the provider's own format: the
+     * client's body goes upstream with only the members the gateway acts on
+     * rewritten (the adapter's passthrough hook), and the answer comes back
+     * as it was sent. (A relayed answer cannot be scanned or redacted: no
+     * passthrough under an output guardrail.) */
+    a->passthrough = !p->embeddings && !p->guard_out && p->relay && a->vt->passthrough &&
+                     p->fd->format != SY_FORMAT_NONE && p->fd->format == a->vt->native &&
+                     a->vt->passthrough(p->req->arena, &a->pcx, p->req->body, p->ir.stream,
+                                        &a->up) == SY_OK;
+    if (!a->passthrough) {
+        sy_ir_error_t e;
+        memset(&e, 0, sizeof(e));
+        int erc = p->embeddings
+                      ? sy_openai_embeddings_encode(p->req->arena, &a->pcx, p->emb_body, &a->up)
+                      : a->vt->encode(p->req->arena, &a->pcx, &p->ir, &a->up, &e);
+        if (erc != SY_OK) {
+            a->err = e;
+            if (!a->err.cls)
+                a->err.cls = SY_IR_ERR_BAD_REQUEST;
+            attempt_failed(a);
+            return;
+        }
     }
-    /* (A relayed body cannot be scanned or redacted: no passthrough under
-     * an output guardrail.) */
-    a->passthrough = !p->embeddings && !p->guard_out && p->client_json &&
-                     p->fd->format != SY_FORMAT_NONE &&
-                     p->fd->format == a->vt->native;
-    if (a->passthrough && passthrough_body(p, a) != SY_OK)
-        a->passthrough = false; /* keep the adapter's own body */
     sy_http_origin_t origin;
     sy_str_t path;
     const char *oerr = NULL;
@@ -1453,7 +1455,8 @@ static void on_abort_cb(sy_http_req_t *req)
 static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
                           const sy_frontdoor_vt_t *fd)
 {
-    proxy_t *p = sy_arena_calloc(req->arena, sizeof(*p));
+    proxy_t *p = sy_arena_alloc(req->arena, sizeof(*p));
+    memset(p, 0, offsetof(proxy_t, need));
     p->req = req;
     p->w = w;
     p->cfg = cfg;
@@ -1469,7 +1472,6 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     for (int i = 0; i < 2; i++)
         sy_buf_init(&p->att[i].body, SY_PROXY_MAX_RESPONSE);
     sy_buf_init(&p->out, 4 * 1024 * 1024);
-    sy_buf_init(&p->sse_buf, 0);
     sy_timer_init(&p->retry_timer, w->loop, retry_timer_cb, p);
     sy_timer_init(&p->hedge_timer, w->loop, hedge_timer_cb, p);
     sy_proxy_request_id(w, p->request_id);
@@ -1483,7 +1485,7 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
 static void respond_unknown_model(proxy_t *p, sy_str_t name)
 {
     char msg[300];
-    snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
+    sy_snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
              (int)SY_MIN(name.len, (size_t)200), name.p);
     p->err.cls = SY_IR_ERR_NOT_FOUND;
     respond_error(p, 404, NULL, msg);
@@ -1495,7 +1497,7 @@ static void respond_unknown_model(proxy_t *p, sy_str_t name)
 static void audit_refused(proxy_t *p, const char *reason)
 {
     char v[96];
-    int n = snprintf(v, sizeof(v), "refused:%s", reason);
+    int n = sy_snprintf(v, sizeof(v), "refused:%s", reason);
     sy_audit_add_verdict(p->audit, sy_str(v, n > 0 ? SY_MIN((size_t)n, sizeof(v) - 1) : 0));
 }
 
@@ -1553,7 +1555,7 @@ static bool guard_input(proxy_t *p)
     if (pol == NULL) {
         /* Fail closed: the key asks for a policy this configuration lacks. */
         char msg[200];
-        snprintf(msg, sizeof(msg), "The guardrail policy `%.*s` of this key is not configured.",
+        sy_snprintf(msg, sizeof(msg), "The guardrail policy `%.*s` of this key is not configured.",
                  (int)SY_MIN(name.len, (size_t)64), name.p);
         p->err.cls = SY_IR_ERR_INTERNAL;
         respond_error(p, 503, NULL, msg);
@@ -1571,7 +1573,7 @@ static bool guard_input(proxy_t *p)
         return false;
     }
     if (v.modified)
-        p->client_json = NULL; /* re-encode from the rewritten request */
+        p->relay = false; /* re-encode from the rewritten request */
     if (v.restricted) {
         p->guard_class = v.restriction.data_class;
         p->guard_juris = v.restriction.jurisdictions;
@@ -1584,12 +1586,13 @@ static bool guard_input(proxy_t *p)
 static bool gov_residency(proxy_t *p)
 {
     sy_gov_refusal_t ref;
+    p->residency = sy_arena_alloc(p->req->arena, sizeof(*p->residency));
     if (sy_gov_residency(p->gov, p->req, p->guard_class, p->guard_juris, p->nguard_juris,
-                         &p->residency, &ref) != SY_OK) {
+                         p->residency, &ref) != SY_OK) {
         gov_refused(p, &ref);
         return false;
     }
-    residency_to_need(&p->residency, &p->need);
+    residency_to_need(p->residency, &p->need);
     return true;
 }
 
@@ -1653,7 +1656,7 @@ static void route_and_go(proxy_t *p, sy_str_t capture)
         sy_metrics_add(p->w->metrics, SY_M_ROUTE_UNROUTABLE, 1, group_name(p),
                        sy_str_c(sy_route_drop_name(first)), SY_STR_NULL, SY_STR_NULL);
         char why[64];
-        snprintf(why, sizeof(why), "unroutable:%s", sy_route_drop_name(first));
+        sy_snprintf(why, sizeof(why), "unroutable:%s", sy_route_drop_name(first));
         audit_refused(p, why);
         p->err.cls = status == 400   ? SY_IR_ERR_BAD_REQUEST
                      : status == 429 ? SY_IR_ERR_RATE_LIMITED
@@ -1707,11 +1710,9 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
         return;
     if (p->ir.stream)
         p->enc = fd->stream_new(req->arena, &p->ir);
-    /* Kept for passthrough to a provider of the same format. The front door
-     * validated the body already, so this parse cannot fail on bad input. */
-    sy_json_error_t jerr;
-    if (sy_json_parse(req->arena, req->body.p, req->body.len, NULL, &p->client_json, &jerr) != SY_OK)
-        p->client_json = NULL;
+    /* The front door validated the body: it may be relayed to a provider of
+     * the same format (unless a guardrail rewrites the request). */
+    p->relay = true;
     if (!guard_input(p))
         return;
     sy_route_need_from_ir(&p->ir, &p->need);
@@ -1766,7 +1767,7 @@ int sy_proxy_explain(sy_arena_t *a, const sy_config_t *cfg, sy_str_t model,
     sy_str_t capture;
     const sy_config_model_t *g = sy_config_match_model(cfg, model, &capture);
     if (g == NULL) {
-        snprintf(err, errsz, "The model `%.*s` does not exist.", (int)SY_MIN(model.len, (size_t)200),
+        sy_snprintf(err, errsz, "The model `%.*s` does not exist.", (int)SY_MIN(model.len, (size_t)200),
                  model.p);
         return SY_ENOTFOUND;
     }

@@ -6,6 +6,7 @@
  * mapping and what does not survive it.
  */
 #include "providers/anthropic.h"
+#include "providers/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,6 +380,76 @@ static uint64_t plan_thinking(const sy_provider_ctx_t *cx, const sy_ir_request_t
  * base_url of https://api.anthropic.com/v1 works as well as the bare host. */
 static bool ends_with_v1(sy_str_t p) { return sy_str_ends_with(p, SY_STR("/v1")); }
 
+/* Method, path, headers of a /v1/messages call (the body is the caller's). */
+static void set_target(sy_arena_t *a, const sy_provider_ctx_t *cx, bool stream,
+                       sy_upstream_req_t *out)
+{
+    out->method = "POST";
+    sy_str_t base = cx->base_path;
+    if (sy_str_ends_with(base, SY_STR("/")))
+        base.len--;
+    out->path = sy_str_c(sy_arena_sprintf(a, "%.*s%s", SY_STR_FMT(base),
+                                          ends_with_v1(base) ? "/messages" : "/v1/messages"));
+    out->content_type = SY_STR("application/json");
+    out->stream = stream;
+    sy_upstream_add_header(a, out, "x-api-key", cx->api_key);
+    sy_upstream_add_header(a, out, "anthropic-version",
+                           cx->api_version.len ? cx->api_version : SY_STR(SY_ANTHROPIC_VERSION));
+    if (stream)
+        sy_upstream_add_header(a, out, "accept", SY_STR("text/event-stream"));
+}
+
+/* An Anthropic client's own body relayed (provider.h: passthrough). */
+static int passthrough(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body, bool stream,
+                       sy_upstream_req_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (sy_wire_relay_body(a, body, cx->model, false, &out->body) != SY_OK)
+        return SY_EAGAIN;
+    set_target(a, cx, stream, out);
+    return SY_OK;
+}
+
+/* The usage of a whole message relayed as it is, without its tree (see
+ * sy_openai_passthrough_usage): "type":"message", content an array, and
+ * only the usage object parsed. */
+static int passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out)
+{
+    sy_json_members_t it;
+    sy_json_span_t m;
+    sy_str_t usage = SY_STR_NULL;
+    bool message = false, content = false;
+    int rc = sy_json_members_init(&it, body);
+    while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
+        if (m.key_escaped)
+            return SY_EAGAIN;
+        if (sy_str_eq_c(m.key, "usage")) {
+            if (usage.p)
+                return SY_EAGAIN;
+            usage = m.value;
+        } else if (sy_str_eq_c(m.key, "type")) {
+            message = sy_str_eq_c(m.value, "\"message\"");
+        } else if (sy_str_eq_c(m.key, "content")) {
+            content = m.value.p[0] == '[';
+        } else if (sy_str_eq_c(m.key, "error")) {
+            return SY_EAGAIN;
+        }
+    }
+    if (rc != SY_ENOTFOUND || !message || !content)
+        return SY_EAGAIN;
+    sy_anthropic_usage_t u;
+    memset(&u, 0, sizeof(u));
+    if (usage.p && !sy_str_eq_c(usage, "null")) {
+        sy_json_t *root = NULL;
+        if (sy_json_parse(a, usage.p, usage.len, NULL, &root, NULL) != SY_OK ||
+            !sy_json_is(root, SY_JSON_OBJECT))
+            return SY_EAGAIN;
+        sy_anthropic_usage_read(root, &u);
+    }
+    *out = sy_anthropic_usage_to_ir(&u);
+    return SY_OK;
+}
+
 static int encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_request_t *req,
                   sy_upstream_req_t *out, sy_ir_error_t *err)
 {
@@ -464,19 +535,7 @@ static int encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_reques
     memset(out, 0, sizeof(*out));
     out->body = sy_str(sy_arena_memdup(a, sy_buf_ptr(&b), b.len), b.len);
     sy_buf_free(&b);
-    out->method = "POST";
-    sy_str_t base = cx->base_path;
-    if (sy_str_ends_with(base, SY_STR("/")))
-        base.len--;
-    out->path = sy_str_c(sy_arena_sprintf(a, "%.*s%s", SY_STR_FMT(base),
-                                          ends_with_v1(base) ? "/messages" : "/v1/messages"));
-    out->content_type = SY_STR("application/json");
-    out->stream = req->stream;
-    sy_upstream_add_header(a, out, "x-api-key", cx->api_key);
-    sy_upstream_add_header(a, out, "anthropic-version",
-                           cx->api_version.len ? cx->api_version : SY_STR(SY_ANTHROPIC_VERSION));
-    if (req->stream)
-        sy_upstream_add_header(a, out, "accept", SY_STR("text/event-stream"));
+    set_target(a, cx, req->stream, out);
     return SY_OK;
 }
 
@@ -635,4 +694,6 @@ const sy_provider_vt_t sy_provider_anthropic = {
     .stream_feed = sy_anthropic_stream_feed,
     .stream_end = sy_anthropic_stream_end,
     .map_error = map_error,
+    .passthrough = passthrough,
+    .passthrough_usage = passthrough_usage,
 };

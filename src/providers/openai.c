@@ -18,6 +18,7 @@
  *     clients that did not ask for it.
  */
 #include "providers/openai_internal.h"
+#include "providers/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -528,6 +529,21 @@ static int openai_encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir
     return SY_OK;
 }
 
+/* A client's own chat body relayed (provider.h: passthrough). */
+static int openai_passthrough(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
+                              bool stream, sy_upstream_req_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (sy_wire_relay_body(a, body, cx->model, stream, &out->body) != SY_OK)
+        return SY_EAGAIN;
+    out->method = "POST";
+    out->stream = stream;
+    set_target(a, cx, "chat/completions", out);
+    if (stream)
+        sy_upstream_add_header(a, out, "Accept", SY_STR("text/event-stream"));
+    return SY_OK;
+}
+
 /* ------------------------------------------------------- embeddings --- */
 
 int sy_openai_embeddings_encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_json_t *body,
@@ -806,4 +822,6 @@ const sy_provider_vt_t sy_provider_openai = {
     .stream_feed = sy_openai_stream_feed,
     .stream_end = sy_openai_stream_end,
     .map_error = openai_map_error,
+    .passthrough = openai_passthrough,
+    .passthrough_usage = sy_openai_passthrough_usage,
 };

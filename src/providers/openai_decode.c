@@ -195,6 +195,50 @@ int sy_openai_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
     return SY_OK;
 }
 
+/* The usage of a whole answer relayed as it is, without its tree: the
+ * top-level members are walked (a string that mentions "usage" inside
+ * choices is skipped with its value) and only the usage object is parsed.
+ * Unsure (not an object, an error member, choices missing or not an array
+ * of objects, a key written with escapes, usage twice or malformed):
+ * SY_EAGAIN, and the caller decodes the whole answer. */
+int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out)
+{
+    sy_json_members_t it;
+    sy_json_span_t m;
+    sy_str_t usage = SY_STR_NULL;
+    bool choices = false;
+    int rc = sy_json_members_init(&it, body);
+    while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
+        if (m.key_escaped)
+            return SY_EAGAIN;
+        if (sy_str_eq_c(m.key, "usage")) {
+            if (usage.p)
+                return SY_EAGAIN;
+            usage = m.value;
+        } else if (sy_str_eq_c(m.key, "error")) {
+            if (!sy_str_eq_c(m.value, "null"))
+                return SY_EAGAIN;
+        } else if (sy_str_eq_c(m.key, "choices")) {
+            /* '[' then, after any whitespace, an object */
+            size_t i = 1;
+            while (i < m.value.len && (m.value.p[i] == ' ' || m.value.p[i] == '\n' ||
+                                       m.value.p[i] == '\t' || m.value.p[i] == '\r'))
+                i++;
+            choices = m.value.p[0] == '[' && i < m.value.len && m.value.p[i] == '{';
+        }
+    }
+    if (rc != SY_ENOTFOUND || !choices)
+        return SY_EAGAIN;
+    sy_json_t *u = NULL;
+    if (usage.p && !sy_str_eq_c(usage, "null") &&
+        (sy_json_parse(a, usage.p, usage.len, NULL, &u, NULL) != SY_OK ||
+         !sy_json_is(u, SY_JSON_OBJECT)))
+        return SY_EAGAIN;
+    memset(out, 0, sizeof(*out));
+    sy_openai_read_usage(u, out); /* (NULL: none reported) */
+    return SY_OK;
+}
+
 /* -------------------------------------------------------------- streams --- */
 
 /* One tool call of the stream. Before its block opens it is held (its

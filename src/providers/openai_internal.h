@@ -24,5 +24,6 @@ int sy_openai_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
 void *sy_openai_stream_new(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_request_t *req);
 int sy_openai_stream_feed(void *st, const char *data, size_t len, sy_ir_delta_cb cb, void *cbctx);
 int sy_openai_stream_end(void *st, sy_ir_delta_cb cb, void *cbctx);
+int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out);
 
 #endif

@@ -100,6 +100,22 @@ typedef struct sy_provider_vt {
      * Retry-After header or the body. */
     void (*map_error)(int status, const sy_http_header_t *headers, size_t nheaders, sy_str_t body,
                       sy_ir_error_t *out);
+
+    /* Passthrough (optional; adapters with a `native` format): the upstream
+     * request for a client body in that very format, relayed as the client
+     * wrote it except the members the gateway acts on (the model becomes the
+     * deployment's; OpenAI streams ask for usage). No IR is encoded: the
+     * body was validated by the front door. SY_EAGAIN when the body cannot
+     * be relayed that way; the core then encodes the IR. */
+    int (*passthrough)(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body, bool stream,
+                       sy_upstream_req_t *out);
+
+    /* The usage of a whole 2xx answer relayed as it is (optional): SY_OK
+     * when the answer is plainly a success and its usage was read into out
+     * (left zero when it reports none), without decoding the whole answer.
+     * SY_EAGAIN when unsure (an error member, an unexpected shape, a key
+     * written with escapes, malformed text): the core then decodes it. */
+    int (*passthrough_usage)(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out);
 } sy_provider_vt_t;
 
 /* The adapter for a kind name, or NULL. */

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "json/json.h"
+
 int sy_wire_data_url(sy_str_t url, sy_str_t *media_type, sy_str_t *data)
 {
     if (url.len < 5 || !sy_str_ieq(sy_str_sub(url, 0, 5), SY_STR("data:")))
@@ -215,4 +217,84 @@ sy_str_t sy_wire_url_authority(sy_str_t url)
             break;
         }
     return sy_str_sub(rest, 0, end);
+}
+
+/* ------------------------------------------------------------ passthrough --- */
+
+/* stream_options with include_usage true: {"include_usage":true} followed by
+ * the client's other members. */
+static int relay_stream_options(sy_buf_t *b, sy_str_t value)
+{
+    sy_buf_append_c(b, "{\"include_usage\":true");
+    if (sy_str_eq_c(value, "null"))
+        return sy_buf_append_c(b, "}");
+    sy_json_members_t it;
+    sy_json_span_t m;
+    int rc;
+    if (sy_json_members_init(&it, value) != SY_OK)
+        return SY_EAGAIN;
+    while ((rc = sy_json_members_next(&it, &m)) == SY_OK) {
+        if (m.key_escaped)
+            return SY_EAGAIN;
+        if (sy_str_eq_c(m.key, "include_usage"))
+            continue;
+        sy_buf_append_c(b, ",");
+        sy_buf_append_str(b, m.member);
+    }
+    if (rc != SY_ENOTFOUND)
+        return SY_EAGAIN;
+    return sy_buf_append_c(b, "}");
+}
+
+int sy_wire_relay_body(sy_arena_t *a, sy_str_t body, sy_str_t model, bool stream_usage,
+                       sy_str_t *out)
+{
+    sy_buf_t b;
+    sy_buf_init(&b, SY_WIRE_MAX_BODY);
+    sy_buf_reserve(&b, body.len + model.len + 48);
+    sy_json_members_t it;
+    sy_json_span_t m;
+    int rc = sy_json_members_init(&it, body);
+    bool first = true, so_seen = false;
+    sy_buf_append_c(&b, "{");
+    while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
+        if (m.key_escaped) {
+            rc = SY_EAGAIN;
+            break;
+        }
+        if (!first)
+            sy_buf_append_c(&b, ",");
+        first = false;
+        if (sy_str_eq_c(m.key, "model")) {
+            sy_buf_append_c(&b, "\"model\":\"");
+            sy_wire_json_escape(&b, model);
+            sy_buf_append_c(&b, "\"");
+        } else if (stream_usage && sy_str_eq_c(m.key, "stream_options")) {
+            if (so_seen) { /* a duplicate: one merged member is enough */
+                b.len--; /* its comma */
+                continue;
+            }
+            so_seen = true;
+            sy_buf_append_c(&b, "\"stream_options\":");
+            if (relay_stream_options(&b, m.value) != SY_OK) {
+                rc = SY_EAGAIN;
+                break;
+            }
+        } else {
+            sy_buf_append_str(&b, m.member);
+        }
+    }
+    if (rc != SY_ENOTFOUND) {
+        sy_buf_free(&b);
+        return SY_EAGAIN;
+    }
+    if (stream_usage && !so_seen)
+        sy_buf_append_c(&b, first ? "\"stream_options\":{\"include_usage\":true}"
+                                  : ",\"stream_options\":{\"include_usage\":true}");
+    if (sy_buf_append_c(&b, "}") != SY_OK) {
+        sy_buf_free(&b);
+        return SY_EAGAIN;
+    }
+    *out = sy_wire_buf_to_arena(a, &b);
+    return SY_OK;
 }

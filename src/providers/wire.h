@@ -68,4 +68,17 @@ sy_str_t sy_wire_buf_to_arena(sy_arena_t *a, sy_buf_t *b);
 /* The host[:port] of a URL ("https://h:1/p" -> "h:1"). */
 sy_str_t sy_wire_url_authority(sy_str_t url);
 
+/*
+ * Passthrough: the client's JSON object as it wrote it, with every top-level
+ * "model" member's value set to `model` and, when `stream_usage`, the
+ * stream_options object given "include_usage": true (its other members
+ * kept; added when absent). Members are copied as written, without the
+ * whitespace between them. The body must have been validated by a front
+ * door. SY_EAGAIN when it cannot be rewritten without a parse: a top-level
+ * key written with escapes (it may spell "model"), stream_options that is
+ * not an object or has such a key, or text that is not one object.
+ */
+int sy_wire_relay_body(sy_arena_t *a, sy_str_t body, sy_str_t model, bool stream_usage,
+                       sy_str_t *out);
+
 #endif

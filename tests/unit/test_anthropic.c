@@ -307,6 +307,45 @@ static void test_fd_stream_edges(void)
     sy_arena_free(a);
 }
 
+/* A relayed message: the usage read without decoding it, the same figures
+ * as the whole decode; the body relayed with only the model rewritten. */
+static void test_passthrough(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_provider_ctx_t cx;
+    memset(&cx, 0, sizeof(cx));
+    const char *msg = "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"c\","
+                      "\"content\":[{\"type\":\"text\",\"text\":\"\\\"usage\\\":{\\\"input_tokens\\\":99}\"}],"
+                      "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":4,"
+                      "\"cache_read_input_tokens\":6,\"output_tokens\":9}}";
+    sy_ir_usage_t u;
+    CHECK_INT(sy_provider_anthropic.passthrough_usage(a, sy_str_c(msg), &u), SY_OK);
+    sy_ir_response_t r;
+    sy_ir_error_t e;
+    CHECK(sy_provider_anthropic.decode(a, &cx, sy_str_c(msg), &r, &e) == SY_OK);
+    CHECK(memcmp(&u, &r.usage, sizeof(u)) == 0);
+    CHECK_INT(u.input, 10);
+    CHECK_INT(u.output, 9);
+    for (size_t i = 0; i < strlen(msg); i++)
+        CHECK_INT(sy_provider_anthropic.passthrough_usage(a, sy_str(msg, i), &u), SY_EAGAIN);
+    CHECK_INT(sy_provider_anthropic.passthrough_usage(
+                  a, SY_STR("{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}"), &u),
+              SY_EAGAIN);
+    CHECK_INT(sy_provider_anthropic.passthrough_usage(a, SY_STR("{\"type\":\"message\"}"), &u), SY_EAGAIN);
+
+    cx.model = SY_STR("claude-x");
+    cx.base_path = SY_STR("/v1");
+    cx.api_key = SY_STR("k");
+    sy_upstream_req_t up;
+    CHECK_INT(sy_provider_anthropic.passthrough(
+                  a, &cx, SY_STR("{\"model\":\"claude\", \"max_tokens\":5,\"stream\":true}"), true, &up),
+              SY_OK);
+    CHECK_STR(up.body, "{\"model\":\"claude-x\",\"max_tokens\":5,\"stream\":true}");
+    CHECK_STR(up.path, "/v1/messages");
+    CHECK(up.stream);
+    sy_arena_free(a);
+}
+
 int main(void)
 {
     RUN(test_tool_input);
@@ -317,5 +356,6 @@ int main(void)
     RUN(test_count_tokens);
     RUN(test_stream_contract);
     RUN(test_fd_stream_edges);
+    RUN(test_passthrough);
     return unit_done();
 }

@@ -373,6 +373,116 @@ static void test_usage_variants(void)
     sy_arena_free(a);
 }
 
+/* The usage of a relayed answer, found without decoding it. */
+static int pt_usage(sy_arena_t *a, const char *body, sy_ir_usage_t *u)
+{
+    memset(u, 0xab, sizeof(*u)); /* untouched on SY_EAGAIN */
+    return sy_provider_openai.passthrough_usage(a, sy_str_c(body), u);
+}
+
+static void test_passthrough_usage(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_ir_usage_t u;
+    /* the simulator's answer: usage is not the last member */
+    const char *sim =
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini\","
+        "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\","
+        "\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+        "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":16,\"total_tokens\":23,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":3,\"audio_tokens\":0},"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":0}},"
+        "\"service_tier\":\"default\",\"system_fingerprint\":\"fp_d0a4931525\"}";
+    CHECK_INT(pt_usage(a, sim, &u), SY_OK);
+    /* the same figures as the whole decode */
+    sy_provider_ctx_t cx = ctx("https://api.openai.com/v1", "/v1", false);
+    sy_ir_response_t r;
+    sy_ir_error_t err;
+    CHECK(sy_provider_openai.decode(a, &cx, sy_str_c(sim), &r, &err) == SY_OK);
+    CHECK(memcmp(&u, &r.usage, sizeof(u)) == 0);
+    CHECK_INT(u.input, 7);
+    CHECK_INT(u.output, 16);
+    CHECK_INT(u.cached_input, 3);
+    /* cut anywhere (a body read in pieces and not yet whole): never taken */
+    size_t n = strlen(sim);
+    for (size_t i = 0; i < n; i++)
+        CHECK_INT(sy_provider_openai.passthrough_usage(a, sy_str(sim, i), &u), SY_EAGAIN);
+    /* strings and nested objects that mention usage do not fool it */
+    CHECK_INT(pt_usage(a,
+                       "{\"choices\":[{\"message\":{\"content\":\"x\\\",\\\"usage\\\":{\\\"prompt_tokens\\\":999}}\","
+                       "\"usage\":{\"prompt_tokens\":998}}}],\"usage\":{\"prompt_tokens\":5,"
+                       "\"completion_tokens\":6},\"x\":\"\\\\\"}",
+                       &u),
+              SY_OK);
+    CHECK_INT(u.input, 5);
+    CHECK_INT(u.output, 6);
+    /* usage first; whitespace everywhere */
+    CHECK_INT(pt_usage(a, " { \"usage\" : { \"prompt_tokens\" : 1 , \"completion_tokens\" : 2 } ,"
+                          " \"choices\" : [ { \"message\" : { } } ] } \n", &u),
+              SY_OK);
+    CHECK_INT(u.input, 1);
+    CHECK_INT(u.output, 2);
+    /* no usage at all (only inside a string): nothing reported */
+    CHECK_INT(pt_usage(a, "{\"choices\":[{\"message\":{\"content\":\"\\\"usage\\\":{\\\"prompt_tokens\\\":9}\"}}]}", &u),
+              SY_OK);
+    CHECK(!u.has_input && !u.has_output && u.input == 0);
+    CHECK_INT(pt_usage(a, "{\"choices\":[{}],\"usage\":null}", &u), SY_OK);
+    CHECK(!u.has_input && !u.has_output);
+    /* unsure: the whole decode decides */
+    const char *unsure[] = {
+        "{\"error\":{\"message\":\"boom\"},\"choices\":[{}]}",              /* an error member */
+        "{\"usage\":{\"prompt_tokens\":1}}",                                /* no choices */
+        "{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}",                 /* no choice */
+        "{\"choices\":{},\"usage\":{\"prompt_tokens\":1}}",                 /* not an array */
+        "{\"choices\":[{}],\"us\\u0061ge\":{\"prompt_tokens\":1}}",         /* a key with escapes */
+        "{\"choices\":[{}],\"usage\":{\"prompt_tokens\":1},\"usage\":{}}",  /* usage twice */
+        "{\"choices\":[{}],\"usage\":{\"prompt_tokens\":}}",                /* malformed usage */
+        "{\"choices\":[{]},\"usage\":{\"prompt_tokens\":1}}",               /* brackets crossed */
+        "{\"choices\":[{}],\"usage\":{\"prompt_tokens\":1}} x",             /* text after */
+        "[{\"choices\":[{}]}]",                                             /* not an object */
+        "",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(unsure); i++) {
+        CHECK_INT(pt_usage(a, unsure[i], &u), SY_EAGAIN);
+        CHECK(u.input == 0xababababababababull); /* left as it was */
+    }
+    sy_arena_free(a);
+}
+
+/* The client's body relayed: only the model (and stream usage) rewritten. */
+static void test_passthrough_body(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_provider_ctx_t cx = ctx("http://127.0.0.1:9/v1", "/v1", false);
+    cx.model = SY_STR("up\"model");
+    sy_upstream_req_t u;
+    const char *body = "{ \"model\" : \"gpt\", \"messages\":[{\"role\":\"user\",\"content\":\"{\\\"model\\\":1}\"}],"
+                       "\"temperature\":0.70, \"x_unknown\":{\"a\":[1,2]},\"model\":\"again\"}";
+    CHECK_INT(sy_provider_openai.passthrough(a, &cx, sy_str_c(body), false, &u), SY_OK);
+    CHECK_STR(u.body, "{\"model\":\"up\\\"model\",\"messages\":[{\"role\":\"user\",\"content\":\"{\\\"model\\\":1}\"}],"
+                      "\"temperature\":0.70,\"x_unknown\":{\"a\":[1,2]},\"model\":\"up\\\"model\"}");
+    CHECK_STR(u.path, "/v1/chat/completions");
+    CHECK(!u.stream);
+    /* streams ask for usage: stream_options merged or added */
+    CHECK_INT(sy_provider_openai.passthrough(
+                  a, &cx,
+                  SY_STR("{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":false,\"x\":1}}"),
+                  true, &u),
+              SY_OK);
+    CHECK_STR(u.body, "{\"model\":\"up\\\"model\",\"stream\":true,\"stream_options\":{\"include_usage\":true,\"x\":1}}");
+    CHECK(u.stream);
+    CHECK_INT(sy_provider_openai.passthrough(a, &cx, SY_STR("{\"model\":\"m\",\"stream\":true}"), true, &u),
+              SY_OK);
+    CHECK_STR(u.body, "{\"model\":\"up\\\"model\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+    CHECK_INT(sy_provider_openai.passthrough(a, &cx, SY_STR("{\"model\":\"m\",\"stream_options\":null}"), true, &u),
+              SY_OK);
+    CHECK_STR(u.body, "{\"model\":\"up\\\"model\",\"stream_options\":{\"include_usage\":true}}");
+    /* a key written with escapes may spell "model": not relayed */
+    CHECK_INT(sy_provider_openai.passthrough(a, &cx, SY_STR("{\"mod\\u0065l\":\"m\"}"), false, &u), SY_EAGAIN);
+    CHECK_INT(sy_provider_openai.passthrough(a, &cx, SY_STR("{\"model\":\"m\""), false, &u), SY_EAGAIN);
+    sy_arena_free(a);
+}
+
 int main(void)
 {
     RUN(test_check_accepts);
@@ -384,5 +494,7 @@ int main(void)
     RUN(test_map_error);
     RUN(test_encode_paths);
     RUN(test_usage_variants);
+    RUN(test_passthrough_usage);
+    RUN(test_passthrough_body);
     return unit_done();
 }
