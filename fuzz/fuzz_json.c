@@ -4,7 +4,9 @@
  * For every input: parse with small caps; when it parses, serialize, parse
  * the output again and require an equal tree and byte-identical second
  * serialization (abort otherwise). Also drives the accessors, the path
- * helper and one rewrite of a "model" field, as the gateway does.
+ * helper and one rewrite of a "model" field, as the gateway does; and the
+ * member walk without a tree (sy_json_members_*), which must agree with the
+ * parser on every object it accepts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sy_buf_init(&b1, 0);
     sy_buf_init(&b2, 0);
 
+    /* The walk without a tree takes any bytes. */
+    {
+        sy_json_members_t it;
+        sy_json_span_t m;
+        if (sy_json_members_init(&it, sy_str((const char *)data, size)) == SY_OK)
+            while (sy_json_members_next(&it, &m) == SY_OK)
+                must(m.member.p >= (const char *)data &&
+                         m.value.p + m.value.len <= (const char *)data + size,
+                     "walk span outside the input");
+    }
     int rc = sy_json_parse(a, (const char *)data, size, &lim, &v, &err);
     if (rc != SY_OK) {
         must(v == NULL && err.code == rc && err.msg != NULL && err.offset <= size &&
@@ -82,6 +94,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     }
     touch(v, 0);
+    /* The walk without a tree agrees with the parser on valid objects:
+     * the same members in order, each value parsing to the same tree. */
+    if (v->type == SY_JSON_OBJECT) {
+        sy_json_members_t it;
+        sy_json_span_t m;
+        uint32_t k = 0;
+        int wrc = sy_json_members_init(&it, sy_str((const char *)data, size));
+        must(wrc == SY_OK, "walk refused a valid object");
+        while ((wrc = sy_json_members_next(&it, &m)) == SY_OK) {
+            must(k < v->u.obj.len, "walk found more members");
+            if (!m.key_escaped)
+                must(sy_str_eq(m.key, v->u.obj.items[k].key), "walk key differs");
+            sy_json_t *mv = NULL;
+            must(sy_json_parse(a, m.value.p, m.value.len, &lim, &mv, &err) == SY_OK &&
+                     sy_json_equal(mv, &v->u.obj.items[k].value),
+                 "walk value differs");
+            k++;
+        }
+        must(wrc == SY_ENOTFOUND && k == v->u.obj.len, "walk ended early");
+    }
     (void)sy_json_path(v, "choices.0.delta.content");
     (void)sy_json_path(v, "0.a");
 
