@@ -198,8 +198,21 @@ static sy_str_t metric_label(const sy_config_deployment_t *d)
 
 /* ---- the route log ---- */
 
+/* Decimal text of n appended to b. */
+static void append_u64(sy_buf_t *b, uint64_t n)
+{
+    char d[20];
+    size_t k = sizeof(d);
+    do {
+        d[--k] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    sy_buf_append(b, d + k, sizeof(d) - k);
+}
+
 /* One entry of the access log's route array:
- * {"deployment":..,"status":..,"class":..,"ms":..,"action":..}. */
+ * {"deployment":..,"status":..,"class":..,"ms":..,"action":..}. Appended
+ * piece by piece: it is written for every attempt of every request. */
 static void route_note(proxy_t *p, const attempt_t *a, const char *action, const char *extra)
 {
     sy_buf_t *b = &p->route;
@@ -207,28 +220,50 @@ static void route_note(proxy_t *p, const attempt_t *a, const char *action, const
         return;
     char esc[300];
     sy_log_esc(esc, sizeof(esc), a->dep->label.p, SY_MIN(a->dep->label.len, (size_t)200));
-    sy_buf_printf(b, "%s{\"deployment\":\"%s\"", b->len ? "," : "", esc);
-    if (a->up_status)
-        sy_buf_printf(b, ",\"status\":%d", a->up_status);
-    if (a->err.cls)
-        sy_buf_printf(b, ",\"class\":\"%s\"", sy_ir_error_class_name(a->err.cls));
-    if (a->t_start)
-        sy_buf_printf(b, ",\"ms\":%.3f", (double)(sy_now_ns() - a->t_start) / 1e6);
+    sy_buf_append_c(b, b->len ? ",{\"deployment\":\"" : "{\"deployment\":\"");
+    sy_buf_append_c(b, esc);
+    sy_buf_append_c(b, "\"");
+    if (a->up_status) {
+        sy_buf_append_c(b, ",\"status\":");
+        append_u64(b, (uint64_t)a->up_status);
+    }
+    if (a->err.cls) {
+        sy_buf_append_c(b, ",\"class\":\"");
+        sy_buf_append_c(b, sy_ir_error_class_name(a->err.cls));
+        sy_buf_append_c(b, "\"");
+    }
+    if (a->t_start) {
+        /* milliseconds with three decimals, rounded to the microsecond */
+        uint64_t us = (sy_now_ns() - a->t_start + 500) / 1000;
+        char frac[4] = {(char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
+                        (char)('0' + us % 10), 0};
+        sy_buf_append_c(b, ",\"ms\":");
+        append_u64(b, us / 1000);
+        sy_buf_append_c(b, ".");
+        sy_buf_append_c(b, frac);
+    }
     if (a->hedge)
         sy_buf_append_c(b, ",\"hedge\":true");
     if (a->probed)
         sy_buf_append_c(b, ",\"probe\":true");
-    sy_buf_printf(b, ",\"action\":\"%s\"%s}", action, extra ? extra : "");
+    sy_buf_append_c(b, ",\"action\":\"");
+    sy_buf_append_c(b, action);
+    sy_buf_append_c(b, "\"");
+    if (extra)
+        sy_buf_append_c(b, extra);
+    sy_buf_append_c(b, "}");
     if (p->summary.len < 900) {
-        char what[48];
+        /* "label:what": the error class, else the upstream status, else the action */
+        if (p->summary.len)
+            sy_buf_append_c(&p->summary, ",");
+        sy_buf_append(&p->summary, a->dep->label.p, SY_MIN(a->dep->label.len, (size_t)120));
+        sy_buf_append_c(&p->summary, ":");
         if (a->err.cls)
-            sy_snprintf(what, sizeof(what), "%s", sy_ir_error_class_name(a->err.cls));
+            sy_buf_append_c(&p->summary, sy_ir_error_class_name(a->err.cls));
         else if (a->up_status)
-            sy_snprintf(what, sizeof(what), "%d", a->up_status);
+            append_u64(&p->summary, (uint64_t)a->up_status);
         else
-            sy_snprintf(what, sizeof(what), "%s", action);
-        sy_buf_printf(&p->summary, "%s%.*s:%s", p->summary.len ? "," : "",
-                      (int)SY_MIN(a->dep->label.len, (size_t)120), a->dep->label.p, what);
+            sy_buf_append_c(&p->summary, action);
     }
 }
 

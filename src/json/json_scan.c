@@ -25,26 +25,28 @@ static const char *skip_ws(const char *p, const char *end)
 }
 
 /* p is just past an opening quote: the position just past the closing one,
- * or NULL. *escaped is set when the string holds a backslash escape. */
+ * or NULL. *escaped is set when the string holds a backslash escape (the
+ * byte after a backslash never closes the string). A byte loop: the strings
+ * of an API body are mostly short keys, too short for memchr to pay. */
 static const char *skip_string(const char *p, const char *end, bool *escaped)
 {
     while (p < end) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (q == NULL)
-            return NULL;
-        /* the quote closes the string unless an odd run of backslashes
-         * precedes it (p follows a quote, so the run cannot reach past p) */
-        size_t bs = 0;
-        while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
-            bs++;
-        if (!*escaped && q > p && memchr(p, '\\', (size_t)(q - p)))
+        char c = *p;
+        if (c == '"')
+            return p + 1;
+        if (c == '\\') {
             *escaped = true;
-        if ((bs & 1) == 0)
-            return q + 1;
-        p = q + 1;
+            p += 2;
+            continue;
+        }
+        p++;
     }
     return NULL;
 }
+
+/* The bytes a skipped container's walk stops at. */
+static const bool stop_byte[256] = {['"'] = true, ['{'] = true, ['}'] = true, ['['] = true,
+                                    [']'] = true};
 
 /* One value starting at p (no leading whitespace): the position just past
  * it, or NULL when it is malformed or nested deeper than
@@ -66,6 +68,10 @@ static const char *skip_value(const char *p, const char *end)
         return p > s ? p : NULL;
     }
     while (p < end) {
+        while (p < end && !stop_byte[(unsigned char)*p])
+            p++;
+        if (p == end)
+            break;
         char c = *p;
         if (c == '"') {
             p = skip_string(p + 1, end, &esc);

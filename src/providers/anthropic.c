@@ -388,8 +388,7 @@ static void set_target(sy_arena_t *a, const sy_provider_ctx_t *cx, bool stream,
     sy_str_t base = cx->base_path;
     if (sy_str_ends_with(base, SY_STR("/")))
         base.len--;
-    out->path = sy_str_c(sy_arena_sprintf(a, "%.*s%s", SY_STR_FMT(base),
-                                          ends_with_v1(base) ? "/messages" : "/v1/messages"));
+    out->path = sy_wire_join(a, base, ends_with_v1(base) ? SY_STR("/messages") : SY_STR("/v1/messages"));
     out->content_type = SY_STR("application/json");
     out->stream = stream;
     sy_upstream_add_header(a, out, "x-api-key", cx->api_key);
@@ -423,15 +422,15 @@ static int passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out)
     while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
         if (m.key_escaped)
             return SY_EAGAIN;
-        if (sy_str_eq_c(m.key, "usage")) {
+        if (sy_str_eq(m.key, SY_STR("usage"))) {
             if (usage.p)
                 return SY_EAGAIN;
             usage = m.value;
-        } else if (sy_str_eq_c(m.key, "type")) {
-            message = sy_str_eq_c(m.value, "\"message\"");
-        } else if (sy_str_eq_c(m.key, "content")) {
+        } else if (sy_str_eq(m.key, SY_STR("type"))) {
+            message = sy_str_eq(m.value, SY_STR("\"message\""));
+        } else if (sy_str_eq(m.key, SY_STR("content"))) {
             content = m.value.p[0] == '[';
-        } else if (sy_str_eq_c(m.key, "error")) {
+        } else if (sy_str_eq(m.key, SY_STR("error"))) {
             return SY_EAGAIN;
         }
     }
@@ -439,7 +438,7 @@ static int passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out)
         return SY_EAGAIN;
     sy_anthropic_usage_t u;
     memset(&u, 0, sizeof(u));
-    if (usage.p && !sy_str_eq_c(usage, "null")) {
+    if (usage.p && !sy_str_eq(usage, SY_STR("null"))) {
         sy_json_t *root = NULL;
         if (sy_json_parse(a, usage.p, usage.len, NULL, &root, NULL) != SY_OK ||
             !sy_json_is(root, SY_JSON_OBJECT))

@@ -492,11 +492,17 @@ static void set_target(sy_arena_t *a, const sy_provider_ctx_t *cx, const char *e
         if (cx->api_key.len)
             sy_upstream_add_header(a, out, "api-key", cx->api_key);
     } else {
-        out->path = sy_str_c(sy_arena_sprintf(a, "%.*s/%s", SY_STR_FMT(base), endpoint));
+        char ep[32];
+        size_t n = strlen(endpoint);
+        if (n + 1 >= sizeof(ep))
+            n = sizeof(ep) - 2; /* (the endpoints are this file's own short names) */
+        ep[0] = '/';
+        memcpy(ep + 1, endpoint, n);
+        out->path = sy_wire_join(a, base, sy_str(ep, n + 1));
         if (cx->api_key.len) {
             /* local servers (Ollama, llama.cpp, vLLM) often run keyless */
-            char *auth = sy_arena_sprintf(a, "Bearer %.*s", SY_STR_FMT(cx->api_key));
-            sy_upstream_add_header(a, out, "Authorization", sy_str_c(auth));
+            sy_upstream_add_header(a, out, "Authorization",
+                                   sy_wire_join(a, SY_STR("Bearer "), cx->api_key));
         }
     }
 }

@@ -211,14 +211,14 @@ int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out
     while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
         if (m.key_escaped)
             return SY_EAGAIN;
-        if (sy_str_eq_c(m.key, "usage")) {
+        if (sy_str_eq(m.key, SY_STR("usage"))) {
             if (usage.p)
                 return SY_EAGAIN;
             usage = m.value;
-        } else if (sy_str_eq_c(m.key, "error")) {
-            if (!sy_str_eq_c(m.value, "null"))
+        } else if (sy_str_eq(m.key, SY_STR("error"))) {
+            if (!sy_str_eq(m.value, SY_STR("null")))
                 return SY_EAGAIN;
-        } else if (sy_str_eq_c(m.key, "choices")) {
+        } else if (sy_str_eq(m.key, SY_STR("choices"))) {
             /* '[' then, after any whitespace, an object */
             size_t i = 1;
             while (i < m.value.len && (m.value.p[i] == ' ' || m.value.p[i] == '\n' ||
@@ -230,7 +230,7 @@ int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out
     if (rc != SY_ENOTFOUND || !choices)
         return SY_EAGAIN;
     sy_json_t *u = NULL;
-    if (usage.p && !sy_str_eq_c(usage, "null") &&
+    if (usage.p && !sy_str_eq(usage, SY_STR("null")) &&
         (sy_json_parse(a, usage.p, usage.len, NULL, &u, NULL) != SY_OK ||
          !sy_json_is(u, SY_JSON_OBJECT)))
         return SY_EAGAIN;

@@ -226,7 +226,7 @@ sy_str_t sy_wire_url_authority(sy_str_t url)
 static int relay_stream_options(sy_buf_t *b, sy_str_t value)
 {
     sy_buf_append_c(b, "{\"include_usage\":true");
-    if (sy_str_eq_c(value, "null"))
+    if (sy_str_eq(value, SY_STR("null")))
         return sy_buf_append_c(b, "}");
     sy_json_members_t it;
     sy_json_span_t m;
@@ -236,7 +236,7 @@ static int relay_stream_options(sy_buf_t *b, sy_str_t value)
     while ((rc = sy_json_members_next(&it, &m)) == SY_OK) {
         if (m.key_escaped)
             return SY_EAGAIN;
-        if (sy_str_eq_c(m.key, "include_usage"))
+        if (sy_str_eq(m.key, SY_STR("include_usage")))
             continue;
         sy_buf_append_c(b, ",");
         sy_buf_append_str(b, m.member);
@@ -265,11 +265,11 @@ int sy_wire_relay_body(sy_arena_t *a, sy_str_t body, sy_str_t model, bool stream
         if (!first)
             sy_buf_append_c(&b, ",");
         first = false;
-        if (sy_str_eq_c(m.key, "model")) {
+        if (sy_str_eq(m.key, SY_STR("model"))) {
             sy_buf_append_c(&b, "\"model\":\"");
             sy_wire_json_escape(&b, model);
             sy_buf_append_c(&b, "\"");
-        } else if (stream_usage && sy_str_eq_c(m.key, "stream_options")) {
+        } else if (stream_usage && sy_str_eq(m.key, SY_STR("stream_options"))) {
             if (so_seen) { /* a duplicate: one merged member is enough */
                 b.len--; /* its comma */
                 continue;
@@ -297,4 +297,15 @@ int sy_wire_relay_body(sy_arena_t *a, sy_str_t body, sy_str_t model, bool stream
     }
     *out = sy_wire_buf_to_arena(a, &b);
     return SY_OK;
+}
+
+sy_str_t sy_wire_join(sy_arena_t *a, sy_str_t x, sy_str_t y)
+{
+    char *o = sy_arena_alloc(a, x.len + y.len + 1);
+    if (x.len)
+        memcpy(o, x.p, x.len);
+    if (y.len)
+        memcpy(o + x.len, y.p, y.len);
+    o[x.len + y.len] = '\0';
+    return sy_str(o, x.len + y.len);
 }

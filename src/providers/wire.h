@@ -62,6 +62,10 @@ sy_str_t sy_wire_raw_string_member(sy_str_t body, const char *key);
  * key, else empty. */
 sy_str_t sy_wire_body_string(sy_str_t body, sy_str_t v, const char *key);
 
+/* x then y in the arena, NUL-terminated (a path, a header value: cheaper
+ * than a formatted print for a plain join). */
+sy_str_t sy_wire_join(sy_arena_t *a, sy_str_t x, sy_str_t y);
+
 /* Copy b's bytes into the arena (NUL-terminated) and free b. */
 sy_str_t sy_wire_buf_to_arena(sy_arena_t *a, sy_buf_t *b);
 
