@@ -21,7 +21,8 @@ static const char audit_usage[] =
     "         (JSON; docs/internals/audit.md shows how to check it by hand)\n"
     "summary  totals of the records: count, cost and tokens, by model and provider\n"
     "\n"
-    "  -c, --config FILE    take the store and signing key from this configuration\n"
+    "  -c, --config FILE    take the store (sqlite:FILE or postgres://...) and signing key\n"
+    "                       from this configuration\n"
     "  --db PATH            a SQLite audit database (instead of -c)\n"
     "  --public-key FILE    the log's public key (PEM or 64 hex digits); by default the\n"
     "                       public half of audit.signing_key_file from -c\n";
