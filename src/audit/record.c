@@ -222,7 +222,9 @@ int sy_audit_record_encode(const sy_audit_record_t *r, sy_buf_t *out)
     e.p = sy_buf_tail(out);
     e.end = e.p + sy_buf_room(out);
 
-    /* Keys in byte order (a unit test parses the output and checks it). */
+    /* Keys in byte order (a unit test parses the output and checks it). A
+     * new field is one line here at its place in that order, and the same
+     * line in the printf reference encoder of tests/unit/test_audit.c. */
     if (room(&e, 12 + NUM_MAX))
         e.p = put_u64(put_bytes(e.p, "{\"attempts\":", 12), r->attempts);
     kbool(&e, "client_aborted", r->client_aborted);

@@ -342,7 +342,8 @@ static void test_record_canonical(void)
 
 /* The encoder as it was first written, with printf: kept here as the
  * reference the append-based encoder must match byte for byte (every record
- * in an existing log was encoded this way). */
+ * in an existing log was encoded this way). A field added to the record is
+ * added here too, at its place in key order, the plain way. */
 /* Length of the well-formed UTF-8 sequence at s[0..n), or 0: the Unicode
  * standard's table of well-formed byte sequences (Table 3-7), row by row. */
 static size_t ref_utf8_len(const uint8_t *s, size_t n)
