@@ -38,6 +38,7 @@
 #define CLIENT_READ_BUDGET (256 * 1024)    /* per readiness event, then yield to others */
 #define CLIENT_OUT_MAX (1024 * 1024)       /* request head cap (headers are ours, from config) */
 #define CLIENT_FREE_MAX 64                  /* recycled request structs kept */
+#define CLIENT_HEADERS_INLINE 32            /* response header slots in the request struct */
 #define CLIENT_BUF_KEEP (64 * 1024)         /* recycled buffers larger than this are released */
 #define MSG_MAX 1024                        /* error sentences (host names and OpenSSL reasons fit) */
 
@@ -84,8 +85,9 @@ struct sy_http_creq {
     size_t proxy_off;
     /* response */
     sy_buf_t headbuf;   /* the response head's bytes; head views point here */
-    sy_http_header_t *headers;
+    sy_http_header_t *headers; /* headers_inline, or (a response with more fields) the heap */
     size_t headers_cap;
+    sy_http_header_t headers_inline[CLIENT_HEADERS_INLINE];
     sy_http_head_scan_t scan;
     sy_http_client_head_t head;
     sy_http_chunked_t chunked;
@@ -153,6 +155,18 @@ void sy_http_client_options_default(sy_http_client_options_t *o)
 
 /* ---- request lifetime ---- */
 
+/* A response's header slots start inline (CLIENT_HEADERS_INLINE, enough for
+ * the providers' answers); a head with more fields than that gets the
+ * configured number on the heap (headers_grow), kept while the struct is
+ * recycled. Calloc'ing max_headers slots for every request cost each
+ * concurrent stream 3 KiB of resident memory it never used. */
+static void headers_free(sy_http_creq_t *r)
+{
+    if (r->headers != r->headers_inline)
+        free(r->headers);
+    r->headers = r->headers_inline;
+}
+
 static void reap_cb(sy_defer_t *d)
 {
     sy_http_client_t *c = d->data;
@@ -170,36 +184,57 @@ static void reap_cb(sy_defer_t *d)
         } else {
             sy_buf_free(&r->out);
             sy_buf_free(&r->headbuf);
-            free(r->headers);
+            headers_free(r);
             free(r);
         }
     }
+}
+
+static size_t headers_inline_cap(const sy_http_client_t *c)
+{
+    return SY_MIN((size_t)CLIENT_HEADERS_INLINE, c->opt.head_limits.max_headers);
+}
+
+/* After a parse failed with SY_ETOOBIG, perhaps for want of slots: true
+ * when there are more to give (the caller parses again; a head over the
+ * byte cap fails the same way twice). */
+static bool headers_grow(sy_http_creq_t *r, int rc)
+{
+    size_t max = r->client->opt.head_limits.max_headers;
+    if (rc != SY_ETOOBIG || r->headers_cap >= max)
+        return false;
+    r->headers = sy_calloc(max, sizeof(*r->headers));
+    r->headers_cap = max;
+    return true;
 }
 
 static sy_http_creq_t *creq_alloc(sy_http_client_t *c)
 {
     sy_http_creq_t *r = c->free_list;
     sy_buf_t out, headbuf;
-    sy_http_header_t *headers;
+    sy_http_header_t *headers = NULL;
+    size_t headers_cap = headers_inline_cap(c);
     if (r) {
         c->free_list = r->next;
         c->nfree--;
         out = r->out;
         headbuf = r->headbuf;
-        headers = r->headers;
+        if (r->headers != r->headers_inline) {
+            headers = r->headers;
+            headers_cap = r->headers_cap;
+        }
         sy_buf_clear(&out);
         sy_buf_clear(&headbuf);
     } else {
         r = sy_malloc(sizeof(*r));
         sy_buf_init(&out, CLIENT_OUT_MAX);
         sy_buf_init(&headbuf, c->opt.head_limits.max_header_bytes + 1);
-        headers = sy_calloc(c->opt.head_limits.max_headers, sizeof(*headers));
     }
     memset(r, 0, sizeof(*r));
     r->out = out;
     r->headbuf = headbuf;
-    r->headers = headers;
-    r->headers_cap = c->opt.head_limits.max_headers;
+    r->headers = headers ? headers : r->headers_inline;
+    r->headers_cap = headers_cap;
     r->client = c;
     return r;
 }
@@ -559,6 +594,10 @@ static void proxy_step(sy_http_creq_t *r)
         int rc = sy_http_parse_response(sy_buf_ptr(&c->rbuf), c->rbuf.len,
                                         &r->client->opt.head_limits, 0, r->headers,
                                         r->headers_cap, &resp);
+        if (headers_grow(r, rc))
+            rc = sy_http_parse_response(sy_buf_ptr(&c->rbuf), c->rbuf.len,
+                                        &r->client->opt.head_limits, 0, r->headers,
+                                        r->headers_cap, &resp);
         if (rc == SY_EAGAIN)
             continue;
         if (rc < 0) {
@@ -883,6 +922,10 @@ static void process_input(sy_http_creq_t *r)
             int rc = sy_http_parse_response(sy_buf_ptr(b), b->len, lim,
                                             r->is_head ? SY_HTTP_RESPONSE_TO_HEAD : 0, r->headers,
                                             r->headers_cap, &resp);
+            if (headers_grow(r, rc))
+                rc = sy_http_parse_response(sy_buf_ptr(b), b->len, lim,
+                                            r->is_head ? SY_HTTP_RESPONSE_TO_HEAD : 0, r->headers,
+                                            r->headers_cap, &resp);
             if (rc == SY_EAGAIN)
                 return;
             if (rc < 0) {
@@ -980,6 +1023,11 @@ static void do_read(sy_http_creq_t *r)
         }
         ssize_t n = sy_transport_read(&c->tr, sy_buf_tail(&c->rbuf), sy_buf_room(&c->rbuf));
         if (n == SY_EAGAIN) {
+            /* Drained: a stream waits here between events, so its 16 KiB
+             * goes back to the allocator (and to the next connection that
+             * has bytes) instead of staying with every open stream. */
+            if (c->rbuf.len == 0)
+                sy_buf_free(&c->rbuf);
             update_events(r);
             return;
         }
@@ -1217,7 +1265,7 @@ void sy_http_client_free(sy_http_client_t *c)
         c->free_list = r->next;
         sy_buf_free(&r->out);
         sy_buf_free(&r->headbuf);
-        free(r->headers);
+        headers_free(r);
         free(r);
     }
     sy_pool_free(c->pool);

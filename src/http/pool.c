@@ -256,6 +256,7 @@ void sy_pool_release(sy_pool_conn_t *c, bool reusable)
         sy_pool_close(c);
         return;
     }
+    sy_buf_free(&c->rbuf); /* empty (checked above): an idle connection holds no read buffer */
     c->requests++;
     c->idle = true;
     c->prev = NULL;

@@ -309,6 +309,14 @@ static void raw_request(raw_conn_t *c, sy_str_t path, int64_t clen)
         RAW_SEND(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
     } else if (sy_str_eq_c(path, "/continue")) {
         RAW_SEND(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nX-A: b\r\n\r\n");
+    } else if (sy_str_eq_c(path, "/manyheaders")) {
+        /* more fields than the client's inline slots: they grow to the cap */
+        char b[4096];
+        size_t n = (size_t)snprintf(b, sizeof(b), "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n");
+        for (int i = 0; i < 60; i++)
+            n += (size_t)snprintf(b + n, sizeof(b) - n, "X-Field-%d: v%d\r\n", i, i);
+        n += (size_t)snprintf(b + n, sizeof(b) - n, "X-A: last\r\n\r\nmany");
+        raw_send(c, b, n);
     } else if (sy_str_eq_c(path, "/extra")) {
         RAW_SEND(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK");
     } else if (sy_str_eq_c(path, "/bad")) {
@@ -655,6 +663,9 @@ static void test_framings(void)
         {"/http10", "ok", SY_HTTP_BODY_LENGTH},
         {"/connclose", "ok", SY_HTTP_BODY_LENGTH},
         {"/continue", "", SY_HTTP_BODY_NONE},
+        {"/manyheaders", "many", SY_HTTP_BODY_LENGTH},
+        {"/manyheaders", "many", SY_HTTP_BODY_LENGTH}, /* a recycled request keeps its slots */
+        {"/cl", "hello", SY_HTTP_BODY_LENGTH},
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         result_t r;
@@ -670,6 +681,8 @@ static void test_framings(void)
             CHECK_INT(r.status, 204);
             CHECK(strcmp(r.hdr_xa, "b") == 0);
         }
+        if (i == 6 || i == 7)
+            CHECK(strcmp(r.hdr_xa, "last") == 0);
         res_free(&r);
     }
     /* the in-process server's chunked stream */
