@@ -53,9 +53,16 @@ typedef struct {
  * word at a time and compared with the series' own copy of its labels, so
  * a request's lookups neither build a key nor allocate. */
 #define INDEX_SLOTS (2 * SY_METRICS_MAX_SERIES)
+#define RECENT 4
 
 struct sy_metrics_shard {
     uint32_t index[INDEX_SLOTS];
+    /* The series of each family found last (+1; 0 is none), most recent
+     * first, tried before the index: a worker's requests mostly repeat
+     * their label tuples (a request adds up to four token directions), and
+     * comparing labels costs a fraction of hashing them. Read and written
+     * by the worker only. */
+    uint32_t recent[SY_M__COUNT][RECENT];
     series_t *series;
     _Atomic size_t n;
 };
@@ -123,43 +130,68 @@ static uint64_t labels_hash(sy_metric_family_t fam, const sy_str_t ls[4])
 
 /* Labels are short (names, a status): compared inline, a word at a time,
  * instead of a memcmp call each. */
+static inline uint64_t word_at(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
 static inline bool same_bytes(const char *a, const char *b, size_t n)
 {
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
+    if (n < 8) {
+        for (size_t k = 0; k < n; k++)
+            if (a[k] != b[k])
+                return false;
+        return true;
     }
-    for (size_t k = 0; k < n; k++)
-        if (a[k] != b[k])
+    for (size_t k = 0; k + 8 < n; k += 8)
+        if (word_at(a + k) != word_at(b + k))
             return false;
-    return true;
+    return word_at(a + n - 8) == word_at(b + n - 8); /* the tail, overlapping */
 }
 
 static inline bool series_is(const series_t *se, sy_metric_family_t fam, const sy_str_t ls[4])
 {
     if (se->fam != fam)
         return false;
-    for (int i = 0; i < 4; i++)
+    /* last label first: where tuples of one family differ (status, direction) */
+    for (int i = 3; i >= 0; i--)
         if (se->lens[i] != ls[i].len || !same_bytes(se->labels[i], ls[i].p, ls[i].len))
             return false;
     return true;
+}
+
+/* Put a series found through the index at the front of its family's recent list. */
+static inline void remember(uint32_t *recent, uint32_t at)
+{
+    memmove(recent + 1, recent, (RECENT - 1) * sizeof(*recent));
+    recent[0] = at;
 }
 
 static series_t *find(sy_metrics_shard_t *s, sy_metric_family_t fam, sy_str_t l1, sy_str_t l2,
                       sy_str_t l3, sy_str_t l4)
 {
     sy_str_t ls[4] = {label_of(l1), label_of(l2), label_of(l3), label_of(l4)};
+    uint32_t *recent = s->recent[fam];
+    for (int k = 0; k < RECENT && recent[k]; k++)
+        if (series_is(&s->series[recent[k] - 1], fam, ls)) {
+            uint32_t at = recent[k];
+            for (; k > 0; k--) /* to the front */
+                recent[k] = recent[k - 1];
+            recent[0] = at;
+            return &s->series[at - 1];
+        }
     size_t i = (size_t)labels_hash(fam, ls) & (INDEX_SLOTS - 1);
     for (;; i = (i + 1) & (INDEX_SLOTS - 1)) {
         uint32_t at = s->index[i];
         if (at == 0)
             break;
         series_t *se = &s->series[at - 1];
-        if (series_is(se, fam, ls))
+        if (series_is(se, fam, ls)) {
+            remember(recent, at);
             return se;
+        }
     }
     size_t n = atomic_load_explicit(&s->n, memory_order_relaxed);
     if (n == SY_METRICS_MAX_SERIES) {
@@ -175,6 +207,7 @@ static series_t *find(sy_metrics_shard_t *s, sy_metric_family_t fam, sy_str_t l1
         se->lens[k] = (uint8_t)ls[k].len;
     }
     s->index[i] = (uint32_t)n + 1;
+    remember(recent, (uint32_t)n + 1);
     atomic_store_explicit(&s->n, n + 1, memory_order_release);
     return se;
 }

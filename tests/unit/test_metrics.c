@@ -92,6 +92,24 @@ static void test_metrics_series(void)
     CHECK_INT(value_of(&out, "switchyard_metrics_series_dropped_total"), 0);
     sy_buf_free(&out);
 
+    /* more tuples in turn than a family's recent list holds */
+    static const char *const dirs[] = {"input", "output", "cached_input", "reasoning", "in", "out"};
+    for (int i = 0; i < 600; i++)
+        sy_metrics_add(b, SY_M_TOKENS, 1, SY_STR("rot"), SY_STR("m"), sy_str_c(dirs[i % 6]),
+                       SY_STR_NULL);
+    for (int i = 0; i < 60; i++) /* and back and forth between two */
+        sy_metrics_add(b, SY_M_TOKENS, 1, SY_STR("rot"), SY_STR("m"), sy_str_c(dirs[i % 2 ? 5 : 0]),
+                       SY_STR_NULL);
+    sy_buf_init(&out, 0);
+    sy_metrics_render(&out);
+    for (int d = 0; d < 6; d++) {
+        char name[128];
+        snprintf(name, sizeof(name), "switchyard_tokens_total{provider=\"rot\",model=\"m\",direction=\"%s\"}",
+                 dirs[d]);
+        CHECK_INT(value_of(&out, name), d == 0 || d == 5 ? 130 : 100);
+    }
+    sy_buf_free(&out);
+
     /* a full shard: new tuples are dropped and counted, known ones still count */
     sy_metrics_shard_t *c = sy_metrics_shard(2);
     char name[32];
