@@ -8,7 +8,8 @@ Retry-After naming the deployment's limit. Requests to a deployment without
 limits never ask Redis (its EVALSHA count does not move). Route explain on an
 instance that heard the refusal shows the limit. With Redis gone, the default
 fail-closed mode skips the limited deployment (the fallback serves; without
-one, 503), and counting resumes by itself when Redis is back."""
+one, 503), fail open counts it per instance, and counting resumes by itself
+when Redis is back."""
 import json
 import os
 import re
@@ -176,6 +177,14 @@ log: { level: info }
           st == 503 and hd.get("retry-after") == "1" and b"Redis" in b, (st, b[:300]))
     st, hd, b = chat(gws[2], "free")
     check("Redis down: a deployment without limits is served as usual", st == 200, (st, b[:200]))
+    # fail open: a fresh instance counts the limit in its own windows meanwhile
+    gw4 = start(Server(["serve", "-c", "{config}"], env={"SY_TEST_MASTER": MASTER},
+                       config=gw_config().replace("log: { level: info }",
+                                                  "governance: { counters_failure: open }\nlog: { level: info }")))
+    res = [chat(gw4, "alone")[0] for _ in range(LIMIT + 5)]
+    check("Redis down, fail open: the instance holds the limit in its own windows (%d served, then 429)" % LIMIT,
+          res == [200] * LIMIT + [429] * 5, res)
+    gw4.stop()
     redis.start()
     deadline = time.time() + 15
     recovered = False
