@@ -148,7 +148,9 @@ struct proxy {
     const sy_json_t *emb_body;
     sy_ir_usage_t usage;
     sy_ir_error_t err; /* the last attempt's error */
-    bool err_limit;    /* err says a deployment limit held the request back */
+    /* why a deployment limit held an attempt back: what the client hears
+     * when nothing could be tried at all (give_up) */
+    sy_ir_error_t limit_err;
     /* timing (monotonic ns) */
     uint64_t t_start, t_up_start, t_up_end, t_ttft;
     sy_audit_req_t *audit; /* this request's audit record (NULL: audit off) */
@@ -353,15 +355,15 @@ static void circuit_params(const proxy_t *p, sy_circuit_params_t *cp)
     sy_route_circuit_params(&p->cfg->router, cp);
 }
 
-/* A deployment's limit held an attempt back: unless an attempt already
- * failed for a reason of its own, that is what the client hears if nothing
- * else can serve it (429 with Retry-After, naming the limit). */
+/* A deployment's limit held an attempt back: unless an attempt failed for
+ * a reason of its own, that is what the client hears if nothing else can
+ * serve it (429 with Retry-After, naming the limit). Kept apart from p->err
+ * (the last attempt's error), so a request a fallback served records none. */
 static void limit_refused(proxy_t *p, const sy_config_deployment_t *d, sy_route_drop_t why,
                           uint64_t retry_ms)
 {
-    if (p->err.cls && !p->err_limit)
-        return;
-    if (p->err_limit && p->err.retry_after_ms && retry_ms && p->err.retry_after_ms <= retry_ms)
+    sy_ir_error_t *e = &p->limit_err;
+    if (e->cls && e->retry_after_ms && retry_ms && e->retry_after_ms <= retry_ms)
         return; /* an earlier one has room sooner: keep it */
     char msg[300];
     if (why == SY_DROP_COUNTERS)
@@ -375,10 +377,9 @@ static void limit_refused(proxy_t *p, const sy_config_deployment_t *d, sy_route_
                  why == SY_DROP_RPM ? "requests" : "tokens",
                  (unsigned long long)(why == SY_DROP_RPM ? d->rpm : d->tpm),
                  sy_gov_dep_shared() ? " (counted across every instance)" : "");
-    p->err.cls = why == SY_DROP_COUNTERS ? SY_IR_ERR_OVERLOADED : SY_IR_ERR_RATE_LIMITED;
-    p->err.retry_after_ms = why == SY_DROP_COUNTERS ? 1000 : retry_ms;
-    p->err.message = sy_str_dup(p->req->arena, sy_str_c(msg));
-    p->err_limit = true;
+    e->cls = why == SY_DROP_COUNTERS ? SY_IR_ERR_OVERLOADED : SY_IR_ERR_RATE_LIMITED;
+    e->retry_after_ms = why == SY_DROP_COUNTERS ? 1000 : retry_ms;
+    e->message = sy_str_dup(p->req->arena, sy_str_c(msg));
 }
 
 /* What the shared counters said about an attempt's deployment limits. */
@@ -1161,7 +1162,6 @@ static void attempt_failed(attempt_t *a)
     if (!a->err.cls)
         a->err.cls = SY_IR_ERR_SERVER;
     p->err = a->err;
-    p->err_limit = false;
     attempt_t *o = other_of(p, a);
     if (o->active && !p->client_started) {
         /* A hedge pair: the other attempt carries on alone. */
@@ -1244,6 +1244,8 @@ static void give_up(proxy_t *p)
 {
     if (p->done)
         return;
+    if (!p->err.cls && p->limit_err.cls)
+        p->err = p->limit_err; /* nothing was tried: a deployment limit said no */
     if (!p->err.cls) {
         /* Every remaining deployment was skipped at its turn (circuits
          * opened, limits reached meanwhile). */

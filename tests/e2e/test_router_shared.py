@@ -130,6 +130,10 @@ log: { level: info }
     if took < 55:
         check("exactly %d go to the limited deployment within the window, the rest to the fallback" % LIMIT,
               first == LIMIT and fallback == 90 - LIMIT, (first, fallback))
+    time.sleep(0.3)  # access log lines are written after the response
+    acc = [l for gw in gws for l in gw.logtext().splitlines() if '"access"' in l and '"model":"limited"' in l]
+    check("a request the fallback served after a skip for the limit records no error class",
+          len(acc) >= 60 and not any('"error_class"' in l for l in acc), (len(acc), [l for l in acc if "error_class" in l][:1]))
     h = redis.command("HGETALL", "sy:{d:sim/gpt-4o-mini}:rpm").decode("latin-1")
     counts = [int(x) for x in h.split("\r\n")[2::2][1::2] if x.isdigit()]
     check("Redis holds the deployment's window: %d requests" % LIMIT, sum(counts) == LIMIT, h[:300])
