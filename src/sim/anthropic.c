@@ -610,14 +610,18 @@ static void respond_whole(sy_sim_call_t *call, an_msg_t *msg)
     sy_buf_clear(out);
 }
 
-/* "event: TYPE\ndata: " ... "\n\n" */
+/* "event: TYPE\ndata: " ... "\n\n". TYPE is one of the API's event names
+ * (plain ASCII, nothing to escape). */
 static void ev_begin(sy_buf_t *out, const char *type, sy_json_writer_t *w)
 {
-    sy_buf_printf(out, "event: %s\ndata: ", type);
+    sy_str_t t = sy_str_c(type);
+    sy_buf_append_c(out, "event: ");
+    sy_buf_append_str(out, t);
+    sy_buf_append_c(out, "\ndata: ");
     sy_json_writer_init(w, out, 0);
     sy_json_write_begin_object(w);
     sy_json_write_key_lit(w, "type");
-    sy_json_write_string(w, sy_str_c(type));
+    sy_json_write_string_plain(w, t);
 }
 
 static void ev_end(sy_json_writer_t *w)
