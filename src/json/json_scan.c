@@ -26,11 +26,14 @@ static const char *skip_ws(const char *p, const char *end)
 
 /* p is just past an opening quote: the position just past the closing one,
  * or NULL. *escaped is set when the string holds a backslash escape (the
- * byte after a backslash never closes the string). A byte loop: the strings
- * of an API body are mostly short keys, too short for memchr to pay. */
+ * byte after a backslash never closes the string). Runs of plain bytes are
+ * skipped by the parser's vectorised scan; the rest one at a time. */
 static const char *skip_string(const char *p, const char *end, bool *escaped)
 {
     while (p < end) {
+        p += sy_json_plain_prefix(p, (size_t)(end - p));
+        if (p >= end)
+            break;
         char c = *p;
         if (c == '"')
             return p + 1;
@@ -39,7 +42,7 @@ static const char *skip_string(const char *p, const char *end, bool *escaped)
             p += 2;
             continue;
         }
-        p++;
+        p++; /* a control byte or one above 0x7f: the full parser judges those */
     }
     return NULL;
 }
