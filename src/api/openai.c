@@ -363,6 +363,18 @@ static sy_str_t call_name(const sy_ir_request_t *r, sy_str_t id)
     return SY_STR("");
 }
 
+/* dst = a then b, cut to fit (a field path: cheaper than a formatted print,
+ * and built for every message whether or not an error names it). */
+static void path_cat(char *dst, size_t cap, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    na = SY_MIN(na, cap - 1);
+    nb = SY_MIN(nb, cap - 1 - na);
+    memcpy(dst, a, na);
+    memcpy(dst + na, b, nb);
+    dst[na + nb] = '\0';
+}
+
 static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
 {
     sy_arena_t *a = p->a;
@@ -382,7 +394,7 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
         sy_snprintf(mp, sizeof(mp), "messages[%zu]", i);
         if (!sy_json_is(m, SY_JSON_OBJECT))
             return bad_type(p, mp, "an object", m);
-        sy_snprintf(fp, sizeof(fp), "%s.role", mp);
+        path_cat(fp, sizeof(fp), mp, ".role");
         const sy_json_t *role = sy_json_get(m, "role");
         if (!present(role))
             return missing(p, fp);
@@ -390,10 +402,10 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
             return bad_type(p, fp, "a string", role);
         sy_str_t rs = role->u.str;
         const sy_json_t *content = sy_json_get(m, "content");
-        sy_snprintf(fp, sizeof(fp), "%s.content", mp);
+        path_cat(fp, sizeof(fp), mp, ".content");
         sy_str_t name = SY_STR_NULL;
         char np[128];
-        sy_snprintf(np, sizeof(np), "%s.name", mp);
+        path_cat(np, sizeof(np), mp, ".name");
         if (opt_str(p, m, "name", np, &name) != SY_OK)
             return SY_EINVAL;
         size_t cap = 1 + sy_json_len(content) + sy_json_len(sy_json_get(m, "tool_calls"));
