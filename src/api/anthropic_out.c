@@ -34,7 +34,7 @@
 
 #include "providers/anthropic.h"
 
-#define K(w, lit) sy_json_write_key((w), SY_STR(lit))
+#define K(w, lit) sy_json_write_key_lit((w), lit) /* a literal: no escaping */
 #define SY_ANTHROPIC_MAX_SIGNATURE ((size_t)1 << 20) /* joined signature pieces of one block */
 #define SY_ANTHROPIC_MAX_STOP_SEQ ((size_t)64 << 10)
 

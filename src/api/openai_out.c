@@ -31,7 +31,7 @@
 #include <string.h>
 #include <time.h>
 
-#define KEY(w, k) sy_json_write_key((w), SY_STR(k))
+#define KEY(w, k) sy_json_write_key_lit((w), k) /* a literal: no escaping */
 
 /* ------------------------------------------------------------- errors --- */
 
@@ -267,7 +267,7 @@ int sy_openai_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_ir_
     KEY(&w, "id");
     sy_json_write_string(&w, resp->id.len ? resp->id : make_id(a, req));
     KEY(&w, "object");
-    sy_json_write_string(&w, SY_STR("chat.completion"));
+    sy_json_write_string_lit(&w, "chat.completion");
     KEY(&w, "created");
     sy_json_write_i64(&w, resp->created ? resp->created : (int64_t)time(NULL));
     KEY(&w, "model");
@@ -280,7 +280,7 @@ int sy_openai_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_ir_
     KEY(&w, "message");
     sy_json_write_begin_object(&w);
     KEY(&w, "role");
-    sy_json_write_string(&w, SY_STR("assistant"));
+    sy_json_write_string_lit(&w, "assistant");
     KEY(&w, "content");
     if (refusal || (text.len == 0 && ncalls))
         sy_json_write_null(&w);
@@ -306,7 +306,7 @@ int sy_openai_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_ir_
             KEY(&w, "id");
             sy_json_write_string(&w, p->call_id);
             KEY(&w, "type");
-            sy_json_write_string(&w, SY_STR("function"));
+            sy_json_write_string_lit(&w, "function");
             KEY(&w, "function");
             sy_json_write_begin_object(&w);
             KEY(&w, "name");
@@ -331,7 +331,7 @@ int sy_openai_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_ir_
     KEY(&w, "usage");
     write_usage(&w, &resp->usage);
     KEY(&w, "service_tier");
-    sy_json_write_string(&w, SY_STR("default"));
+    sy_json_write_string_lit(&w, "default");
     KEY(&w, "system_fingerprint");
     sy_json_write_null(&w);
     sy_json_write_end_object(&w);
@@ -367,7 +367,7 @@ static void chunk_begin(fdstream_t *st, sy_json_writer_t *w)
     KEY(w, "id");
     sy_json_write_string(w, st->id);
     KEY(w, "object");
-    sy_json_write_string(w, SY_STR("chat.completion.chunk"));
+    sy_json_write_string_lit(w, "chat.completion.chunk");
     KEY(w, "created");
     sy_json_write_i64(w, st->created);
     KEY(w, "model");
@@ -442,7 +442,7 @@ static void tool_call_delta(sy_json_writer_t *w, uint32_t ordinal, const sy_ir_d
         KEY(w, "id");
         sy_json_write_string(w, d->id);
         KEY(w, "type");
-        sy_json_write_string(w, SY_STR("function"));
+        sy_json_write_string_lit(w, "function");
     }
     KEY(w, "function");
     sy_json_write_begin_object(w);
@@ -496,9 +496,9 @@ int sy_openai_fd_stream_event(void *vst, const sy_ir_delta_t *d, sy_buf_t *out)
         chunk_begin(st, &w);
         choice_begin(&w);
         KEY(&w, "role");
-        sy_json_write_string(&w, SY_STR("assistant"));
+        sy_json_write_string_lit(&w, "assistant");
         KEY(&w, "content");
-        sy_json_write_string(&w, SY_STR(""));
+        sy_json_write_string_lit(&w, "");
         KEY(&w, "refusal");
         sy_json_write_null(&w);
         choice_end(&w, NULL);
@@ -685,7 +685,7 @@ static void model_object(sy_json_writer_t *w, sy_str_t name, int64_t created, co
     KEY(w, "id");
     sy_json_write_string(w, name);
     KEY(w, "object");
-    sy_json_write_string(w, SY_STR("model"));
+    sy_json_write_string_lit(w, "model");
     KEY(w, "created");
     sy_json_write_i64(w, created);
     KEY(w, "owned_by");
@@ -700,7 +700,7 @@ int sy_openai_models_list(const sy_str_t *names, size_t n, int64_t created, cons
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
     KEY(&w, "object");
-    sy_json_write_string(&w, SY_STR("list"));
+    sy_json_write_string_lit(&w, "list");
     KEY(&w, "data");
     sy_json_write_begin_array(&w);
     for (size_t i = 0; i < n; i++)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define K(w, lit) sy_json_write_key((w), SY_STR(lit))
+#define K(w, lit) sy_json_write_key_lit((w), lit) /* a literal: no escaping */
 
 /* Appended to the system prompt for JSON_OBJECT requests: Anthropic has no
  * "any JSON object" mode (its structured outputs need a schema whose objects

@@ -28,7 +28,7 @@
 
 /* ------------------------------------------------------------ encoding --- */
 
-#define KEY(w, k) sy_json_write_key((w), SY_STR(k))
+#define KEY(w, k) sy_json_write_key_lit((w), k) /* a literal: no escaping */
 
 /* True for the official API host (and Azure): they get the current
  * parameter names; compatible hosts get the long-standing ones. */
@@ -56,7 +56,7 @@ static void write_image(sy_arena_t *a, sy_json_writer_t *w, const sy_ir_image_t 
 {
     sy_json_write_begin_object(w);
     KEY(w, "type");
-    sy_json_write_string(w, SY_STR("image_url"));
+    sy_json_write_string_lit(w, "image_url");
     KEY(w, "image_url");
     sy_json_write_begin_object(w);
     KEY(w, "url");
@@ -97,7 +97,7 @@ static void write_content(sy_arena_t *a, sy_json_writer_t *w, const sy_ir_part_t
         if (parts[i].kind == SY_IR_TEXT) {
             sy_json_write_begin_object(w);
             KEY(w, "type");
-            sy_json_write_string(w, SY_STR("text"));
+            sy_json_write_string_lit(w, "text");
             KEY(w, "text");
             sy_json_write_string(w, parts[i].text);
             sy_json_write_end_object(w);
@@ -129,7 +129,7 @@ static void write_text_or_parts(sy_json_writer_t *w, const sy_ir_part_t *parts, 
             continue;
         sy_json_write_begin_object(w);
         KEY(w, "type");
-        sy_json_write_string(w, SY_STR("text"));
+        sy_json_write_string_lit(w, "text");
         KEY(w, "text");
         sy_json_write_string(w, parts[i].text);
         sy_json_write_end_object(w);
@@ -144,7 +144,7 @@ static void write_tool_result(sy_json_writer_t *w, const sy_ir_part_t *p, bool *
 {
     sy_json_write_begin_object(w);
     KEY(w, "role");
-    sy_json_write_string(w, SY_STR("tool"));
+    sy_json_write_string_lit(w, "tool");
     KEY(w, "tool_call_id");
     sy_json_write_string(w, p->call_id);
     KEY(w, "content");
@@ -160,7 +160,7 @@ static void write_tool_images(sy_arena_t *a, sy_json_writer_t *w, const sy_ir_me
 {
     sy_json_write_begin_object(w);
     KEY(w, "role");
-    sy_json_write_string(w, SY_STR("user"));
+    sy_json_write_string_lit(w, "user");
     KEY(w, "content");
     sy_json_write_begin_array(w);
     for (size_t i = 0; i < m->nparts; i++) {
@@ -203,7 +203,7 @@ static void write_message(sy_arena_t *a, sy_json_writer_t *w, const sy_ir_messag
         }
         sy_json_write_begin_object(w);
         KEY(w, "role");
-        sy_json_write_string(w, SY_STR("assistant"));
+        sy_json_write_string_lit(w, "assistant");
         KEY(w, "content");
         /* Reasoning from earlier turns is not sent back: Chat Completions
          * has no input field for it (DeepSeek rejects reasoning_content in
@@ -227,7 +227,7 @@ static void write_message(sy_arena_t *a, sy_json_writer_t *w, const sy_ir_messag
                 KEY(w, "id");
                 sy_json_write_string(w, p->call_id);
                 KEY(w, "type");
-                sy_json_write_string(w, SY_STR("function"));
+                sy_json_write_string_lit(w, "function");
                 KEY(w, "function");
                 sy_json_write_begin_object(w);
                 KEY(w, "name");
@@ -263,7 +263,7 @@ static void write_tools(sy_json_writer_t *w, const sy_ir_request_t *r)
         const sy_ir_tool_t *t = &r->tools[i];
         sy_json_write_begin_object(w);
         KEY(w, "type");
-        sy_json_write_string(w, SY_STR("function"));
+        sy_json_write_string_lit(w, "function");
         KEY(w, "function");
         sy_json_write_begin_object(w);
         KEY(w, "name");
@@ -326,7 +326,7 @@ static void write_body(sy_arena_t *a, sy_json_writer_t *w, const sy_provider_ctx
     if (r->nsystem) {
         sy_json_write_begin_object(w);
         KEY(w, "role");
-        sy_json_write_string(w, SY_STR("system"));
+        sy_json_write_string_lit(w, "system");
         KEY(w, "content");
         write_text_or_parts(w, r->system, r->nsystem);
         sy_json_write_end_object(w);
@@ -340,21 +340,21 @@ static void write_body(sy_arena_t *a, sy_json_writer_t *w, const sy_provider_ctx
     switch (r->tool_choice) {
     case SY_IR_TOOL_CHOICE_AUTO:
         KEY(w, "tool_choice");
-        sy_json_write_string(w, SY_STR("auto"));
+        sy_json_write_string_lit(w, "auto");
         break;
     case SY_IR_TOOL_CHOICE_NONE:
         KEY(w, "tool_choice");
-        sy_json_write_string(w, SY_STR("none"));
+        sy_json_write_string_lit(w, "none");
         break;
     case SY_IR_TOOL_CHOICE_REQUIRED:
         KEY(w, "tool_choice");
-        sy_json_write_string(w, SY_STR("required"));
+        sy_json_write_string_lit(w, "required");
         break;
     case SY_IR_TOOL_CHOICE_NAMED:
         KEY(w, "tool_choice");
         sy_json_write_begin_object(w);
         KEY(w, "type");
-        sy_json_write_string(w, SY_STR("function"));
+        sy_json_write_string_lit(w, "function");
         KEY(w, "function");
         sy_json_write_begin_object(w);
         KEY(w, "name");
@@ -375,13 +375,13 @@ static void write_body(sy_arena_t *a, sy_json_writer_t *w, const sy_provider_ctx
         KEY(w, "response_format");
         sy_json_write_begin_object(w);
         KEY(w, "type");
-        sy_json_write_string(w, SY_STR("json_object"));
+        sy_json_write_string_lit(w, "json_object");
         sy_json_write_end_object(w);
     } else if (r->format == SY_IR_FORMAT_JSON_SCHEMA) {
         KEY(w, "response_format");
         sy_json_write_begin_object(w);
         KEY(w, "type");
-        sy_json_write_string(w, SY_STR("json_schema"));
+        sy_json_write_string_lit(w, "json_schema");
         KEY(w, "json_schema");
         sy_json_write_begin_object(w);
         KEY(w, "name");
