@@ -204,12 +204,7 @@ static sy_str_t metric_label(const sy_config_deployment_t *d)
 static void append_u64(sy_buf_t *b, uint64_t n)
 {
     char d[20];
-    size_t k = sizeof(d);
-    do {
-        d[--k] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    sy_buf_append(b, d + k, sizeof(d) - k);
+    sy_buf_append(b, d, sy_fmt_u64(d, n));
 }
 
 /* One entry of the access log's route array:
@@ -304,29 +299,58 @@ static void audit_verdict(proxy_t *p, const sy_guard_verdict_t *v, bool output)
     sy_audit_add_verdict(p->audit, sy_str(tag, n));
 }
 
+/* x-switchyard-route text: appends to a fixed buffer, cut at its end. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} route_text_t;
+
+static void rt_put(route_text_t *t, const char *s, size_t n)
+{
+    n = SY_MIN(n, t->cap - t->len);
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+}
+
+static void rt_c(route_text_t *t, const char *s) { rt_put(t, s, strlen(s)); }
+
+static void rt_u64(route_text_t *t, uint64_t v)
+{
+    char d[20];
+    rt_put(t, d, sy_fmt_u64(d, v));
+}
+
+/* The gateway's response headers. Names are literals and values live in
+ * the request arena or the configuration snapshot this request holds, so
+ * they are queued without copies. */
 static void add_common_headers(proxy_t *p)
 {
-    sy_http_add_header(p->req, "x-switchyard-request-id", sy_str_c(p->request_id));
+    sy_http_add_header_ref(p->req, SY_STR("x-switchyard-request-id"), sy_str_c(p->request_id));
     sy_gov_headers(p->gov, p->fd->format, p->req);
     if (p->dep) {
-        sy_http_add_header(p->req, "x-switchyard-provider", p->dep->provider);
-        sy_http_add_header(p->req, "x-switchyard-model", p->dep->model);
-        char route[700];
-        int n = sy_snprintf(route, sizeof(route), "%.*s; attempts=%u; strategy=%s",
-                         (int)SY_MIN(p->dep->label.len, (size_t)150), p->dep->label.p, p->attempts,
-                         p->plan ? sy_route_strategy_names[p->plan->strategy] : "priority");
-        size_t len = n > 0 ? (size_t)n : 0;
-        if (p->retries && len < sizeof(route))
-            len += (size_t)sy_snprintf(route + len, sizeof(route) - len, "; retries=%u", p->retries);
-        if (p->fallbacks && len < sizeof(route))
-            len += (size_t)sy_snprintf(route + len, sizeof(route) - len, "; fallbacks=%u",
-                                    p->fallbacks);
-        if (p->hedged && len < sizeof(route))
-            len += (size_t)sy_snprintf(route + len, sizeof(route) - len, "; hedged");
-        if (p->tried.len && len < sizeof(route))
-            sy_snprintf(route + len, sizeof(route) - len, "; tried=%.*s",
-                     (int)SY_MIN(p->tried.len, (size_t)420), sy_buf_ptr(&p->tried));
-        sy_http_add_header(p->req, "x-switchyard-route", sy_str_c(route));
+        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-provider"), p->dep->provider);
+        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-model"), p->dep->model);
+        route_text_t t = {sy_arena_alloc(p->req->arena, 700), 0, 700};
+        rt_put(&t, p->dep->label.p, SY_MIN(p->dep->label.len, (size_t)150));
+        rt_c(&t, "; attempts=");
+        rt_u64(&t, p->attempts);
+        rt_c(&t, "; strategy=");
+        rt_c(&t, p->plan ? sy_route_strategy_names[p->plan->strategy] : "priority");
+        if (p->retries) {
+            rt_c(&t, "; retries=");
+            rt_u64(&t, p->retries);
+        }
+        if (p->fallbacks) {
+            rt_c(&t, "; fallbacks=");
+            rt_u64(&t, p->fallbacks);
+        }
+        if (p->hedged)
+            rt_c(&t, "; hedged");
+        if (p->tried.len) {
+            rt_c(&t, "; tried=");
+            rt_put(&t, sy_buf_ptr(&p->tried), SY_MIN(p->tried.len, (size_t)420));
+        }
+        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-route"), sy_str(t.p, t.len));
     }
 }
 
