@@ -1319,16 +1319,16 @@ static void hedge_timer_cb(sy_timer_t *t)
 
 /* ---- attempts ---- */
 
-static void build_ctx(attempt_t *a, const sy_config_deployment_t *dep)
+/* The adapter's context for deployment dep; base_path is the path of the
+ * provider's base URL (parsed once per attempt, with the origin). */
+static void build_ctx(attempt_t *a, const sy_config_deployment_t *dep, sy_str_t base_path)
 {
     const sy_config_provider_t *pc = dep->provider_cfg;
     sy_provider_ctx_t *cx = &a->pcx;
     memset(cx, 0, sizeof(*cx));
     cx->provider_name = pc->name;
     cx->base_url = pc->base_url;
-    sy_http_url_t url;
-    const char *uerr;
-    cx->base_path = sy_http_url_parse(pc->base_url, &url, &uerr) == SY_OK ? url.path : SY_STR("");
+    cx->base_path = base_path;
     cx->api_key = pc->api_key;
     cx->model = dep->model;
     cx->api_version = pc->api_version;
@@ -1422,8 +1422,19 @@ static void go(proxy_t *p, attempt_t *a)
         if (p->ir.stream && p->attempts > 1)
             p->enc = p->fd->stream_new(p->req->arena, &p->ir);
     }
+    sy_http_origin_t origin;
+    sy_str_t path;
+    const char *oerr = NULL;
+    if (sy_http_origin_from_url(&origin, dep->provider_cfg->base_url, &path, &oerr) != SY_OK ||
+        (dep->provider_cfg->proxy.len &&
+         sy_http_origin_set_proxy(&origin, dep->provider_cfg->proxy, NULL, &oerr) != SY_OK)) {
+        a->err.cls = SY_IR_ERR_INTERNAL;
+        a->err.message = sy_str_c(oerr ? oerr : "invalid provider URL");
+        attempt_failed(a);
+        return;
+    }
     a->vt = sy_provider_find(dep->provider_cfg->kind);
-    build_ctx(a, dep);
+    build_ctx(a, dep, path);
     /* Passthrough when the client speaks the provider's own format: the
      * client's body goes upstream with only the members the gateway acts on
      * rewritten (the adapter's passthrough hook), and the answer comes back
@@ -1446,17 +1457,6 @@ static void go(proxy_t *p, attempt_t *a)
             attempt_failed(a);
             return;
         }
-    }
-    sy_http_origin_t origin;
-    sy_str_t path;
-    const char *oerr = NULL;
-    if (sy_http_origin_from_url(&origin, dep->provider_cfg->base_url, &path, &oerr) != SY_OK ||
-        (dep->provider_cfg->proxy.len &&
-         sy_http_origin_set_proxy(&origin, dep->provider_cfg->proxy, NULL, &oerr) != SY_OK)) {
-        a->err.cls = SY_IR_ERR_INTERNAL;
-        a->err.message = sy_str_c(oerr ? oerr : "invalid provider URL");
-        attempt_failed(a);
-        return;
     }
     sy_http_header_t *hs = sy_arena_alloc(p->req->arena, SY_PROXY_MAX_HEADERS * sizeof(*hs));
     size_t nh = 0;
