@@ -428,6 +428,29 @@ static void test_passthrough_usage(void)
     CHECK(!u.has_input && !u.has_output && u.input == 0);
     CHECK_INT(pt_usage(a, "{\"choices\":[{}],\"usage\":null}", &u), SY_OK);
     CHECK(!u.has_input && !u.has_output);
+    /* read as the whole decode reads it: usage variants give the same figures */
+    const char *variants[] = {
+        "{\"prompt_tokens\":10,\"completion_tokens\":2,\"total_tokens\":42,"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":30}}", /* xAI: reasoning outside */
+        "{\"prompt_tokens\":10,\"completion_tokens\":32,\"total_tokens\":42,"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":30}}", /* OpenAI: inside */
+        "{\"prompt_tokens\":10,\"completion_tokens\":2,\"prompt_cache_hit_tokens\":8}", /* DeepSeek */
+        "{\"prompt_tokens\":10,\"prompt_tokens_details\":{\"cached_tokens\":4},"
+        "\"prompt_cache_hit_tokens\":8}",
+        "{\"prompt_tokens\":1,\"prompt_tokens\":2,\"completion_tokens\":3.5,\"total_tokens\":-1}",
+        "{\"prompt_tokens\":\"7\",\"completion_tokens\":null,\"prompt_tokens_details\":null,"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":1,\"reasoning_tokens\":2}}",
+        "{\"prompt_tokens\":1e2,\"completion_tokens\":0,\"x\":[{\"prompt_tokens\":5}]}",
+        "{\"pro\\u006dpt_tokens\":1}", /* an escaped key inside usage: parsed */
+        "{}",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(variants); i++) {
+        const char *body = sy_arena_sprintf(a, "{\"choices\":[{\"message\":{\"content\":\"x\"}}],\"usage\":%s}",
+                                            variants[i]);
+        CHECK_INT(pt_usage(a, body, &u), SY_OK);
+        CHECK(sy_provider_openai.decode(a, &cx, sy_str_c(body), &r, &err) == SY_OK);
+        CHECK(memcmp(&u, &r.usage, sizeof(u)) == 0);
+    }
     /* unsure: the whole decode decides */
     const char *unsure[] = {
         "{\"error\":{\"message\":\"boom\"},\"choices\":[{}]}",              /* an error member */
@@ -437,6 +460,8 @@ static void test_passthrough_usage(void)
         "{\"choices\":[{}],\"us\\u0061ge\":{\"prompt_tokens\":1}}",         /* a key with escapes */
         "{\"choices\":[{}],\"usage\":{\"prompt_tokens\":1},\"usage\":{}}",  /* usage twice */
         "{\"choices\":[{}],\"usage\":{\"prompt_tokens\":}}",                /* malformed usage */
+        "{\"choices\":[{}],\"usage\":{\"prompt_tokens\":01}}",              /* not a number */
+        "{\"choices\":[{}],\"usage\":[1]}",                                 /* not an object */
         "{\"choices\":[{]},\"usage\":{\"prompt_tokens\":1}}",               /* brackets crossed */
         "{\"choices\":[{}],\"usage\":{\"prompt_tokens\":1}} x",             /* text after */
         "[{\"choices\":[{}]}]",                                             /* not an object */
