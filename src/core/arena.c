@@ -2,7 +2,8 @@
  * arena.c - region allocator.
  *
  * Blocks form a singly linked list, newest first. An allocation that does not
- * fit in the current block gets a new block of max(block_size, n). Reset keeps
+ * fit in the current block goes to the first of the next few blocks with room
+ * left at its end, else gets a new block of max(block_size, n). Reset keeps
  * the first block so a per-connection arena that serves many requests settles
  * at zero mallocs per request.
  */
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #define SY_ARENA_ALIGN 16
+#define ARENA_TAIL_SCAN 4 /* older blocks tried before a new one is made */
 
 typedef struct sy_arena_block {
     struct sy_arena_block *next;
@@ -102,6 +104,19 @@ void *sy_arena_alloc(sy_arena_t *a, size_t n)
         sy_panic("arena allocation size overflow");
     sy_arena_block_t *b = a->head;
     if (b->size - b->used < need) {
+        /* The tails that earlier blocks were left with when an allocation
+         * did not fit: first fit among the few newest. Without it a request
+         * arena of ~14 KiB used held 20 KiB in five blocks (the proxy, audit
+         * and routing state each opened a block and left the last one's
+         * tail unused), and that is most of a concurrent stream's memory. */
+        int k = 0;
+        for (sy_arena_block_t *o = b->next; o && k < ARENA_TAIL_SCAN; o = o->next, k++)
+            if (o->size - o->used >= need) {
+                void *p = o->data + o->used;
+                o->used += need;
+                a->total += need;
+                return p; /* a->last stays: it is in the head block */
+            }
         size_t size = need > a->block_size ? need : a->block_size;
         sy_arena_block_t *nb = block_new(size);
         if (need > a->block_size && b->used < b->size / 2) {
