@@ -31,6 +31,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/fmt.h"
+
 #define KEY(w, k) sy_json_write_key_lit((w), k) /* a literal: no escaping */
 
 /* ------------------------------------------------------------- errors --- */
@@ -198,34 +200,29 @@ static sy_str_t make_id(sy_arena_t *a, const sy_ir_request_t *req)
                                      (unsigned long long)(n & 0xffffff)));
 }
 
+/* The usage object, OpenAI's fixed shape with five counts: written as one
+ * piece of text (its member names are literals and its values integers),
+ * not member by member through the writer. */
 static void write_usage(sy_json_writer_t *w, const sy_ir_usage_t *u)
 {
-    sy_json_write_begin_object(w);
-    KEY(w, "prompt_tokens");
-    sy_json_write_u64(w, u->input);
-    KEY(w, "completion_tokens");
-    sy_json_write_u64(w, u->output);
-    KEY(w, "total_tokens");
-    sy_json_write_u64(w, u->input + u->output);
-    KEY(w, "prompt_tokens_details");
-    sy_json_write_begin_object(w);
-    KEY(w, "cached_tokens");
-    sy_json_write_u64(w, u->cached_input);
-    KEY(w, "audio_tokens");
-    sy_json_write_u64(w, 0);
-    sy_json_write_end_object(w);
-    KEY(w, "completion_tokens_details");
-    sy_json_write_begin_object(w);
-    KEY(w, "reasoning_tokens");
-    sy_json_write_u64(w, u->reasoning);
-    KEY(w, "audio_tokens");
-    sy_json_write_u64(w, 0);
-    KEY(w, "accepted_prediction_tokens");
-    sy_json_write_u64(w, 0);
-    KEY(w, "rejected_prediction_tokens");
-    sy_json_write_u64(w, 0);
-    sy_json_write_end_object(w);
-    sy_json_write_end_object(w);
+    static const char *const piece[] = {
+        "{\"prompt_tokens\":", ",\"completion_tokens\":", ",\"total_tokens\":",
+        ",\"prompt_tokens_details\":{\"cached_tokens\":",
+        ",\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":",
+        ",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
+    };
+    const uint64_t num[] = {u->input, u->output, u->input + u->output, u->cached_input,
+                            u->reasoning};
+    char text[384]; /* the pieces (244 bytes) and five numbers of at most 20 digits */
+    size_t n = 0;
+    for (size_t i = 0; i < SY_ARRAY_LEN(piece); i++) {
+        size_t len = strlen(piece[i]);
+        memcpy(text + n, piece[i], len);
+        n += len;
+        if (i < SY_ARRAY_LEN(num))
+            n += sy_fmt_u64(text + n, num[i]);
+    }
+    sy_json_write_raw(w, sy_str(text, n));
 }
 
 /* The concatenated text of the parts of one kind, or an empty view. */
