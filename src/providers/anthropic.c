@@ -28,7 +28,7 @@
 
 static void write_str_member(sy_json_writer_t *w, const char *key, sy_str_t v)
 {
-    sy_json_write_key(w, sy_str_c(key));
+    sy_json_write_key_plain(w, sy_str_c(key)); /* (always a literal name) */
     sy_json_write_string(w, v);
 }
 

@@ -169,19 +169,19 @@ void sy_anthropic_write_usage(sy_json_writer_t *w, const sy_ir_usage_t *u, bool 
          * upstream that reports more cached tokens than prompt tokens */
         uint64_t fresh = in >= cached ? in - cached : 0;
         fresh = fresh >= written ? fresh - written : 0;
-        sy_json_write_key(w, SY_STR("input_tokens"));
+        sy_json_write_key_lit(w, "input_tokens");
         sy_json_write_u64(w, fresh);
-        sy_json_write_key(w, SY_STR("cache_creation_input_tokens"));
+        sy_json_write_key_lit(w, "cache_creation_input_tokens");
         sy_json_write_u64(w, written);
-        sy_json_write_key(w, SY_STR("cache_read_input_tokens"));
+        sy_json_write_key_lit(w, "cache_read_input_tokens");
         sy_json_write_u64(w, cached);
     }
-    sy_json_write_key(w, SY_STR("output_tokens"));
+    sy_json_write_key_lit(w, "output_tokens");
     sy_json_write_u64(w, u->has_output ? u->output : 0);
     if (u->has_reasoning) {
-        sy_json_write_key(w, SY_STR("output_tokens_details"));
+        sy_json_write_key_lit(w, "output_tokens_details");
         sy_json_write_begin_object(w);
-        sy_json_write_key(w, SY_STR("thinking_tokens"));
+        sy_json_write_key_lit(w, "thinking_tokens");
         sy_json_write_u64(w, u->reasoning);
         sy_json_write_end_object(w);
     }
@@ -211,7 +211,7 @@ void sy_anthropic_write_tool_input(sy_json_writer_t *w, sy_arena_t *a, sy_str_t 
         return;
     }
     sy_json_write_begin_object(w);
-    sy_json_write_key(w, SY_STR(SY_ANTHROPIC_RAW_ARGS_KEY));
+    sy_json_write_key_lit(w, SY_ANTHROPIC_RAW_ARGS_KEY);
     sy_json_write_string(w, arguments);
     sy_json_write_end_object(w);
 }
