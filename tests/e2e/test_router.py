@@ -56,6 +56,7 @@ providers:
   - { name: sim, kind: openai, base_url: "%s/v1", api_key: k1, region: us-east-1, jurisdiction: US }
   - { name: simx, kind: openai, base_url: "%s/v1", api_key: k2, region: eu-west-1, jurisdiction: EU }
   - { name: simant, kind: anthropic, base_url: "%s", api_key: k3, region: eu-west-1 }
+  - { name: sim-anthropic-with-a-long-name, kind: anthropic, base_url: "%s", api_key: k4 }
 router:
   retries: 1
   backoff_base: 10ms
@@ -115,9 +116,11 @@ models:
     deployments:
       - { provider: sim, model: gpt-4o-mini }
       - { provider: simx, model: gpt-4.1-nano }
+  - name: glongname
+    deployments: [{ provider: sim-anthropic-with-a-long-name, model: claude-haiku-4-5 }]
   - name: "sim/*"
     deployments: [{ provider: sim, model: "*" }]
-""" % (port, KEY, sim, sim, sim)
+""" % (port, KEY, sim, sim, sim, sim)
 
 
 sim = Server(["sim", "--listen", "127.0.0.1:{port}", "-c", "{config}", "--workers", "2", "--log-level", "info"], SIM)
@@ -448,6 +451,18 @@ r = subprocess.run([BIN, "route", "explain", "-c", gw.config_path, "--model", "g
                    capture_output=True, text=True, timeout=10)
 x = json.loads(r.stdout) if r.returncode == 0 else {}
 check("switchyard route explain --json with a constraint header", x.get("order") == ["simx/gpt-4.1-nano"], r.stdout + r.stderr)
+
+# ---- provider names longer than a status buffer ----------------------------------------------
+
+st, h, _ = chat("glongname")
+e = access_of(h.get("x-switchyard-request-id"))
+route = (e or {}).get("route") or []
+check("a long provider name is whole in the headers and the access log (route and provider)",
+      st == 200 and h.get("x-switchyard-provider") == "sim-anthropic-with-a-long-name"
+      and h.get("x-switchyard-route", "").startswith("sim-anthropic-with-a-long-name/claude-haiku-4-5;")
+      and e is not None and e.get("provider") == "sim-anthropic-with-a-long-name" and len(route) == 1
+      and route[0].get("deployment") == "sim-anthropic-with-a-long-name/claude-haiku-4-5" and route[0].get("status") == 200,
+      (st, h.get("x-switchyard-route"), e))
 
 # ---- the gateway stayed healthy -----------------------------------------------------------------
 
