@@ -391,7 +391,11 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
     for (size_t i = 0; i < n; i++) {
         const sy_json_t *m = sy_json_index(msgs, i);
         char mp[64], fp[128];
-        sy_snprintf(mp, sizeof(mp), "messages[%zu]", i);
+        char num[24];
+        size_t nl = sy_fmt_u64(num, i);
+        num[nl] = ']';
+        num[nl + 1] = '\0';
+        path_cat(mp, sizeof(mp), "messages[", num);
         if (!sy_json_is(m, SY_JSON_OBJECT))
             return bad_type(p, mp, "an object", m);
         path_cat(fp, sizeof(fp), mp, ".role");

@@ -179,8 +179,15 @@ static void give_up(proxy_t *p);
 
 void sy_proxy_request_id(sy_gateway_worker_t *w, char out[32])
 {
-    sy_snprintf(out, 32, "req_%016llx%08llx", (unsigned long long)w->id_prefix,
-             (unsigned long long)(++w->id_seq & 0xffffffffULL));
+    /* "req_" + 16 hex digits of the worker's prefix + 8 of its sequence */
+    static const char hex[] = "0123456789abcdef";
+    uint64_t prefix = w->id_prefix, seq = ++w->id_seq & 0xffffffffULL;
+    memcpy(out, "req_", 4);
+    for (int i = 0; i < 16; i++)
+        out[4 + i] = hex[(prefix >> (60 - 4 * i)) & 15];
+    for (int i = 0; i < 8; i++)
+        out[20 + i] = hex[(seq >> (28 - 4 * i)) & 15];
+    out[28] = '\0';
 }
 
 static inline uint64_t now_ms(void) { return sy_now_ns() / 1000000ull; }
@@ -614,11 +621,11 @@ static void finish(proxy_t *p, int status)
     uint64_t cost = priced ? sy_cost_pico(&p->dep->cost, &p->usage) : 0;
     sy_str_t provider = p->dep ? p->dep->provider : SY_STR("");
     sy_str_t model = group_name(p);
-    char st[8];
-    sy_snprintf(st, sizeof(st), "%d", status);
+    char st[20];
+    size_t stlen = sy_fmt_u64(st, (uint64_t)(status > 0 ? status : 0));
     sy_metrics_shard_t *m = p->w->metrics;
     sy_str_t fdname = sy_str_c(p->fd->name);
-    sy_metrics_add(m, SY_M_REQUESTS, 1, fdname, provider, model, sy_str_c(st));
+    sy_metrics_add(m, SY_M_REQUESTS, 1, fdname, provider, model, sy_str(st, stlen));
     uint64_t total = now - p->t_start;
     uint64_t upstream = p->t_up_start ? (p->t_up_end ? p->t_up_end : now) - p->t_up_start : 0;
     sy_metrics_observe(m, SY_M_REQUEST_DURATION, total, fdname);
