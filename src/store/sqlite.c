@@ -17,7 +17,7 @@
 typedef struct {
     sy_store_t base;
     sqlite3 *db;
-    sqlite3_stmt *ins_record, *ins_checkpoint, *set_meta;
+    sqlite3_stmt *ins_record, *ins_records, *ins_checkpoint, *set_meta;
     sqlite3_stmt *begin, *commit, *rollback; /* prepared once: a batch parses no SQL */
 } sqlite_store_t;
 
@@ -57,26 +57,41 @@ static int run(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? SY_OK : SY_ERR;
 }
 
+/* Rows per multi-row INSERT: 16 x 5 parameters, well under SQLite's
+ * limit of 999 in its oldest supported versions. */
+#define ROWS_PER_INSERT 16
+
+/* One record's five values, bound from parameter base+1 on. */
+static void bind_row(sqlite3_stmt *st, int base, const sy_store_row_t *r)
+{
+    sqlite3_bind_int64(st, base + 1, (sqlite3_int64)r->seq);
+    sqlite3_bind_text(st, base + 2, r->request_id.p ? r->request_id.p : "",
+                      (int)r->request_id.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, base + 3, (sqlite3_int64)r->time_ms);
+    sqlite3_bind_blob(st, base + 4, r->leaf.b, SY_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 5, r->record.p, (int)r->record.len, SQLITE_STATIC);
+}
+
 static int append(sy_store_t *base, const sy_store_batch_t *b, char *err, size_t errsz)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     if (run(s->begin) != SY_OK)
         return fail(s, "begin", err, errsz);
-    for (size_t i = 0; i < b->nrows; i++) {
-        const sy_store_row_t *r = &b->rows[i];
-        sqlite3_stmt *st = s->ins_record;
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)r->seq);
-        sqlite3_bind_text(st, 2, r->request_id.p ? r->request_id.p : "", (int)r->request_id.len,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)r->time_ms);
-        sqlite3_bind_blob(st, 4, r->leaf.b, SY_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r->record.p, (int)r->record.len, SQLITE_STATIC);
+    /* Whole groups of ROWS_PER_INSERT rows through one multi-row statement
+     * (one statement start, cursor and halt per group rather than per
+     * row), the rest one at a time. */
+    for (size_t i = 0; i < b->nrows;) {
+        size_t n = b->nrows - i >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
+        sqlite3_stmt *st = n > 1 ? s->ins_records : s->ins_record;
+        for (size_t j = 0; j < n; j++)
+            bind_row(st, (int)(5 * j), &b->rows[i + j]);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
             fail(s, "insert record", err, errsz);
             goto rollback;
         }
+        i += n;
     }
     if (b->frontier_len) {
         sqlite3_stmt *st = s->set_meta;
@@ -314,6 +329,7 @@ static void sqlite_close(sy_store_t *base)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
     sqlite3_finalize(s->ins_record);
+    sqlite3_finalize(s->ins_records);
     sqlite3_finalize(s->ins_checkpoint);
     sqlite3_finalize(s->set_meta);
     sqlite3_finalize(s->begin);
@@ -384,10 +400,17 @@ opened:
         }
         goto done;
     }
+    char multi[64 + ROWS_PER_INSERT * 16];
+    size_t m = (size_t)snprintf(multi, sizeof(multi),
+                                "INSERT INTO audit_records(seq, request_id, time_ms, leaf, record) "
+                                "VALUES(?,?,?,?,?)");
+    for (int j = 1; j < ROWS_PER_INSERT; j++)
+        m += (size_t)snprintf(multi + m, sizeof(multi) - m, ",(?,?,?,?,?)");
     if (prepare(s,
                 "INSERT INTO audit_records(seq, request_id, time_ms, leaf, record) "
                 "VALUES(?1, ?2, ?3, ?4, ?5)",
                 &s->ins_record, err, errsz) ||
+        prepare(s, multi, &s->ins_records, err, errsz) ||
         prepare(s,
                 "INSERT OR REPLACE INTO audit_checkpoints(tree_size, root, time_ms, key_id, "
                 "signature) VALUES(?1, ?2, ?3, ?4, ?5)",
