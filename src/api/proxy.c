@@ -621,36 +621,36 @@ static void finish(proxy_t *p, int status)
     uint64_t cost = priced ? sy_cost_pico(&p->dep->cost, &p->usage) : 0;
     sy_str_t provider = p->dep ? p->dep->provider : SY_STR("");
     sy_str_t model = group_name(p);
-    char st[20];
-    size_t stlen = sy_fmt_u64(st, (uint64_t)(status > 0 ? status : 0));
-    sy_metrics_shard_t *m = p->w->metrics;
     sy_str_t fdname = sy_str_c(p->fd->name);
-    sy_metrics_add(m, SY_M_REQUESTS, 1, fdname, provider, model, sy_str(st, stlen));
     uint64_t total = now - p->t_start;
     uint64_t upstream = p->t_up_start ? (p->t_up_end ? p->t_up_end : now) - p->t_up_start : 0;
-    sy_metrics_observe(m, SY_M_REQUEST_DURATION, total, fdname);
-    sy_metrics_observe(m, SY_M_OVERHEAD, total > upstream ? total - upstream : 0, fdname);
+    sy_metrics_request_t mr = {
+        .frontdoor = fdname,
+        .provider = provider,
+        .model = model,
+        .status = status,
+        .total_ns = total,
+        .overhead_ns = total > upstream ? total - upstream : 0,
+    };
     if (p->dep) {
-        if (upstream)
-            sy_metrics_observe(m, SY_M_UPSTREAM_LATENCY, upstream, provider);
-        if (p->t_ttft)
-            sy_metrics_observe(m, SY_M_TTFT, p->t_ttft - p->t_start, provider);
         const sy_ir_usage_t *u = &p->usage;
-        if (u->has_input)
-            sy_metrics_add(m, SY_M_TOKENS, u->input, provider, p->dep->model, SY_STR("input"),
-                           SY_STR_NULL);
-        if (u->has_output)
-            sy_metrics_add(m, SY_M_TOKENS, u->output, provider, p->dep->model, SY_STR("output"),
-                           SY_STR_NULL);
-        if (u->has_cached_input)
-            sy_metrics_add(m, SY_M_TOKENS, u->cached_input, provider, p->dep->model,
-                           SY_STR("cached_input"), SY_STR_NULL);
-        if (u->has_reasoning)
-            sy_metrics_add(m, SY_M_TOKENS, u->reasoning, provider, p->dep->model,
-                           SY_STR("reasoning"), SY_STR_NULL);
-        if (priced)
-            sy_metrics_cost(m, cost, provider, p->dep->model);
+        mr.has_dep = true;
+        mr.dep_model = p->dep->model;
+        mr.upstream_ns = upstream;
+        mr.has_ttft = p->t_ttft != 0;
+        mr.ttft_ns = p->t_ttft ? p->t_ttft - p->t_start : 0;
+        mr.tokens[SY_MTOK_INPUT] = u->input;
+        mr.has_tokens[SY_MTOK_INPUT] = u->has_input;
+        mr.tokens[SY_MTOK_OUTPUT] = u->output;
+        mr.has_tokens[SY_MTOK_OUTPUT] = u->has_output;
+        mr.tokens[SY_MTOK_CACHED_INPUT] = u->cached_input;
+        mr.has_tokens[SY_MTOK_CACHED_INPUT] = u->has_cached_input;
+        mr.tokens[SY_MTOK_REASONING] = u->reasoning;
+        mr.has_tokens[SY_MTOK_REASONING] = u->has_reasoning;
+        mr.priced = priced;
+        mr.cost_pico = cost;
     }
+    sy_metrics_request(p->w->metrics, &mr);
     if (status < 400 && p->usage.has_output && !p->client_started && priced) {
         char usd[32];
         sy_http_add_header(p->req, "x-switchyard-cost-usd", sy_str_c(sy_cost_format(cost, usd)));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "router/catalog.h"
 
 typedef struct {
@@ -55,8 +56,25 @@ typedef struct {
 #define INDEX_SLOTS (2 * SY_METRICS_MAX_SERIES)
 #define RECENT 4
 
+/* What sy_metrics_request resolved for one label tuple (front door,
+ * provider, model, deployment model, status): the series of every family a
+ * request records, each found on first use (NULL until then, and again while
+ * the shard is full, so every lost increment is still counted). */
+enum { RQ_REQUESTS, RQ_DURATION, RQ_OVERHEAD, RQ_UPSTREAM, RQ_TTFT, RQ_TOKENS, RQ_COST = RQ_TOKENS + SY_MTOK__COUNT, RQ__COUNT };
+#define RQ_CACHE 8
+
+typedef struct {
+    bool used;
+    int status;
+    char labels[4][LABEL_MAX]; /* frontdoor, provider, model, deployment model; as stored */
+    uint8_t lens[4];
+    series_t *se[RQ__COUNT];
+} rq_entry_t;
+
 struct sy_metrics_shard {
     uint32_t index[INDEX_SLOTS];
+    rq_entry_t rq[RQ_CACHE]; /* worker only */
+    unsigned rq_next;        /* the entry replaced next */
     /* The series of each family found last (+1; 0 is none), most recent
      * first, tried before the index: a worker's requests mostly repeat
      * their label tuples (a request adds up to four token directions), and
@@ -227,9 +245,80 @@ void sy_metrics_cost(sy_metrics_shard_t *s, uint64_t pico, sy_str_t provider, sy
         bump(&se->value, pico);
 }
 
+static void hist_add(series_t *se, uint64_t ns);
+
 void sy_metrics_observe(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t ns, sy_str_t l1)
 {
-    series_t *se = find(s, fam, l1, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
+    hist_add(find(s, fam, l1, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL), ns);
+}
+
+static const char *const tok_dirs[SY_MTOK__COUNT] = {"input", "output", "cached_input", "reasoning"};
+
+static rq_entry_t *rq_entry(sy_metrics_shard_t *s, const sy_str_t ls[4], int status)
+{
+    for (int k = 0; k < RQ_CACHE; k++) {
+        rq_entry_t *e = &s->rq[k];
+        if (!e->used || e->status != status)
+            continue;
+        int i = 0;
+        for (; i < 4; i++)
+            if (e->lens[i] != ls[i].len || !same_bytes(e->labels[i], ls[i].p, ls[i].len))
+                break;
+        if (i == 4)
+            return e;
+    }
+    rq_entry_t *e = &s->rq[s->rq_next];
+    s->rq_next = (s->rq_next + 1) % RQ_CACHE;
+    memset(e, 0, sizeof(*e));
+    e->used = true;
+    e->status = status;
+    for (int i = 0; i < 4; i++) {
+        memcpy(e->labels[i], ls[i].p, ls[i].len);
+        e->lens[i] = (uint8_t)ls[i].len;
+    }
+    return e;
+}
+
+/* The entry's series `k`, found (and kept) on first use. */
+static inline series_t *rq_series(sy_metrics_shard_t *s, rq_entry_t *e, int k)
+{
+    if (e->se[k])
+        return e->se[k];
+    sy_str_t fd = sy_str(e->labels[0], e->lens[0]), prov = sy_str(e->labels[1], e->lens[1]);
+    sy_str_t model = sy_str(e->labels[2], e->lens[2]), dmodel = sy_str(e->labels[3], e->lens[3]);
+    series_t *se = NULL;
+    switch (k) {
+    case RQ_REQUESTS: {
+        char st[20];
+        size_t n = sy_fmt_u64(st, (uint64_t)(e->status > 0 ? e->status : 0));
+        se = find(s, SY_M_REQUESTS, fd, prov, model, sy_str(st, n));
+        break;
+    }
+    case RQ_DURATION:
+        se = find(s, SY_M_REQUEST_DURATION, fd, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
+        break;
+    case RQ_OVERHEAD:
+        se = find(s, SY_M_OVERHEAD, fd, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
+        break;
+    case RQ_UPSTREAM:
+        se = find(s, SY_M_UPSTREAM_LATENCY, prov, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
+        break;
+    case RQ_TTFT:
+        se = find(s, SY_M_TTFT, prov, SY_STR_NULL, SY_STR_NULL, SY_STR_NULL);
+        break;
+    case RQ_COST:
+        se = find(s, SY_M_COST, prov, dmodel, SY_STR_NULL, SY_STR_NULL);
+        break;
+    default:
+        se = find(s, SY_M_TOKENS, prov, dmodel, sy_str_c(tok_dirs[k - RQ_TOKENS]), SY_STR_NULL);
+        break;
+    }
+    e->se[k] = se;
+    return se;
+}
+
+static void hist_add(series_t *se, uint64_t ns)
+{
     if (se == NULL)
         return;
     bump(&se->value, ns);
@@ -239,6 +328,33 @@ void sy_metrics_observe(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t 
             bump(&se->buckets[i], 1);
             break;
         }
+}
+
+static inline void counter_add(series_t *se, uint64_t v)
+{
+    if (se)
+        bump(&se->value, v);
+}
+
+void sy_metrics_request(sy_metrics_shard_t *s, const sy_metrics_request_t *r)
+{
+    sy_str_t ls[4] = {label_of(r->frontdoor), label_of(r->provider), label_of(r->model),
+                      label_of(r->has_dep ? r->dep_model : SY_STR_NULL)};
+    rq_entry_t *e = rq_entry(s, ls, r->status);
+    counter_add(rq_series(s, e, RQ_REQUESTS), 1);
+    hist_add(rq_series(s, e, RQ_DURATION), r->total_ns);
+    hist_add(rq_series(s, e, RQ_OVERHEAD), r->overhead_ns);
+    if (!r->has_dep)
+        return;
+    if (r->upstream_ns)
+        hist_add(rq_series(s, e, RQ_UPSTREAM), r->upstream_ns);
+    if (r->has_ttft)
+        hist_add(rq_series(s, e, RQ_TTFT), r->ttft_ns);
+    for (int k = 0; k < SY_MTOK__COUNT; k++)
+        if (r->has_tokens[k])
+            counter_add(rq_series(s, e, RQ_TOKENS + k), r->tokens[k]);
+    if (r->priced)
+        counter_add(rq_series(s, e, RQ_COST), r->cost_pico);
 }
 
 void sy_metrics_conn_delta(int delta) { atomic_fetch_add(&g_conns, delta); }

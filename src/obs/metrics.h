@@ -67,6 +67,30 @@ void sy_metrics_add(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t v, s
 void sy_metrics_observe(sy_metrics_shard_t *s, sy_metric_family_t fam, uint64_t ns, sy_str_t l1);
 /* Cost counters are kept in pico-dollars and shown in dollars. */
 void sy_metrics_cost(sy_metrics_shard_t *s, uint64_t pico, sy_str_t provider, sy_str_t model);
+/* A finished request, as finish() records it: requests_total{frontdoor,
+ * provider, model, status}, the front door's duration and overhead and,
+ * when a deployment answered (`has_dep`), its provider's upstream latency and
+ * time to first token, the tokens of each direction present and the cost,
+ * labelled with the deployment's model. */
+enum { SY_MTOK_INPUT, SY_MTOK_OUTPUT, SY_MTOK_CACHED_INPUT, SY_MTOK_REASONING, SY_MTOK__COUNT };
+typedef struct {
+    sy_str_t frontdoor, provider, model;
+    int status; /* the label; below 0 is shown as 0 */
+    uint64_t total_ns, overhead_ns;
+    bool has_dep;
+    sy_str_t dep_model;
+    uint64_t upstream_ns; /* 0: no upstream time */
+    bool has_ttft;
+    uint64_t ttft_ns;
+    uint64_t tokens[SY_MTOK__COUNT];
+    bool has_tokens[SY_MTOK__COUNT];
+    bool priced;
+    uint64_t cost_pico;
+} sy_metrics_request_t;
+/* Record one request. The series of a label tuple are looked up once and
+ * kept in a small per-shard cache (the same series, in the same order, as
+ * the equivalent sy_metrics_add/observe/cost calls would make). */
+void sy_metrics_request(sy_metrics_shard_t *s, const sy_metrics_request_t *r);
 /* The open-connections gauge (process-wide, atomic: changes per connection, not per request). */
 void sy_metrics_conn_delta(int delta);
 

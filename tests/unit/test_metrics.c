@@ -2,9 +2,12 @@
  * the same series every time, whatever memory its labels are in; labels are
  * cut at 95 bytes (so tuples equal up to the cut share a series); families
  * keep their own series; shards add up in the rendering; a full shard counts
- * what it drops. */
+ * what it drops; sy_metrics_request renders exactly what the equivalent
+ * add/observe/cost calls do. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "obs/metrics.h"
 #include "unit.h"
@@ -128,8 +131,140 @@ static void test_metrics_series(void)
     sy_buf_free(&out);
 }
 
+/* finish()'s calls before sy_metrics_request: the reference. */
+static void request_by_calls(sy_metrics_shard_t *m, const sy_metrics_request_t *r)
+{
+    static const char *const dirs[SY_MTOK__COUNT] = {"input", "output", "cached_input", "reasoning"};
+    char st[24];
+    snprintf(st, sizeof(st), "%d", r->status > 0 ? r->status : 0);
+    sy_metrics_add(m, SY_M_REQUESTS, 1, r->frontdoor, r->provider, r->model, sy_str_c(st));
+    sy_metrics_observe(m, SY_M_REQUEST_DURATION, r->total_ns, r->frontdoor);
+    sy_metrics_observe(m, SY_M_OVERHEAD, r->overhead_ns, r->frontdoor);
+    if (!r->has_dep)
+        return;
+    if (r->upstream_ns)
+        sy_metrics_observe(m, SY_M_UPSTREAM_LATENCY, r->upstream_ns, r->provider);
+    if (r->has_ttft)
+        sy_metrics_observe(m, SY_M_TTFT, r->ttft_ns, r->provider);
+    for (int k = 0; k < SY_MTOK__COUNT; k++)
+        if (r->has_tokens[k])
+            sy_metrics_add(m, SY_M_TOKENS, r->tokens[k], r->provider, r->dep_model, sy_str_c(dirs[k]),
+                           SY_STR_NULL);
+    if (r->priced)
+        sy_metrics_cost(m, r->cost_pico, r->provider, r->dep_model);
+}
+
+/* A mix of requests over more label tuples than the cache holds, on two
+ * shards and on the full one; `direct`: through sy_metrics_request. */
+static void request_mix(bool direct)
+{
+    static char longp[130], longm[140];
+    memset(longp, 'p', sizeof(longp) - 1);
+    memset(longm, 'm', sizeof(longm) - 1);
+    const char *fds[] = {"openai", "anthropic"};
+    const char *provs[] = {"sim-openai", "sim-anthropic", "", longp};
+    const char *models[] = {"gpt-4o", "claude", longm};
+    const int statuses[] = {200, 200, 429, 502, 499, -1, 200, 0};
+    sy_metrics_shard_t *sh[] = {sy_metrics_shard(3), sy_metrics_shard(4), sy_metrics_shard(2)};
+    for (int i = 0; i < 300; i++) {
+        const char *prov = provs[(i / 3) % 4];
+        sy_metrics_request_t r = {
+            .frontdoor = sy_str_c(fds[i % 2]),
+            .provider = sy_str_c(prov),
+            .model = sy_str_c(models[(i / 5) % 3]),
+            .status = statuses[(i * 7) % 8],
+            .total_ns = (uint64_t)i * 997003,
+            .overhead_ns = (uint64_t)i * 1013,
+            .has_dep = prov[0] != 0,
+            .dep_model = sy_str_c(models[(i / 2) % 3]),
+            .upstream_ns = i % 4 ? (uint64_t)i * 900001 : 0,
+            .has_ttft = i % 3 == 0,
+            .ttft_ns = (uint64_t)(i % 6) * 400000,
+            .tokens = {(uint64_t)i, (uint64_t)i * 2, 3, 4},
+            .has_tokens = {i % 5 != 0, i % 2 == 0, i % 7 == 0, i % 11 == 0},
+            .priced = i % 3 != 1,
+            .cost_pico = (uint64_t)i * 1234567,
+        };
+        sy_metrics_shard_t *m = sh[i % 7 == 6 ? 2 : (i / 4) % 2];
+        if (direct)
+            sy_metrics_request(m, &r);
+        else
+            request_by_calls(m, &r);
+    }
+}
+
+/* The rendering after request_mix(direct), made in a child process so both
+ * start from the same shards. */
+static char *mix_rendered(bool direct, size_t *len)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        request_mix(direct);
+        sy_buf_t out;
+        sy_buf_init(&out, 0);
+        sy_metrics_render(&out);
+        sy_str_t all = sy_buf_str(&out);
+        size_t off = 0;
+        while (off < all.len) {
+            ssize_t w = write(fds[1], all.p + off, all.len - off);
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (n == cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t r = read(fds[0], buf + n, cap - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fds[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static bool contains(const char *h, size_t n, const char *needle)
+{
+    return memmem(h, n, needle, strlen(needle)) != NULL;
+}
+
+static void test_metrics_request(void)
+{
+    size_t la = 0, lb = 0;
+    char *a = mix_rendered(false, &la);
+    char *b = mix_rendered(true, &lb);
+    CHECK(a != NULL && b != NULL);
+    if (a && b) {
+        CHECK_INT(la, lb);
+        CHECK(la == lb && memcmp(a, b, la) == 0);
+        CHECK(contains(a, la, ",status=\"0\"} ") && contains(a, la, ",status=\"499\"} "));
+        CHECK(contains(a, la, "switchyard_tokens_total{provider=\"sim-anthropic\""));
+        CHECK(contains(a, la, "switchyard_time_to_first_token_seconds_count{provider=\"sim-openai\"}"));
+        CHECK(contains(a, la, "switchyard_cost_usd_total{provider=\"sim-openai\""));
+    }
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     RUN(test_metrics_series);
+    RUN(test_metrics_request);
     return unit_done();
 }
