@@ -175,16 +175,23 @@ out:
 typedef struct {
     sy_hash_t *leaves;
     uint64_t n, want;
+    sy_str_t id;
+    bool found;
     sy_buf_t record;
 } pctx_t;
 
+/* Every leaf up to the checkpoint, and the first record with the request id
+ * (a proof needs the whole scan anyway, so the record is found in it: the
+ * store needs no index on request ids). */
 static int proof_row(void *ctx, const sy_store_row_t *row)
 {
     pctx_t *p = ctx;
     if (row->seq >= p->n)
         return SY_ETOOBIG; /* past the checkpoint: done */
-    if (row->seq == p->want) {
+    if (!p->found && sy_str_eq(row->request_id, p->id)) {
         /* The record's own leaf comes from its bytes, not the stored hash. */
+        p->found = true;
+        p->want = row->seq;
         sy_merkle_leaf(row->record.p, row->record.len, &p->leaves[row->seq]);
         sy_buf_append(&p->record, row->record.p, row->record.len);
     } else {
@@ -210,33 +217,35 @@ static void put_json_string(FILE *out, sy_str_t s)
 
 int sy_audit_proof(sy_store_t *s, sy_str_t id, FILE *out, char *err, size_t errsz)
 {
-    uint64_t seq;
-    int rc = s->vt->find(s, id, &seq, err, errsz);
-    if (rc == SY_ENOTFOUND) {
-        snprintf(err, errsz, "no audit record has request id %.*s", (int)SY_MIN(id.len, (size_t)100),
-                 id.p);
-        return SY_ENOTFOUND;
-    }
-    if (rc != SY_OK)
-        return rc;
     sy_store_checkpoint_t cp;
-    rc = s->vt->last_checkpoint(s, &cp, err, errsz);
-    if (rc == SY_ENOTFOUND || (rc == SY_OK && cp.tree_size <= seq)) {
-        snprintf(err, errsz,
-                 "record %.*s (index %" PRIu64
-                 ") is not covered by a signed checkpoint yet; one follows within "
-                 "audit.checkpoint_interval",
-                 (int)SY_MIN(id.len, (size_t)100), id.p, seq);
-        return SY_ENOTFOUND;
-    }
-    if (rc != SY_OK)
+    int rc = s->vt->last_checkpoint(s, &cp, err, errsz);
+    if (rc == SY_ENOTFOUND)
+        cp.tree_size = 0;
+    else if (rc != SY_OK)
         return rc;
-    pctx_t p = {.n = cp.tree_size, .want = seq};
+    pctx_t p = {.n = cp.tree_size, .id = id};
     p.leaves = sy_calloc(cp.tree_size ? cp.tree_size : 1, sizeof(sy_hash_t));
     sy_buf_init(&p.record, 0);
-    rc = s->vt->scan_records(s, 0, proof_row, &p, err, errsz);
+    rc = cp.tree_size ? s->vt->scan_records(s, 0, proof_row, &p, err, errsz) : SY_OK;
     if (rc == SY_ETOOBIG)
         rc = SY_OK;
+    uint64_t seq = p.want;
+    if (rc == SY_OK && !p.found) {
+        /* Not among the records the latest checkpoint covers: newer, or
+         * not in the log at all. */
+        rc = s->vt->find(s, id, &seq, err, errsz);
+        if (rc == SY_ENOTFOUND)
+            snprintf(err, errsz, "no audit record has request id %.*s",
+                     (int)SY_MIN(id.len, (size_t)100), id.p);
+        else if (rc == SY_OK) {
+            snprintf(err, errsz,
+                     "record %.*s (index %" PRIu64
+                     ") is not covered by a signed checkpoint yet; one follows within "
+                     "audit.checkpoint_interval",
+                     (int)SY_MIN(id.len, (size_t)100), id.p, seq);
+            rc = SY_ENOTFOUND;
+        }
+    }
     sy_hash_t path[SY_MERKLE_MAX_PATH], root;
     size_t np = 0;
     if (rc == SY_OK) {
