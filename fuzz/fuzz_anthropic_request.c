@@ -48,7 +48,7 @@ static void one(sy_arena_t *a, sy_str_t body, bool count_tokens)
     sy_buf_init(&out, 0);
     if (rc != SY_OK) {
         check(rc == SY_EINVAL && status >= 400 && status < 500 && message && *message);
-        sy_frontdoor_anthropic.error_body(status, NULL, message, &out);
+        sy_frontdoor_anthropic.error_body(status, NULL, NULL, message, &out);
         check_json(a, bstr(&out));
         sy_buf_free(&out);
         return;

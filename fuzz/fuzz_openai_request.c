@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(status >= 400 && status < 500 && message != NULL);
         sy_buf_t eb;
         sy_buf_init(&eb, 0);
-        sy_frontdoor_openai.error_body(status, NULL, message, &eb);
+        sy_frontdoor_openai.error_body(status, NULL, NULL, message, &eb);
         sy_json_t *v = NULL;
         check(eb.len && sy_json_parse(a, eb.data, eb.len, NULL, &v, NULL) == SY_OK);
         sy_buf_free(&eb);

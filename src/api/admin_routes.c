@@ -29,7 +29,7 @@ static void answer(sy_http_req_t *req, int status, const char *message)
 {
     sy_buf_t b;
     sy_buf_init(&b, 8192);
-    sy_frontdoor_openai.error_body(status, NULL, message, &b);
+    sy_frontdoor_openai.error_body(status, NULL, NULL, message, &b);
     sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
 }

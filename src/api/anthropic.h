@@ -24,6 +24,7 @@ int sy_anthropic_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_
                             sy_buf_t *out);
 void *sy_anthropic_fd_stream_new(sy_arena_t *a, const sy_ir_request_t *req);
 int sy_anthropic_fd_stream_event(void *st, const sy_ir_delta_t *d, sy_buf_t *out);
-void sy_anthropic_fd_error_body(int status, const char *type, const char *message, sy_buf_t *out);
+void sy_anthropic_fd_error_body(int status, const char *type, const char *code, const char *message,
+                                sy_buf_t *out);
 
 #endif

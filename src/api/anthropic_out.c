@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/frontdoors.h"
 #include "providers/anthropic.h"
 
 #define K(w, lit) sy_json_write_key_lit((w), lit) /* a literal: no escaping */
@@ -45,12 +46,19 @@ static void str_member(sy_json_writer_t *w, const char *key, sy_str_t v)
 }
 
 /* Anthropic message ids start with "msg_": an upstream id from another
- * provider is kept behind that prefix; none at all gets a hash. */
-static void write_msg_id(sy_json_writer_t *w, sy_str_t id, uint64_t fallback)
+ * provider is kept behind that prefix; none at all is the gateway's request
+ * id (sy_frontdoor_response_id), or for a caller outside the gateway a hash
+ * (`fallback`). */
+static void write_msg_id(sy_json_writer_t *w, sy_arena_t *a, sy_str_t id,
+                         const sy_ir_request_t *req, uint64_t fallback)
 {
     char buf[160];
     if (sy_str_starts_with(id, SY_STR("msg_"))) {
         sy_json_write_string(w, id);
+        return;
+    }
+    if (id.len == 0 && req && req->request_id.len) {
+        sy_json_write_string(w, sy_frontdoor_response_id(a, "msg_", req->request_id));
         return;
     }
     int n = id.len ? snprintf(buf, sizeof(buf), "msg_%.*s", (int)SY_MIN(id.len, (size_t)150), id.p)
@@ -85,7 +93,7 @@ int sy_anthropic_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
     K(&w, "id");
-    write_msg_id(&w, resp->id, h);
+    write_msg_id(&w, a, resp->id, req, h);
     str_member(&w, "type", SY_STR("message"));
     str_member(&w, "role", SY_STR("assistant"));
     str_member(&w, "model", req && req->model.len ? req->model : resp->model);
@@ -142,6 +150,7 @@ int sy_anthropic_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_
 /* --------------------------------------------------------------- stream --- */
 
 typedef struct {
+    sy_arena_t *a;
     const sy_ir_request_t *req;
     bool started, ended, open, has_tool_call;
     sy_ir_part_kind_t kind; /* of the open block */
@@ -162,6 +171,7 @@ static void fd_stream_free(void *arg)
 void *sy_anthropic_fd_stream_new(sy_arena_t *a, const sy_ir_request_t *req)
 {
     fd_stream_t *s = sy_arena_calloc(a, sizeof(*s));
+    s->a = a;
     s->req = req;
     sy_buf_init(&s->sig, SY_ANTHROPIC_MAX_SIGNATURE);
     sy_buf_init(&s->stop_seq, SY_ANTHROPIC_MAX_STOP_SEQ);
@@ -201,8 +211,8 @@ static int ev_close(ev_t *e)
     return rc;
 }
 
-/* A stand-in for a message id the upstream did not give: the front door has
- * no clock or randomness, so it is derived from the request (stable for the
+/* A stand-in for a message id the upstream did not give, for a request
+ * without a gateway request id: derived from the request (stable for the
  * same request, different across conversations). */
 static uint64_t request_hash(const sy_ir_request_t *req)
 {
@@ -225,7 +235,7 @@ static int message_start(fd_stream_t *s, const sy_ir_delta_t *d, sy_buf_t *out)
     K(w, "message");
     sy_json_write_begin_object(w);
     K(w, "id");
-    write_msg_id(w, d ? d->id : SY_STR_NULL, request_hash(s->req));
+    write_msg_id(w, s->a, d ? d->id : SY_STR_NULL, s->req, request_hash(s->req));
     str_member(w, "type", SY_STR("message"));
     str_member(w, "role", SY_STR("assistant"));
     str_member(w, "model", s->req && s->req->model.len ? s->req->model : d ? d->model : SY_STR_NULL);
@@ -422,8 +432,10 @@ int sy_anthropic_fd_stream_event(void *st, const sy_ir_delta_t *d, sy_buf_t *out
 
 /* --------------------------------------------------------------- errors --- */
 
-void sy_anthropic_fd_error_body(int status, const char *type, const char *message, sy_buf_t *out)
+void sy_anthropic_fd_error_body(int status, const char *type, const char *code, const char *message,
+                                sy_buf_t *out)
 {
+    SY_UNUSED(code); /* Anthropic's errors have a type and a message only */
     sy_json_writer_t w;
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);

@@ -36,8 +36,13 @@ typedef struct sy_frontdoor_vt {
     int (*stream_event)(void *st, const sy_ir_delta_t *d, sy_buf_t *out);
 
     /* An error response body in this API's shape for an HTTP status. `type`
-     * may be NULL (derived from status). */
-    void (*error_body)(int status, const char *type, const char *message, sy_buf_t *out);
+     * may be NULL (derived from status). `code` is the machine-readable code
+     * of APIs that have one (OpenAI's error.code: "rate_limit_exceeded",
+     * "insufficient_quota", "invalid_api_key", "model_not_found"); NULL when
+     * there is none, or for a parse() message, whose wording the front door
+     * reads its parameter and code back from. APIs without codes ignore it. */
+    void (*error_body)(int status, const char *type, const char *code, const char *message,
+                       sy_buf_t *out);
 } sy_frontdoor_vt_t;
 
 extern const sy_frontdoor_vt_t sy_frontdoor_openai;

@@ -123,11 +123,11 @@ static sy_gov_req_t *authorised(sy_http_req_t *req, sy_gateway_worker_t *w, sy_c
                      "The gateway's audit log is falling behind; retry shortly.");
         }
     }
-    const char *type = NULL;
-    int status = sy_gov_refusal_status(&ref, fd->format, &type);
+    const char *type = NULL, *code = NULL;
+    int status = sy_gov_refusal_status(&ref, fd->format, &type, &code);
     sy_buf_t b;
     sy_buf_init(&b, 4096);
-    fd->error_body(status, type, ref.message, &b);
+    fd->error_body(status, type, code, ref.message, &b);
     if (ref.retry_after_ms) {
         char ra[24];
         snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((ref.retry_after_ms + 999) / 1000));
@@ -192,12 +192,12 @@ static void handle_count_tokens(sy_http_req_t *req, sy_gateway_worker_t *w, sy_c
     sy_buf_t b;
     sy_buf_init(&b, 64 * 1024);
     if (sy_anthropic_parse_count_tokens(req->arena, req->body, &ir, &status, &message) != SY_OK) {
-        fd->error_body(status, NULL, message ? message : "invalid request body", &b);
+        fd->error_body(status, NULL, NULL, message ? message : "invalid request body", &b);
     } else if (sy_config_find_model(cfg, ir.model) == NULL) {
         status = 404;
         char msg[300];
         snprintf(msg, sizeof(msg), "model: %.*s", (int)SY_MIN(ir.model.len, (size_t)200), ir.model.p);
-        fd->error_body(status, NULL, msg, &b);
+        fd->error_body(status, NULL, NULL, msg, &b);
     } else {
         status = 200;
         sy_anthropic_count_tokens_body(&ir, &b);
@@ -231,7 +231,7 @@ static void handle_models(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
             char msg[300];
             snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
                      (int)SY_MIN(id.len, (size_t)200), id.p);
-            sy_frontdoor_openai.error_body(404, NULL, msg, &b);
+            sy_frontdoor_openai.error_body(404, NULL, "model_not_found", msg, &b);
         }
     } else {
         sy_openai_models_list(names, nnames, created, NULL, &b);
@@ -327,7 +327,7 @@ void sy_gateway_error(sy_http_req_t *req, void *ctx, int status, const char *mes
         return; /* the server's generic JSON error */
     sy_buf_t b;
     sy_buf_init(&b, 8192);
-    fd->error_body(status, NULL, message, &b);
+    fd->error_body(status, NULL, NULL, message, &b);
     sy_http_respond(req, status, "application/json", sy_buf_ptr(&b), b.len);
     sy_buf_free(&b);
 }

@@ -23,7 +23,8 @@ int sy_openai_fd_respond(sy_arena_t *a, const sy_ir_request_t *req, const sy_ir_
                          sy_buf_t *out);
 void *sy_openai_fd_stream_new(sy_arena_t *a, const sy_ir_request_t *req);
 int sy_openai_fd_stream_event(void *st, const sy_ir_delta_t *d, sy_buf_t *out);
-void sy_openai_fd_error_body(int status, const char *type, const char *message, sy_buf_t *out);
+void sy_openai_fd_error_body(int status, const char *type, const char *code, const char *message,
+                             sy_buf_t *out);
 
 /* A parsed POST /v1/embeddings body. */
 typedef struct {

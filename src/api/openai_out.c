@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/frontdoors.h"
 #include "core/fmt.h"
 
 #define KEY(w, k) sy_json_write_key_lit((w), k) /* a literal: no escaping */
@@ -80,7 +81,8 @@ static bool quoted_after(sy_str_t m, const char *prefix, sy_str_t *param)
  *   Unsupported parameter: 'X' ...    -> X, unsupported_parameter
  *   Invalid 'X': empty array. ...     -> X, empty_array (and the other
  *                                        range phrases below)
- *   ... maximum context length ...    -> null, context_length_exceeded
+ * Errors the gateway makes itself (limits, budgets, unknown models) and
+ * upstream failures pass their code to error_body explicitly.
  */
 static void param_and_code(sy_str_t m, sy_str_t *param, const char **code)
 {
@@ -109,15 +111,7 @@ static void param_and_code(sy_str_t m, sy_str_t *param, const char **code)
         for (size_t i = 0; i < SY_ARRAY_LEN(phrases) && *code == NULL; i++)
             if (sy_str_find(m, sy_str_c(phrases[i].phrase)) >= 0)
                 *code = phrases[i].code;
-    } else if (sy_str_find(m, SY_STR("maximum context length")) >= 0)
-        *code = "context_length_exceeded";
-    else if (sy_str_starts_with(m, SY_STR("The model `")) &&
-             sy_str_find(m, SY_STR("does not exist")) >= 0)
-        *code = "model_not_found";
-    else if (sy_str_starts_with(m, SY_STR("Rate limit reached for ")))
-        *code = "rate_limit_exceeded"; /* OpenAI's wording, and the gateway's own limits' */
-    else if (sy_str_starts_with(m, SY_STR("Budget exceeded: ")))
-        *code = "insufficient_quota"; /* a spent budget, as OpenAI codes a spent quota */
+    }
 }
 
 static void write_error_object(sy_json_writer_t *w, int status, const char *type, sy_str_t message,
@@ -146,13 +140,15 @@ static void write_error_object(sy_json_writer_t *w, int status, const char *type
     sy_json_write_end_object(w);
 }
 
-void sy_openai_fd_error_body(int status, const char *type, const char *message, sy_buf_t *out)
+void sy_openai_fd_error_body(int status, const char *type, const char *code, const char *message,
+                             sy_buf_t *out)
 {
     sy_json_writer_t w;
     sy_json_writer_init(&w, out, 0);
     sy_json_write_begin_object(&w);
     KEY(&w, "error");
-    write_error_object(&w, status, type, sy_str_c(message ? message : ""), SY_STR_NULL);
+    write_error_object(&w, status, type, sy_str_c(message ? message : ""),
+                       code ? sy_str_c(code) : SY_STR_NULL);
     sy_json_write_end_object(&w);
     sy_json_write_finish(&w);
 }
@@ -173,27 +169,14 @@ static const char *finish_reason(sy_ir_finish_t f)
     }
 }
 
-/* An id for a response whose provider gave none (Bedrock has no message id,
- * some Gemini streams no responseId): the gateway's request id made into a
- * completion id, so it is unique across requests, the same however the
- * upstream's bytes were split, and findable in the gateway's logs. Only a
- * request without one (a caller outside the gateway) gets a process-wide
- * counter and the clock. */
+/* An id for a response whose provider gave none: the gateway's request id
+ * made into a completion id (sy_frontdoor_response_id). Only a request
+ * without one (a caller outside the gateway) gets a process-wide counter
+ * and the clock. */
 static sy_str_t make_id(sy_arena_t *a, const sy_ir_request_t *req)
 {
-    if (req && req->request_id.len) {
-        size_t n = SY_MIN(req->request_id.len, (size_t)64);
-        char *id = sy_arena_alloc(a, 9 + n + 1);
-        memcpy(id, "chatcmpl-", 9);
-        for (size_t i = 0; i < n; i++) {
-            char c = req->request_id.p[i];
-            bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_';
-            id[9 + i] = ok ? c : '_';
-        }
-        id[9 + n] = '\0';
-        return sy_str(id, 9 + n);
-    }
+    if (req && req->request_id.len)
+        return sy_frontdoor_response_id(a, "chatcmpl-", req->request_id);
     static atomic_uint_fast64_t counter;
     uint64_t n = atomic_fetch_add(&counter, 1);
     return sy_str_c(sy_arena_sprintf(a, "chatcmpl-sy%llx%06llx", (unsigned long long)time(NULL),
@@ -463,14 +446,15 @@ static int error_event(fdstream_t *st, const sy_ir_delta_t *d, sy_buf_t *out)
     sy_json_write_begin_object(&w);
     KEY(&w, "error");
     int status = sy_ir_error_status(d->error.cls);
-    /* the upstream's own word: an OpenAI type ("server_error") stays the
-     * type, anything else (a code: "rate_limit_exceeded") is the code */
+    /* the upstream's own type when it is one ("server_error"); the code as
+     * for a whole response (sy_ir_error_code) */
     sy_str_t up = d->error.type;
     bool is_type = sy_str_ends_with(up, SY_STR("_error"));
+    const char *code = sy_ir_error_code(&d->error);
     write_error_object(&w, status, is_type ? sy_str_cdup(st->a, up) : NULL,
                        d->error.message.len ? d->error.message
                                             : SY_STR("the upstream provider failed mid-stream"),
-                       is_type ? SY_STR_NULL : up);
+                       code ? sy_str_c(code) : SY_STR_NULL);
     sy_json_write_end_object(&w);
     int rc = event_end(out, mark, &w);
     if (rc == SY_OK)

@@ -362,11 +362,12 @@ static void add_common_headers(proxy_t *p)
 }
 
 /* Answer with an error in the front door's own format. */
-static void respond_error(proxy_t *p, int status, const char *type, const char *message)
+static void respond_error(proxy_t *p, int status, const char *type, const char *code,
+                          const char *message)
 {
     sy_buf_t b;
     sy_buf_init(&b, 64 * 1024);
-    p->fd->error_body(status, type, message, &b);
+    p->fd->error_body(status, type, code, message, &b);
     sy_audit_response_bytes(p->audit, sy_buf_ptr(&b), b.len);
     finish(p, status);
     add_common_headers(p);
@@ -1099,7 +1100,7 @@ static void on_done(sy_http_creq_t *r)
         audit_verdict(p, &v, true);
         if (v.blocked) {
             p->err.cls = SY_IR_ERR_CONTENT_FILTER;
-            respond_error(p, v.status ? v.status : 400, NULL,
+            respond_error(p, v.status ? v.status : 400, NULL, "content_filter",
                           v.message ? v.message : "response blocked by a guardrail policy");
             return;
         }
@@ -1113,7 +1114,7 @@ static void on_done(sy_http_creq_t *r)
     if (p->fd->respond(p->req->arena, &p->ir, &resp, &out) != SY_OK) {
         sy_buf_free(&out);
         p->err.cls = SY_IR_ERR_INTERNAL;
-        respond_error(p, 500, NULL, "the gateway could not encode the response");
+        respond_error(p, 500, NULL, NULL, "the gateway could not encode the response");
         return;
     }
     sy_audit_response_bytes(p->audit, sy_buf_ptr(&out), out.len);
@@ -1299,7 +1300,7 @@ static void give_up(proxy_t *p)
     else
         sy_snprintf(msg, sizeof(msg), "%.*s", (int)SY_MIN(p->err.message.len, (size_t)400),
                  p->err.message.len ? p->err.message.p : "");
-    respond_error(p, status, NULL, msg);
+    respond_error(p, status, NULL, sy_ir_error_code(&p->err), msg);
 }
 
 /* ---- hedging ---- */
@@ -1556,7 +1557,7 @@ static void respond_unknown_model(proxy_t *p, sy_str_t name)
     sy_snprintf(msg, sizeof(msg), "The model `%.*s` does not exist or you do not have access to it.",
              (int)SY_MIN(name.len, (size_t)200), name.p);
     p->err.cls = SY_IR_ERR_NOT_FOUND;
-    respond_error(p, 404, NULL, msg);
+    respond_error(p, 404, NULL, "model_not_found", msg);
 }
 
 /* ---- governance (harness/gov.h) ---- */
@@ -1571,14 +1572,14 @@ static void audit_refused(proxy_t *p, const char *reason)
 
 static void gov_refused(proxy_t *p, const sy_gov_refusal_t *ref)
 {
-    const char *type = NULL;
-    int status = sy_gov_refusal_status(ref, p->fd->format, &type);
+    const char *type = NULL, *code = NULL;
+    int status = sy_gov_refusal_status(ref, p->fd->format, &type, &code);
     audit_refused(p, ref->reason);
     p->err.cls = status == 429   ? SY_IR_ERR_RATE_LIMITED
                  : status == 503 ? SY_IR_ERR_OVERLOADED
                                  : SY_IR_ERR_BAD_REQUEST;
     p->err.retry_after_ms = ref->retry_after_ms;
-    respond_error(p, status, type, ref->message);
+    respond_error(p, status, type, code, ref->message);
 }
 
 /* The model must be allowed at every level of the principal (the name the
@@ -1626,7 +1627,7 @@ static bool guard_input(proxy_t *p)
         sy_snprintf(msg, sizeof(msg), "The guardrail policy `%.*s` of this key is not configured.",
                  (int)SY_MIN(name.len, (size_t)64), name.p);
         p->err.cls = SY_IR_ERR_INTERNAL;
-        respond_error(p, 503, NULL, msg);
+        respond_error(p, 503, NULL, NULL, msg);
         return false;
     }
     if (guard_side_acts(&pol->output))
@@ -1636,7 +1637,7 @@ static bool guard_input(proxy_t *p)
     audit_verdict(p, &v, false);
     if (v.blocked) {
         p->err.cls = SY_IR_ERR_CONTENT_FILTER;
-        respond_error(p, v.status ? v.status : 400, NULL,
+        respond_error(p, v.status ? v.status : 400, NULL, "content_filter",
                       v.message ? v.message : "request blocked by a guardrail policy");
         return false;
     }
@@ -1706,7 +1707,7 @@ static void route_and_go(proxy_t *p, sy_str_t capture)
     if (sy_route_need_from_headers(&p->need, p->req->head.headers, p->req->head.nheaders, err,
                                    sizeof(err)) != SY_OK) {
         p->err.cls = SY_IR_ERR_BAD_REQUEST;
-        respond_error(p, 400, NULL, err);
+        respond_error(p, 400, NULL, NULL, err);
         return;
     }
     if (!gov_residency(p))
@@ -1732,7 +1733,7 @@ static void route_and_go(proxy_t *p, sy_str_t capture)
         p->err.retry_after_ms = ra;
         if (status == 503 && p->fd->format == SY_FORMAT_ANTHROPIC)
             status = 529;
-        respond_error(p, status, NULL, msg);
+        respond_error(p, status, NULL, sy_ir_error_code(&p->err), msg);
         return;
     }
     gov_reserve(p);
@@ -1749,7 +1750,7 @@ static bool audit_admit(proxy_t *p)
     }
     p->err.cls = SY_IR_ERR_OVERLOADED;
     p->err.retry_after_ms = 1000;
-    respond_error(p, 503, NULL, "The gateway's audit log is falling behind; retry shortly.");
+    respond_error(p, 503, NULL, NULL, "The gateway's audit log is falling behind; retry shortly.");
     return false;
 }
 
@@ -1764,7 +1765,7 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
     const char *message = NULL;
     if (fd->parse(req->arena, req->body, &p->ir, &status, &message) != SY_OK) {
         p->err.cls = SY_IR_ERR_BAD_REQUEST;
-        respond_error(p, status, NULL, message ? message : "invalid request body");
+        respond_error(p, status, NULL, NULL, message ? message : "invalid request body");
         return;
     }
     p->ir.request_id = sy_str_c(p->request_id);
@@ -1800,7 +1801,7 @@ void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t
     sy_openai_embeddings_t emb;
     if (sy_openai_embeddings_parse(req->arena, req->body, &emb, &status, &message) != SY_OK) {
         p->err.cls = SY_IR_ERR_BAD_REQUEST;
-        respond_error(p, status, NULL, message ? message : "invalid request body");
+        respond_error(p, status, NULL, NULL, message ? message : "invalid request body");
         return;
     }
     p->ir.model = emb.model;
@@ -1816,7 +1817,7 @@ void sy_proxy_embeddings(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t
     for (size_t i = 0; i < p->model->ndeployments; i++)
         if (!sy_str_eq_c(p->model->deployments[i].provider_cfg->kind, "openai")) {
             p->err.cls = SY_IR_ERR_BAD_REQUEST;
-            respond_error(p, 400, NULL,
+            respond_error(p, 400, NULL, NULL,
                           "embeddings are served by OpenAI-compatible providers only; this model "
                           "has a deployment of another kind");
             return;

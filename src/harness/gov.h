@@ -67,11 +67,15 @@ typedef struct {
     sy_str_t key_id, team_id, org_id;
 } sy_gov_refusal_t;
 
-/* The HTTP status and error type for a refusal in front door `fmt`:
- * a budget is 429 insufficient_quota for OpenAI clients (what OpenAI sends
- * when a quota is spent) and 400 invalid_request_error for Anthropic
- * clients (what Anthropic sends when a spend limit is reached). */
-int sy_gov_refusal_status(const sy_gov_refusal_t *r, sy_format_t fmt, const char **type);
+/* The HTTP status, error type and error code for a refusal in front door
+ * `fmt`: a budget is 429 insufficient_quota for OpenAI clients (what OpenAI
+ * sends when a quota is spent) and 400 invalid_request_error for Anthropic
+ * clients (what Anthropic sends when a spend limit is reached); a rate limit
+ * is type "requests" or "tokens" with code rate_limit_exceeded, a refused
+ * key code invalid_api_key, as OpenAI answers. *code is NULL when the API
+ * has no code for it (and always for Anthropic, whose errors have none). */
+int sy_gov_refusal_status(const sy_gov_refusal_t *r, sy_format_t fmt, const char **type,
+                          const char **code);
 
 /* ---- the service ---- */
 

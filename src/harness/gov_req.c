@@ -67,12 +67,16 @@ static int refuse(sy_gov_refusal_t *ref, int kind, uint64_t retry_ms, const char
     return SY_ERR;
 }
 
-int sy_gov_refusal_status(const sy_gov_refusal_t *r, sy_format_t fmt, const char **type)
+int sy_gov_refusal_status(const sy_gov_refusal_t *r, sy_format_t fmt, const char **type,
+                          const char **code)
 {
     bool anthropic = fmt == SY_FORMAT_ANTHROPIC;
+    *code = NULL;
     switch (r->kind) {
     case SY_GOV_REFUSE_AUTH:
         *type = anthropic ? "authentication_error" : "invalid_request_error";
+        if (!anthropic)
+            *code = "invalid_api_key";
         return 401;
     case SY_GOV_REFUSE_FORBIDDEN:
     case SY_GOV_REFUSE_MODEL:
@@ -84,8 +88,12 @@ int sy_gov_refusal_status(const sy_gov_refusal_t *r, sy_format_t fmt, const char
     case SY_GOV_REFUSE_RATE:
     case SY_GOV_REFUSE_TOO_LARGE:
         *type = anthropic ? "rate_limit_error" : "requests";
-        if (!anthropic && strstr(r->message, "tokens per minute"))
-            *type = "tokens";
+        if (!anthropic) {
+            /* reason "tpm:key", "tpm:team"...: a token limit (rate_refusal) */
+            if (strncmp(r->reason, "tpm", 3) == 0)
+                *type = "tokens";
+            *code = "rate_limit_exceeded";
+        }
         return 429;
     case SY_GOV_REFUSE_BUDGET:
         if (anthropic) {
@@ -93,6 +101,7 @@ int sy_gov_refusal_status(const sy_gov_refusal_t *r, sy_format_t fmt, const char
             return 400;
         }
         *type = "insufficient_quota";
+        *code = "insufficient_quota";
         return 429;
     case SY_GOV_REFUSE_UNAVAILABLE:
         *type = anthropic ? "api_error" : "server_error";

@@ -65,6 +65,28 @@ int sy_ir_error_status(sy_ir_error_class_t c)
     return 500;
 }
 
+const char *sy_ir_error_code(const sy_ir_error_t *e)
+{
+    static const char *const codes[] = {
+        "insufficient_quota", "rate_limit_exceeded",      "context_length_exceeded",
+        "model_not_found",    "content_filter",           "content_policy_violation",
+        "invalid_prompt",
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(codes); i++)
+        if (sy_str_eq_c(e->type, codes[i]))
+            return codes[i];
+    switch (e->cls) {
+    case SY_IR_ERR_RATE_LIMITED:
+        return "rate_limit_exceeded";
+    case SY_IR_ERR_CONTEXT_LENGTH:
+        return "context_length_exceeded";
+    case SY_IR_ERR_NOT_FOUND:
+        return "model_not_found";
+    default:
+        return NULL;
+    }
+}
+
 bool sy_ir_error_retryable(sy_ir_error_class_t c)
 {
     switch (c) {

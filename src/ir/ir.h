@@ -253,6 +253,13 @@ const char *sy_ir_finish_name(sy_ir_finish_t f); /* "stop", "length", ... for lo
 const char *sy_ir_error_class_name(sy_ir_error_class_t c);
 /* The HTTP status a gateway answers with for an error of this class. */
 int sy_ir_error_status(sy_ir_error_class_t c);
+/* The error's machine-readable code in the vocabulary of the APIs that have
+ * one (OpenAI's error.code, which compatible hosts reuse): the provider's own
+ * code when it is a word of that vocabulary ("insufficient_quota" stays what
+ * it is), else the class's ("rate_limit_exceeded", "context_length_exceeded",
+ * "model_not_found"); NULL when there is none. A provider's credential error
+ * (class auth) is the gateway's key, not the client's: no code is relayed. */
+const char *sy_ir_error_code(const sy_ir_error_t *e);
 /* Whether an attempt that failed this way may be retried or fallen back from. */
 bool sy_ir_error_retryable(sy_ir_error_class_t c);
 

@@ -215,11 +215,21 @@ static void test_models(void)
     sy_buf_free(&out);
 }
 
+static void error_body_code(int status, const char *type, const char *code, const char *msg,
+                            const char *want)
+{
+    sy_buf_t out;
+    sy_buf_init(&out, 0);
+    sy_openai_fd_error_body(status, type, code, msg, &out);
+    CHECK_STR(sy_buf_str(&out), want);
+    sy_buf_free(&out);
+}
+
 static void error_body(int status, const char *type, const char *msg, const char *want)
 {
     sy_buf_t out;
     sy_buf_init(&out, 0);
-    sy_openai_fd_error_body(status, type, msg, &out);
+    sy_openai_fd_error_body(status, type, NULL, msg, &out);
     CHECK_STR(sy_buf_str(&out), want);
     sy_buf_free(&out);
 }
@@ -231,9 +241,18 @@ static void test_error_body(void)
                "\"param\":null,\"code\":null}}");
     error_body(403, NULL, "no", "{\"error\":{\"message\":\"no\",\"type\":\"permission_error\","
                                "\"param\":null,\"code\":null}}");
-    error_body(404, NULL, "The model `x` does not exist or you do not have access to it.",
-               "{\"error\":{\"message\":\"The model `x` does not exist or you do not have access "
-               "to it.\",\"type\":\"not_found_error\",\"param\":null,\"code\":\"model_not_found\"}}");
+    error_body_code(404, NULL, "model_not_found",
+                    "The model `x` does not exist or you do not have access to it.",
+                    "{\"error\":{\"message\":\"The model `x` does not exist or you do not have "
+                    "access to it.\",\"type\":\"not_found_error\",\"param\":null,\"code\":"
+                    "\"model_not_found\"}}");
+    /* the code is what the caller says, never read from the message's words */
+    error_body(429, NULL, "Rate limit reached for requests",
+               "{\"error\":{\"message\":\"Rate limit reached for requests\",\"type\":"
+               "\"rate_limit_error\",\"param\":null,\"code\":null}}");
+    error_body_code(429, "requests", "rate_limit_exceeded", "slow down",
+                    "{\"error\":{\"message\":\"slow down\",\"type\":\"requests\",\"param\":"
+                    "null,\"code\":\"rate_limit_exceeded\"}}");
     error_body(429, NULL, "slow down", "{\"error\":{\"message\":\"slow down\",\"type\":"
                                       "\"rate_limit_error\",\"param\":null,\"code\":null}}");
     error_body(500, NULL, "x", "{\"error\":{\"message\":\"x\",\"type\":\"server_error\","

@@ -748,7 +748,7 @@ static void run_stream(stream_run_t *r, const sy_frontdoor_vt_t *fd, const sy_pr
         FAILF("split mode %d: front door stream encoder failed (%d)", mode, r->encode_rc);
     if (r->col) {
         if (r->errored) {
-            fd->error_body(sy_ir_error_status(r->error.cls), NULL,
+            fd->error_body(sy_ir_error_status(r->error.cls), NULL, sy_ir_error_code(&r->error),
                            sy_str_cdup(r->arena, r->error.message), &r->client);
         } else {
             const sy_ir_response_t *resp = sy_ir_collect_finish(r->col);
@@ -830,7 +830,7 @@ static void run_case(const char *path)
         }
         if ((uint64_t)status != want)
             FAILF("client_error: status %d, expected %llu", status, (unsigned long long)want);
-        fd->error_body(status, NULL, message ? message : "", &out);
+        fd->error_body(status, NULL, NULL, message ? message : "", &out);
         if (dump)
             printf("client_error %d: %.*s\n", status, SY_STR_FMT(bstr(&out)));
         check_json(a, "client_error", body_of(a, s_cerr), bstr(&out));
@@ -872,7 +872,8 @@ static void run_case(const char *path)
             goto out;
         }
         check_error(s_encerr, &err);
-        fd->error_body(sy_ir_error_status(err.cls), NULL, sy_str_cdup(a, err.message), &out);
+        fd->error_body(sy_ir_error_status(err.cls), NULL, sy_ir_error_code(&err),
+                       sy_str_cdup(a, err.message), &out);
         if (section(&c, "client_response"))
             check_client(a, section(&c, "client_response"), bstr(&out));
         goto out;
@@ -923,7 +924,8 @@ static void run_case(const char *path)
         if (err.cls == SY_IR_ERR_NONE)
             FAILF("map_error left the class unset");
         check_error(s_err, &err);
-        fd->error_body(sy_ir_error_status(err.cls), NULL, sy_str_cdup(a, err.message), &out);
+        fd->error_body(sy_ir_error_status(err.cls), NULL, sy_ir_error_code(&err),
+                       sy_str_cdup(a, err.message), &out);
         if (dump)
             printf("client_response:\n%.*s\n", SY_STR_FMT(bstr(&out)));
         if (s_client)
@@ -988,7 +990,8 @@ static void run_case(const char *path)
                 goto out;
             }
             check_error(s_err, &err);
-            fd->error_body(sy_ir_error_status(err.cls), NULL, sy_str_cdup(a, err.message), &out);
+            fd->error_body(sy_ir_error_status(err.cls), NULL, sy_ir_error_code(&err),
+                       sy_str_cdup(a, err.message), &out);
         } else {
             const char *why;
             if (s_err)
