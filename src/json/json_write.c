@@ -48,6 +48,36 @@ static inline void put_c(sy_json_writer_t *w, char c)
     put(w, &c, 1);
 }
 
+/* Room for n more bytes at the buffer's tail, for a few pieces written with
+ * one check (then sy_buf_commit); NULL once the writer has failed. */
+static inline char *claim(sy_json_writer_t *w, size_t n)
+{
+    sy_buf_t *b = w->buf;
+    if (SY_UNLIKELY(w->err))
+        return NULL;
+    if (SY_UNLIKELY(sy_buf_room(b) < n || (b->max != 0 && b->len + n > b->max))) {
+        int rc = sy_buf_reserve(b, n);
+        if (rc) {
+            w_fail(w, rc);
+            return NULL;
+        }
+    }
+    return sy_buf_tail(b);
+}
+
+/* '"' p[0..n) '"' then `tail` (0 for none) at t; returns the bytes written. */
+static inline size_t quoted_at(char *t, const char *p, size_t n, char tail)
+{
+    t[0] = '"';
+    if (n)
+        memcpy(t + 1, p, n);
+    t[n + 1] = '"';
+    if (tail == 0)
+        return n + 2;
+    t[n + 2] = tail;
+    return n + 3;
+}
+
 void sy_json_writer_init(sy_json_writer_t *w, sy_buf_t *buf, uint32_t flags)
 {
     memset(w, 0, sizeof(*w));
@@ -335,12 +365,14 @@ void sy_json_write_key_plain(sy_json_writer_t *w, sy_str_t key)
         w_fail(w, SY_EINVAL);
         return;
     }
-    if (w->has_items)
-        put_c(w, ',');
+    size_t comma = w->has_items ? 1 : 0;
+    char *t = claim(w, comma + key.len + 3);
+    if (t == NULL)
+        return;
+    if (comma)
+        t[0] = ',';
+    sy_buf_commit(w->buf, comma + quoted_at(t + comma, key.p, key.len, ':'));
     w->has_items = true;
-    put_c(w, '"');
-    put(w, key.p, key.len);
-    put(w, "\":", 2);
     w->after_key = true;
 }
 
@@ -358,9 +390,10 @@ void sy_json_write_string_plain(sy_json_writer_t *w, sy_str_t s)
 {
     if (!before_value(w))
         return;
-    put_c(w, '"');
-    put(w, s.p, s.len);
-    put_c(w, '"');
+    char *t = claim(w, s.len + 2);
+    if (t == NULL)
+        return;
+    sy_buf_commit(w->buf, quoted_at(t, s.p, s.len, 0));
     after_value(w);
 }
 

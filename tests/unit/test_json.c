@@ -933,6 +933,65 @@ static void test_members(void)
     }
 }
 
+/* The plain writers (text known to need no escaping) write what the
+ * escaping ones do: keys first and later in an object, strings in arrays and
+ * as members, empty ones; and on a buffer at its limit they fail, sticky,
+ * and leave the buffer as it was. */
+static void write_plain_doc(sy_json_writer_t *w, bool plain)
+{
+    void (*key)(sy_json_writer_t *, sy_str_t) = plain ? sy_json_write_key_plain : sy_json_write_key;
+    void (*str)(sy_json_writer_t *, sy_str_t) = plain ? sy_json_write_string_plain : sy_json_write_string;
+    sy_json_write_begin_object(w);
+    key(w, SY_STR("role"));
+    str(w, SY_STR("assistant"));
+    key(w, SY_STR(""));
+    str(w, SY_STR(""));
+    key(w, SY_STR("content"));
+    sy_json_write_begin_array(w);
+    str(w, SY_STR("a"));
+    str(w, SY_STR("a longer text of some forty bytes or so!!"));
+    sy_json_write_begin_object(w);
+    key(w, SY_STR("type"));
+    str(w, SY_STR("text"));
+    sy_json_write_end_object(w);
+    sy_json_write_end_array(w);
+    key(w, SY_STR("finish_reason"));
+    str(w, SY_STR("stop"));
+    sy_json_write_end_object(w);
+}
+
+static void test_writer_plain(void)
+{
+    sy_buf_t a, b;
+    sy_json_writer_t w;
+    sy_buf_init(&a, 0);
+    sy_buf_init(&b, 0);
+    sy_json_writer_init(&w, &a, 0);
+    write_plain_doc(&w, false);
+    CHECK_INT(sy_json_write_finish(&w), SY_OK);
+    sy_json_writer_init(&w, &b, 0);
+    write_plain_doc(&w, true);
+    CHECK_INT(sy_json_write_finish(&w), SY_OK);
+    CHECK_STR(sy_buf_str(&b), "{\"role\":\"assistant\",\"\":\"\",\"content\":[\"a\",\"a longer text of some "
+                              "forty bytes or so!!\",{\"type\":\"text\"}],\"finish_reason\":\"stop\"}");
+    CHECK(a.len == b.len && memcmp(sy_buf_ptr(&a), sy_buf_ptr(&b), a.len) == 0);
+    /* every limit short of the whole document fails and keeps the prefix */
+    size_t whole = b.len;
+    for (size_t max = 8; max < 8 + whole; max++) {
+        sy_buf_t c;
+        sy_buf_init(&c, max);
+        sy_buf_append_c(&c, "data: ");
+        sy_json_writer_init(&w, &c, 0);
+        write_plain_doc(&w, true);
+        CHECK_INT(sy_json_write_finish(&w), max < 6 + whole ? SY_ETOOBIG : SY_OK);
+        if (max < 6 + whole)
+            CHECK_STR(sy_buf_str(&c), "data: ");
+        sy_buf_free(&c);
+    }
+    sy_buf_free(&a);
+    sy_buf_free(&b);
+}
+
 int main(void)
 {
     A = sy_arena_new(16384);
@@ -946,6 +1005,7 @@ int main(void)
     RUN(test_objects);
     RUN(test_writer);
     RUN(test_writer_escaping);
+    RUN(test_writer_plain);
     RUN(test_doubles);
     RUN(test_round_trip);
     RUN(test_modify);
