@@ -405,9 +405,13 @@ opened:
         }
         goto done;
     }
+    /* OR ROLLBACK: a row that fails ends the whole transaction, which
+     * append() rolls back anyway, and so SQLite keeps no statement journal
+     * (a copy of every page the statement changes, to undo just the
+     * statement) for the multi-row form. */
     char multi[64 + ROWS_PER_INSERT * 16];
     size_t m = (size_t)snprintf(multi, sizeof(multi),
-                                "INSERT INTO audit_records(seq, request_id, time_ms, leaf, record) "
+                                "INSERT OR ROLLBACK INTO audit_records(seq, request_id, time_ms, leaf, record) "
                                 "VALUES(?,?,?,?,?)");
     for (int j = 1; j < ROWS_PER_INSERT; j++)
         m += (size_t)snprintf(multi + m, sizeof(multi) - m, ",(?,?,?,?,?)");

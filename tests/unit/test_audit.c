@@ -1060,6 +1060,9 @@ static void test_store_batches(void)
     dup[17].seq = 3;
     sy_store_batch_t bad = {.rows = dup, .nrows = 20};
     CHECK(s->vt->append(s, &bad, err, sizeof(err)) == SY_ERR && strstr(err, "insert record"));
+    dup[17].seq = seq + 17; /* and inside a multi-row statement */
+    dup[5].seq = 3;
+    CHECK(s->vt->append(s, &bad, err, sizeof(err)) == SY_ERR && strstr(err, "insert record"));
     uint64_t n = 0, at = 0;
     CHECK(s->vt->count(s, &n, err, sizeof(err)) == SY_OK && n == seq);
     rows_seen_t rs = {.ok = true};
@@ -1068,7 +1071,8 @@ static void test_store_batches(void)
     CHECK(s->vt->find(s, SY_STR("req_777"), &at, err, sizeof(err)) == SY_OK && at == 777);
     CHECK(s->vt->find(s, SY_STR("req_dup"), &at, err, sizeof(err)) == SY_ENOTFOUND);
 
-    /* A proof finds its record in the scan up to the latest checkpoint; a
+    /* The store goes on after a failed batch. A proof finds its record in
+     * the scan up to the latest checkpoint; a
      * record after it, or none, is named as such. */
     enum { COVERED = 500 };
     sy_hash_t *leaves = sy_calloc(COVERED, sizeof(sy_hash_t));
