@@ -1111,6 +1111,10 @@ static void on_done(sy_http_creq_t *r)
     }
     sy_buf_t out;
     sy_buf_init(&out, SY_PROXY_MAX_RESPONSE);
+    /* The answer in the client's format is about the size of the provider's:
+     * room for it at once rather than doubling from 256 bytes (clamped to the
+     * limit, so this cannot fail; an answer that is larger still grows). */
+    (void)sy_buf_reserve(&out, SY_MIN(a->body.len + 256, (size_t)SY_PROXY_MAX_RESPONSE));
     if (p->fd->respond(p->req->arena, &p->ir, &resp, &out) != SY_OK) {
         sy_buf_free(&out);
         p->err.cls = SY_IR_ERR_INTERNAL;
