@@ -57,12 +57,22 @@ def _stop_leftovers():
             pass
 
 
+def _exit_on_signal(signum, frame):
+    # SystemExit unwinds the test and runs the atexit hooks, so a runner's
+    # timeout (SIGTERM) stops the servers the test started as well.
+    sys.exit(128 + signum)
+
+
 def stopped_at_exit(obj):
     """Register a Server, PostgresServer or RedisServer to be stopped when
-    the test exits; returns it."""
+    the test exits (normally, by an exception, or by SIGTERM, SIGINT or
+    SIGHUP); returns it."""
     if not _at_exit:
         import atexit
         atexit.register(_stop_leftovers)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
+                signal.signal(sig, _exit_on_signal)
     _at_exit.append(obj)
     return obj
 
