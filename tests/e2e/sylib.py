@@ -63,16 +63,21 @@ def _exit_on_signal(signum, frame):
     sys.exit(128 + signum)
 
 
+# Every test imports this module: a runner's SIGTERM (or SIGINT, SIGHUP)
+# becomes SystemExit in the test, so its `finally` blocks and the atexit
+# hook below stop what it started instead of leaving servers behind.
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    if signal.getsignal(_sig) in (signal.SIG_DFL, signal.default_int_handler):
+        signal.signal(_sig, _exit_on_signal)
+
+
 def stopped_at_exit(obj):
     """Register a Server, PostgresServer or RedisServer to be stopped when
-    the test exits (normally, by an exception, or by SIGTERM, SIGINT or
-    SIGHUP); returns it."""
+    the test exits (normally, by an exception, or by a signal as above);
+    returns it."""
     if not _at_exit:
         import atexit
         atexit.register(_stop_leftovers)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
-                signal.signal(sig, _exit_on_signal)
     _at_exit.append(obj)
     return obj
 
