@@ -227,21 +227,19 @@ void sy_audit_reload(const sy_config_t *c)
 
     /* Everything else applies from now on: request-path settings to
      * requests admitted from now, the writer's before its next batch. */
-    sy_config_audit_t *o = &a->cfg;
-    if (n->content == o->content && n->max_content_bytes == o->max_content_bytes &&
-        n->queue_full_wait_ms == o->queue_full_wait_ms &&
-        n->flush_interval_ms == o->flush_interval_ms && n->batch_records == o->batch_records &&
-        n->checkpoint_records == o->checkpoint_records &&
-        n->checkpoint_interval_ms == o->checkpoint_interval_ms && n->synchronous == o->synchronous)
+    sy_config_audit_t *o = &a->cfg, next = *n;
+    next.enabled = o->enabled; /* the settings refused above keep their running values */
+    next.queue_capacity = o->queue_capacity;
+    next.signing_key_file = o->signing_key_file;
+    if (next.content == o->content && next.max_content_bytes == o->max_content_bytes &&
+        next.queue_full_wait_ms == o->queue_full_wait_ms &&
+        next.flush_interval_ms == o->flush_interval_ms &&
+        next.batch_records == o->batch_records &&
+        next.checkpoint_records == o->checkpoint_records &&
+        next.checkpoint_interval_ms == o->checkpoint_interval_ms &&
+        next.synchronous == o->synchronous)
         return;
-    o->content = n->content;
-    o->max_content_bytes = n->max_content_bytes;
-    o->queue_full_wait_ms = n->queue_full_wait_ms;
-    o->flush_interval_ms = n->flush_interval_ms;
-    o->batch_records = n->batch_records;
-    o->checkpoint_records = n->checkpoint_records;
-    o->checkpoint_interval_ms = n->checkpoint_interval_ms;
-    o->synchronous = n->synchronous;
+    *o = next;
     atomic_store(&a->content, (uint32_t)o->content);
     atomic_store(&a->max_content, o->max_content_bytes);
     atomic_store(&a->queue_full_wait_ms, o->queue_full_wait_ms);

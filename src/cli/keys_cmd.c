@@ -261,6 +261,24 @@ static void list_item(sy_buf_t *b, int *n, const char *s)
     jstr(b, s);
 }
 
+/* For an option written NAME=VALUE: append `"NAME":` as the next member of
+ * the object being built in b (after a comma when *n members precede it)
+ * and return the '=' (the value follows it), or NULL when v has no NAME=. */
+static const char *kv_member(sy_buf_t *b, int *n, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    if (eq == NULL || eq == v)
+        return NULL;
+    if ((*n)++)
+        sy_buf_append_c(b, ",");
+    sy_json_writer_t w;
+    sy_json_writer_init(&w, b, 0);
+    sy_json_write_string(&w, sy_str(v, (size_t)(eq - v)));
+    sy_json_write_finish(&w);
+    sy_buf_append_c(b, ":");
+    return eq;
+}
+
 static bool all_digits(const char *s)
 {
     if (*s == '\0')
@@ -359,17 +377,12 @@ static int parse_opt(opts_t *o, int argc, char **argv, int *i, bool spec_ok)
         }
     } else if (strcmp(a, "--residency") == 0) {
         NEED_VALUE();
-        const char *eq = strchr(v, '=');
-        if (eq == NULL || eq == v) {
+        const char *eq = kv_member(&o->residency, &o->nresidency, v);
+        if (eq == NULL) {
             fprintf(stderr, "switchyard: --residency expects CLASS=J1,J2 such as pii=eu\n");
             return -1;
         }
-        if (o->nresidency++)
-            sy_buf_append_c(&o->residency, ",");
-        char cls[128];
-        snprintf(cls, sizeof(cls), "%.*s", (int)(eq - v), v);
-        jstr(&o->residency, cls);
-        sy_buf_append_c(&o->residency, ":[");
+        sy_buf_append_c(&o->residency, "[");
         int n = 0;
         char *copy = sy_strdup(eq + 1), *save = NULL;
         for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -385,17 +398,11 @@ static int parse_opt(opts_t *o, int argc, char **argv, int *i, bool spec_ok)
             jstr(&o->spec, v);
     } else if (strcmp(a, "--meta") == 0) {
         NEED_VALUE();
-        const char *eq = strchr(v, '=');
-        if (eq == NULL || eq == v) {
+        const char *eq = kv_member(&o->meta, &o->nmeta, v);
+        if (eq == NULL) {
             fprintf(stderr, "switchyard: --meta expects KEY=VALUE\n");
             return -1;
         }
-        if (o->nmeta++)
-            sy_buf_append_c(&o->meta, ",");
-        char k[128];
-        snprintf(k, sizeof(k), "%.*s", (int)(eq - v), v);
-        jstr(&o->meta, k);
-        sy_buf_append_c(&o->meta, ":");
         jstr(&o->meta, eq + 1);
     } else if (strcmp(a, "--enable") == 0 || strcmp(a, "--disable") == 0) {
         spec_member(o, "enabled");

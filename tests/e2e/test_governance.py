@@ -318,6 +318,13 @@ def cli(*args):
 rc, out, err = cli("teams", "create", "cli-team", "--budget", "50/month", "--rpm", "100",
                    "--meta", "owner=ops")
 check("switchyard teams create", rc == 0 and "cli-team" in out and "$50/month" in out, (rc, out, err))
+rc, out, err = cli("teams", "create", "cli-team2", "--residency", "pii=eu,uk", "--residency",
+                   "health=eu", "--meta", "owner=ops", "--meta", "cost-centre=4711")
+st, t = admin(gw, "GET", "/admin/teams/cli-team2")
+t = t if st == 200 and isinstance(t, dict) else {}
+check("switchyard teams create --residency CLASS=J1,J2 and --meta KEY=VALUE reach the team",
+      rc == 0 and t.get("residency") == {"pii": ["eu", "uk"], "health": ["eu"]} and
+      t.get("metadata") == {"owner": "ops", "cost-centre": "4711"}, (rc, err, st, t))
 rc, out, err = cli("keys", "create", "--team", "cli-team", "--budget", "5/day", "--models", "priced",
                    "--expires", "30d", "--name", "ci")
 m = re.search(r"^key: (sk-sy-[0-9A-Za-z]{43})$", out, re.M)
