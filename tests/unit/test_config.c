@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "unit.h"
+
+#define CONFIG_TEST_FILE "t.yaml"
+#include "config_test.h"
 #include "config/config.h"
 #include "core/arena.h"
 
@@ -51,21 +54,6 @@ static char *slurp(const char *path)
 static sy_config_t *parse(const char *yaml, char **err)
 {
     return sy_config_parse("t.yaml", yaml, strlen(yaml), err);
-}
-
-/* Parse `yaml`, expect failure with exactly `want` (lines joined by \n). */
-#define EXPECT_ERR(yaml, want) expect_err(__LINE__, yaml, want)
-static void expect_err(int line, const char *yaml, const char *want)
-{
-    char *err = NULL;
-    sy_config_t *c = parse(yaml, &err);
-    if (c != NULL || err == NULL || strcmp(err, want) != 0) {
-        fprintf(stderr, "  line %d: for\n%s\n  got:  %s\n  want: %s\n", line, yaml,
-                c ? "(a config)" : (err ? err : "(null)"), want);
-        unit_cur_failed++;
-    }
-    sy_config_unref(c);
-    free(err);
 }
 
 /* Parse `yaml`, expect success. */

@@ -9,26 +9,15 @@
 #include "harness/guard.h"
 #include "unit.h"
 
+#define CONFIG_TEST_FILE "g.yaml"
+#include "config_test.h"
+
 /* ---- helpers ---- */
 
 static sy_config_t *load(const char *yaml, char **err)
 {
     *err = NULL;
     return sy_config_parse("g.yaml", yaml, strlen(yaml), err);
-}
-
-#define EXPECT_ERR(yaml, want) expect_err(__LINE__, yaml, want)
-static void expect_err(int line, const char *yaml, const char *want)
-{
-    char *err = NULL;
-    sy_config_t *c = load(yaml, &err);
-    if (c != NULL || err == NULL || strcmp(err, want) != 0) {
-        fprintf(stderr, "  line %d: for\n%s\n  got:  %s\n  want: %s\n", line, yaml,
-                c ? "(a config)" : (err ? err : "(null)"), want);
-        unit_cur_failed++;
-    }
-    sy_config_unref(c);
-    free(err);
 }
 
 static sy_config_t *expect_ok(int line, const char *yaml)
