@@ -15,6 +15,10 @@
 #   nginx-proxy     b. nginx proxy_pass in front of the upstream
 #   sy-passthrough  c. Switchyard, OpenAI client -> OpenAI upstream (passthrough)
 #   sy-translate    d. Switchyard, OpenAI client -> Anthropic upstream
+#   sy-passthrough-noaudit, sy-translate-noaudit
+#                      the same through a second Switchyard instance with the
+#                      audit log off (its own database): what the audit log
+#                      costs, measured in the same run
 #   portkey         e. Portkey's gateway (OpenAI provider, custom host)
 #   portkey-translate  Portkey, OpenAI client -> Anthropic upstream (--only)
 #
@@ -38,7 +42,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ONLY="sim,nginx-static,nginx-proxy,sy-passthrough,sy-translate,portkey"
+ONLY="sim,nginx-static,nginx-proxy,sy-passthrough,sy-translate,sy-passthrough-noaudit,sy-translate-noaudit,portkey"
 UPSTREAM=sim
 REPEAT=3
 DURATION=10
@@ -99,6 +103,12 @@ fi
 if has sy-passthrough || has sy-translate; then
     GW=$(free_port)
     start_gateway gateway "$GW" "$UP"
+    GW_KEY_MAIN=$GW_KEY
+fi
+if has sy-passthrough-noaudit || has sy-translate-noaudit; then
+    GWN=$(free_port)
+    start_gateway gateway-noaudit "$GWN" "$UP" BENCH_AUDIT=false BENCH_DB=switchyard-noaudit
+    GW_KEY_NOAUDIT=$GW_KEY
 fi
 if has portkey || has portkey-translate; then
     if { [ "${BENCH_SMOKE:-0}" = 1 ] && [ ! -d "$BENCH_ROOT/bench/node_modules/@portkey-ai/gateway" ]; } ||
@@ -127,9 +137,15 @@ if [ -n "${NGP:-}" ]; then
 fi
 if [ -n "${GW:-}" ]; then
     set_scen sy-passthrough "http://127.0.0.1:$GW/v1/chat/completions" "$BENCH_CONF/chat.json" \
-        "Authorization: Bearer $GW_KEY" "$PID_gateway" "$UPP"
+        "Authorization: Bearer $GW_KEY_MAIN" "$PID_gateway" "$UPP"
     set_scen sy-translate "http://127.0.0.1:$GW/v1/chat/completions" "$BENCH_CONF/chat-translate.json" \
-        "Authorization: Bearer $GW_KEY" "$PID_gateway" "$UPP"
+        "Authorization: Bearer $GW_KEY_MAIN" "$PID_gateway" "$UPP"
+fi
+if [ -n "${GWN:-}" ]; then
+    set_scen sy-passthrough-noaudit "http://127.0.0.1:$GWN/v1/chat/completions" "$BENCH_CONF/chat.json" \
+        "Authorization: Bearer $GW_KEY_NOAUDIT" "$PID_gateway_noaudit" "$UPP"
+    set_scen sy-translate-noaudit "http://127.0.0.1:$GWN/v1/chat/completions" "$BENCH_CONF/chat-translate.json" \
+        "Authorization: Bearer $GW_KEY_NOAUDIT" "$PID_gateway_noaudit" "$UPP"
 fi
 if [ -n "${PK:-}" ]; then
     set_scen portkey "http://127.0.0.1:$PK/v1/chat/completions" "$BENCH_CONF/chat.json" \

@@ -28,6 +28,8 @@ LABELS = {
     'nginx-proxy': 'b. nginx proxy_pass',
     'sy-passthrough': 'c. Switchyard passthrough',
     'sy-translate': 'd. Switchyard OpenAI→Anthropic',
+    'sy-passthrough-noaudit': 'c′. passthrough, audit log off',
+    'sy-translate-noaudit': 'd′. OpenAI→Anthropic, audit log off',
     'portkey': 'e. Portkey gateway',
     'portkey-translate': 'Portkey OpenAI→Anthropic',
 }
@@ -138,10 +140,17 @@ def proxy(a):
     if st and ng:
         checks.append(('translation throughput ≥ 0.8× nginx proxy_pass',
                        ratio(st['rps'], ng['rps']), TARGETS['translate_vs_nginx'], '{:.2f}×'))
+    spn, stn = res.get('sy-passthrough-noaudit'), res.get('sy-translate-noaudit')
+    if spn and ng:
+        checks.append(('passthrough, audit log off, ≥ 1.0× nginx proxy_pass',
+                       ratio(spn['rps'], ng['rps']), TARGETS['passthrough_vs_nginx'], '{:.2f}×'))
+    if stn and ng:
+        checks.append(('translation, audit log off, ≥ 0.8× nginx proxy_pass',
+                       ratio(stn['rps'], ng['rps']), TARGETS['translate_vs_nginx'], '{:.2f}×'))
     if sp and pk:
         checks.append(('passthrough throughput ≥ 50× Portkey', ratio(sp['rps'], pk['rps']),
                        TARGETS['vs_portkey'], '{:.0f}×'))
-    for s in ('sy-passthrough', 'sy-translate'):
+    for s in ('sy-passthrough', 'sy-translate', 'sy-passthrough-noaudit', 'sy-translate-noaudit'):
         m = res.get(s)
         if m and d and m['p99'] is not None and m['rate'] == d['rate']:
             checks.append(('%s: added p99 at %d req/s ≤ 100 µs' % (s, m['rate']),
