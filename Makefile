@@ -96,9 +96,9 @@ BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 build/bench/%: bench/%.c build/normal/libswitchyard.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) $(O) -DNDEBUG $(shell pkg-config --cflags jansson 2>/dev/null) $< build/normal/libswitchyard.a $(LDLIBS) $(shell pkg-config --libs jansson 2>/dev/null) -o $@
-# The load generators (bench/openloop.c, bench/streams.c) are plain C with no
+# The load generators (bench/openloop.c, bench/streams.c) and bench/burn.c are plain C with no
 # Switchyard code in them: they measure the binary and must not share its bugs.
-BENCH_TOOLS := build/bench/openloop build/bench/streams
+BENCH_TOOLS := build/bench/openloop build/bench/streams build/bench/burn
 $(BENCH_TOOLS): build/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -g $(WARN) -MMD -MP $(O) $< -lm -o $@

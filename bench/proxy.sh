@@ -2,7 +2,7 @@
 # bench/proxy.sh - the proxy benchmark: scenarios side by side in one run.
 #
 #   bench/proxy.sh [--only S1,S2,...] [--upstream sim|nginx] [--repeat N]
-#                  [--duration S] [--rate R] [--lat-duration S]
+#                  [--duration S] [--rate R] [--lat-duration S] [--burn BUSY/PERIOD]
 #
 # Starts the upstreams (switchyard sim, one worker; nginx returning the sim's
 # own answers as static bodies, one worker), the proxies in front of the
@@ -35,6 +35,11 @@
 #    scenario's percentile minus the same percentile direct to the upstream.
 # 3. Peak RSS: VmHWM of each scenario's server processes at the end.
 #
+# --burn BUSY/PERIOD (milliseconds, e.g. 4/30) runs build/bench/burn during
+# every saturation round of every scenario: one more thread spinning BUSY ms
+# every PERIOD ms, to show how each proxy's throughput reacts to a periodic
+# CPU consumer on the same machine (the audit writer is one).
+#
 # Results: a markdown table on stdout, bench/results/proxy.tsv (one row per
 # scenario), bench/results/latency-SCENARIO.tsv (percentile curves for the
 # plots), bench/results/proxy-runs.tsv (every round). With BENCH_SMOKE=1
@@ -53,6 +58,7 @@ LAT_WARMUP=1
 WRK_THREADS=1
 WRK_CONNS=32
 OL_CONNS=32
+BURN=""
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
     REPEAT=1 DURATION=1 WARMUP=0 RATE=1000 LAT_DURATION=0.5 LAT_WARMUP=0.1
     ONLY="sim,nginx-proxy,sy-passthrough,sy-translate"
@@ -65,7 +71,8 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
     --lat-duration) LAT_DURATION=$2; shift 2 ;;
-    *) echo "usage: $0 [--only S,...] [--upstream sim|nginx] [--repeat N] [--duration S] [--rate R] [--lat-duration S]" >&2; exit 2 ;;
+    --burn) BURN=$2; shift 2 ;;
+    *) echo "usage: $0 [--only S,...] [--upstream sim|nginx] [--repeat N] [--duration S] [--rate R] [--lat-duration S] [--burn BUSY/PERIOD]" >&2; exit 2 ;;
     esac
 done
 IFS=, read -r -a SCEN <<<"$ONLY"
@@ -76,6 +83,11 @@ bench_init proxy
 mkdir -p "$BENCH_RESULTS"
 command -v wrk >/dev/null || die "wrk is not installed (sh scripts/deps.sh)"
 [ -x "$OPENLOOP" ] || die "no $OPENLOOP (make bench-build)"
+BURN_BIN=$BENCH_ROOT/build/bench/burn
+if [ -n "$BURN" ]; then
+    [[ $BURN =~ ^[0-9.]+/[0-9.]+$ ]] || die "--burn takes BUSY/PERIOD in milliseconds, e.g. 4/30"
+    [ -x "$BURN_BIN" ] || die "no $BURN_BIN (make bench-build)"
+fi
 
 # ---- servers ----
 SIM=$(free_port)
@@ -200,9 +212,15 @@ n=${#ACTIVE[@]}
 for r in $(seq "$REPEAT"); do
     for i in $(seq 0 $((n - 1))); do
         s=${ACTIVE[$(((i + r - 1) % n))]}
+        bpid=""
+        if [ -n "$BURN" ]; then
+            "$BURN_BIN" --busy "${BURN%/*}" --period "${BURN#*/}" --duration "$(awk -v d="$DURATION" 'BEGIN {print d + 5}')" &
+            bpid=$!
+        fi
         c0=$(cpu_ticks ${PIDS[$s]})
         read -r rps req non2xx err < <(run_wrk "$s" "$DURATION")
         c1=$(cpu_ticks ${PIDS[$s]})
+        if [ -n "$bpid" ]; then kill "$bpid" 2>/dev/null || true; wait "$bpid" 2>/dev/null || true; fi
         cpu=$(awk -v a="$c0" -v b="$c1" -v n="$req" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", n ? (b-a)*1e6/hz/n : 0}')
         printf 'sat\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$rps" "$req" "$cpu" "$non2xx" "$err" >>"$RUNS"
         log "round $r: $s: $rps req/s, $cpu us CPU/request${non2xx:+, non-2xx $non2xx}"
@@ -249,4 +267,4 @@ cp "$RUNS" "$BENCH_RESULTS/proxy-runs.tsv"
 cat "$BENCH_TMP/lat.tsv" >>"$BENCH_RESULTS/proxy-runs.tsv"
 python3 "$BENCH_ROOT/bench/report.py" proxy --runs "$RUNS" --lat "$BENCH_TMP/lat.tsv" \
     --rss "$BENCH_TMP/rss.tsv" --direct "$DIRECT" --hist-dir "$BENCH_TMP" --out "$BENCH_RESULTS" \
-    --meta "upstream=$UPSTREAM repeat=$REPEAT duration=${DURATION}s wrk=-t$WRK_THREADS/-c$WRK_CONNS rate=$RATE lat_duration=${LAT_DURATION}s rt=$(rt_ok && echo on || echo off) audit=$BENCH_AUDIT governance=${BENCH_GOVERNANCE:-0}"
+    --meta "upstream=$UPSTREAM repeat=$REPEAT duration=${DURATION}s wrk=-t$WRK_THREADS/-c$WRK_CONNS rate=$RATE lat_duration=${LAT_DURATION}s${BURN:+ burn=$BURN} rt=$(rt_ok && echo on || echo off) audit=$BENCH_AUDIT governance=${BENCH_GOVERNANCE:-0}"
