@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#include "core/fmt.h"
 #include "json/json.h"
 
 static bool valid_utf8(sy_str_t s)
@@ -65,33 +64,111 @@ static inline char *put_bytes(char *p, const void *s, size_t n)
     return p + n;
 }
 
+/* Two decimal digits per entry, "00" to "99". */
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                  "8081828384858687888990919293949596979899";
+
+/* v in decimal, written in place from its last digit, two digits a step:
+ * most of a record's numbers are a few digits (or zero), and this is the
+ * writer's per-record hot path. Needs NUM_MAX bytes. */
 static inline char *put_u64(char *p, uint64_t v)
 {
-    return p + sy_fmt_u64(p, v);
+    if (v < 10) {
+        *p = (char)('0' + v);
+        return p + 1;
+    }
+    size_t n = 2;
+    for (uint64_t t = v / 100; t; t /= 10)
+        n++;
+    char *end = p + n, *q = end;
+    while (v >= 100) {
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    return end;
 }
 
 static const char hexdig[] = "0123456789abcdef";
+
+/* Every byte as two lower-case hex digits, "00" to "ff". */
+#define HEXROW(h)                                                                                  \
+    h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex_pairs[] = HEXROW("0") HEXROW("1") HEXROW("2") HEXROW("3") HEXROW("4")
+    HEXROW("5") HEXROW("6") HEXROW("7") HEXROW("8") HEXROW("9") HEXROW("a") HEXROW("b")
+        HEXROW("c") HEXROW("d") HEXROW("e") HEXROW("f");
+#undef HEXROW
+
+/* A byte that the escaping looks at: '"', '\\', a control byte or the start
+ * of a multi-byte (or invalid) sequence. Everything else is copied as it is. */
+static inline bool attention(unsigned char c)
+{
+    return c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+}
+
+/* The bytes of w (eight input bytes) that need attention, as the high bit of
+ * each flagged byte. Borrows only run upwards, so the lowest flagged byte is
+ * always a true one (json.c scans the same way). */
+static inline uint64_t attention8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    return (w & highs) | ((w - ones * 0x20) & ~w & highs) | ((q - ones) & ~q & highs) |
+           ((b - ones) & ~b & highs);
+}
+
+/* Copy the run of bytes from *in that stay as they are, eight at a time
+ * (each eight stored before they are checked: the room reserved for the
+ * string's worst case covers them), up to end or the first byte that needs
+ * attention. */
+static inline char *copy_plain(char *p, const unsigned char **in, const unsigned char *end)
+{
+    const unsigned char *s = *in;
+    while (end - s >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        memcpy(p, &w, 8);
+        uint64_t t = attention8(w);
+        if (t) {
+            size_t k = (size_t)__builtin_ctzll(t) >> 3;
+            *in = s + k;
+            return p + k;
+        }
+        p += 8;
+        s += 8;
+    }
+    while (s < end && !attention(*s))
+        *p++ = (char)*s++;
+    *in = s;
+    return p;
+}
 
 /* s as a JSON string, escaped the one canonical way (record.h). Needs
  * 2 + ESC_MAX * s.len bytes. */
 static char *put_string(char *p, sy_str_t s)
 {
-    const char *in = s.p;
-    size_t n = s.len, i = 0, run = 0;
+    const unsigned char *in = (const unsigned char *)s.p, *end = in + s.len;
     *p++ = '"';
-    while (i < n) {
-        i += sy_json_plain_prefix(in + i, n - i);
-        if (i == n)
+    while (in < end) {
+        p = copy_plain(p, &in, end);
+        if (in == end)
             break;
-        uint8_t c = (uint8_t)in[i];
+        unsigned char c = *in;
         if (c >= 0x80) {
-            size_t l = sy_json_utf8_len(in + i, n - i);
+            size_t l = sy_json_utf8_len((const char *)in, (size_t)(end - in));
             if (l) {
-                i += l;
+                p = put_bytes(p, in, l);
+                in += l;
                 continue;
             }
         }
-        p = put_bytes(p, in + run, i - run);
         *p++ = '\\';
         switch (c) {
         case '"':
@@ -124,10 +201,8 @@ static char *put_string(char *p, sy_str_t s)
                 p = put_bytes(p, "ufffd", 5); /* not UTF-8 */
             }
         }
-        i++;
-        run = i;
+        in++;
     }
-    p = put_bytes(p, in + run, n - run);
     *p++ = '"';
     return p;
 }
@@ -136,13 +211,13 @@ static char *put_string(char *p, sy_str_t s)
 #define KEY(k) ",\"" k "\":"
 #define KLEN(k) (sizeof(KEY(k)) - 1)
 
-static void kstr_(enc_t *e, const char *k, size_t kl, sy_str_t v)
+static inline void kstr_(enc_t *e, const char *k, size_t kl, sy_str_t v)
 {
     if (room(e, kl + 2 + ESC_MAX * v.len))
         e->p = put_string(put_bytes(e->p, k, kl), v);
 }
 
-static void kuint_(enc_t *e, const char *k, size_t kl, uint64_t v)
+static inline void kuint_(enc_t *e, const char *k, size_t kl, uint64_t v)
 {
     if (room(e, kl + NUM_MAX))
         e->p = put_u64(put_bytes(e->p, k, kl), v);
@@ -158,21 +233,21 @@ static void kint_(enc_t *e, const char *k, size_t kl, int v)
     e->p = put_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 }
 
-static void kbool_(enc_t *e, const char *k, size_t kl, bool v)
+static inline void kbool_(enc_t *e, const char *k, size_t kl, bool v)
 {
     if (room(e, kl + 5))
         e->p = v ? put_bytes(put_bytes(e->p, k, kl), "true", 4)
                  : put_bytes(put_bytes(e->p, k, kl), "false", 5);
 }
 
-static void khash_(enc_t *e, const char *k, size_t kl, const sy_hash_t *h)
+static inline void khash_(enc_t *e, const char *k, size_t kl, const sy_hash_t *h)
 {
     if (!room(e, kl + 2 + 2 * SY_HASH_LEN))
         return;
     char *p = put_bytes(e->p, k, kl);
     *p++ = '"';
-    sy_hex(h->b, SY_HASH_LEN, p); /* its NUL is overwritten by the quote */
-    p += 2 * SY_HASH_LEN;
+    for (size_t i = 0; i < SY_HASH_LEN; i++, p += 2)
+        memcpy(p, hex_pairs + 2 * h->b[i], 2);
     *p++ = '"';
     e->p = p;
 }
