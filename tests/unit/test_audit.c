@@ -535,13 +535,20 @@ static sy_str_t random_string(sy_arena_t *ar, size_t maxlen)
 
 static uint64_t random_u64(void)
 {
-    switch (rng() % 4) {
+    switch (rng() % 5) {
     case 0:
         return 0;
     case 1:
         return UINT64_MAX - rng() % 3;
     case 2:
         return rng() % 1000;
+    case 3: {
+        /* around a power of ten, where the number of digits changes */
+        uint64_t p = 1;
+        for (uint64_t k = rng() % 20; k; k--)
+            p *= 10;
+        return p - 1 + rng() % 3;
+    }
     default:
         return rng();
     }
@@ -1053,16 +1060,18 @@ static void test_store_batches(void)
     }
     /* A row that breaks the primary key fails its whole batch: nothing of
      * it is kept. */
-    sy_store_row_t dup[20];
-    for (size_t i = 0; i < 20; i++)
+    sy_store_row_t dup[23];
+    for (size_t i = 0; i < 23; i++)
         dup[i] = (sy_store_row_t){.seq = seq + i, .request_id = SY_STR("req_dup"),
                                   .record = SY_STR("{}")};
-    dup[17].seq = 3;
-    sy_store_batch_t bad = {.rows = dup, .nrows = 20};
-    CHECK(s->vt->append(s, &bad, err, sizeof(err)) == SY_ERR && strstr(err, "insert record"));
-    dup[17].seq = seq + 17; /* and inside a multi-row statement */
-    dup[5].seq = 3;
-    CHECK(s->vt->append(s, &bad, err, sizeof(err)) == SY_ERR && strstr(err, "insert record"));
+    /* 23 rows go in statements of 16, 4, 2 and 1: the duplicate in each */
+    sy_store_batch_t bad = {.rows = dup, .nrows = 23};
+    static const size_t at_dup[] = {5, 17, 21, 22};
+    for (size_t d = 0; d < SY_ARRAY_LEN(at_dup); d++) {
+        dup[at_dup[d]].seq = 3;
+        CHECK(s->vt->append(s, &bad, err, sizeof(err)) == SY_ERR && strstr(err, "insert record"));
+        dup[at_dup[d]].seq = seq + at_dup[d];
+    }
     uint64_t n = 0, at = 0;
     CHECK(s->vt->count(s, &n, err, sizeof(err)) == SY_OK && n == seq);
     rows_seen_t rs = {.ok = true};
