@@ -41,7 +41,7 @@ static audit_t *_Atomic g_audit;
 
 struct sy_audit_req {
     audit_t *a;
-    sy_sha256_ctx_t *resp;
+    sy_sha256_ctx_t resp; /* the response bytes so far */
     uint64_t resp_bytes;
     sy_buf_t content; /* response bytes kept for the record (content modes) */
     uint32_t content_mode; /* audit.content and max_content_bytes when the request began */
@@ -292,8 +292,6 @@ static bool reserve(audit_t *a) { return reserve_below(a, a->capacity); }
 static void req_cleanup(void *arg)
 {
     sy_audit_req_t *r = arg;
-    sy_sha256_free(r->resp);
-    r->resp = NULL;
     sy_buf_free(&r->content);
     if (!r->submitted) {
         r->submitted = true;
@@ -348,7 +346,7 @@ static int req_new(audit_t *a, sy_arena_t *arena, sy_audit_req_t **out)
     sy_audit_req_t *r = sy_arena_calloc(arena, sizeof(*r));
     r->a = a;
     r->arena = arena;
-    r->resp = sy_sha256_new();
+    sy_sha256_init(&r->resp);
     r->content_mode = atomic_load_explicit(&a->content, memory_order_relaxed);
     r->max_content = atomic_load_explicit(&a->max_content, memory_order_relaxed);
     sy_buf_init(&r->content, (size_t)r->max_content);
@@ -357,14 +355,21 @@ static int req_new(audit_t *a, sy_arena_t *arena, sy_audit_req_t **out)
     return SY_OK;
 }
 
+/* A copy in the request's arena; an empty id (no key, or a static one)
+ * needs none. */
+static sy_str_t dup_nonempty(sy_arena_t *arena, sy_str_t s)
+{
+    return s.len ? sy_str_dup(arena, s) : SY_STR("");
+}
+
 void sy_audit_set_principal(sy_audit_req_t *r, sy_str_t key_id, sy_str_t team_id,
                             sy_str_t org_id)
 {
     if (r == NULL)
         return;
-    r->key_id = sy_str_dup(r->arena, key_id);
-    r->team_id = sy_str_dup(r->arena, team_id);
-    r->org_id = sy_str_dup(r->arena, org_id);
+    r->key_id = dup_nonempty(r->arena, key_id);
+    r->team_id = dup_nonempty(r->arena, team_id);
+    r->org_id = dup_nonempty(r->arena, org_id);
 }
 
 void sy_audit_add_verdict(sy_audit_req_t *r, sy_str_t verdict)
@@ -378,7 +383,7 @@ void sy_audit_response_bytes(sy_audit_req_t *r, const void *p, size_t n)
 {
     if (r == NULL || r->submitted || n == 0)
         return;
-    sy_sha256_update(r->resp, p, n);
+    sy_sha256_update(&r->resp, p, n);
     r->resp_bytes += n;
     if (r->content_mode != SY_CONFIG_AUDIT_CONTENT_NONE && !r->truncated) {
         size_t room = r->content.max > r->content.len ? r->content.max - r->content.len : 0;
@@ -447,8 +452,7 @@ void sy_audit_submit(sy_audit_req_t *r, const sy_access_entry_t *e,
     rec.request_bytes = request_body.len;
     sy_sha256(request_body.p, request_body.len, &rec.request_sha256);
     rec.response_bytes = r->resp_bytes;
-    sy_sha256_final(r->resp, &rec.response_sha256);
-    r->resp = NULL;
+    sy_sha256_digest(&r->resp, &rec.response_sha256);
     rec.content = (sy_audit_content_t)r->content_mode;
 
     /* Content, capped at audit.max_content_bytes each. */

@@ -18,37 +18,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sy_sha256_ctx {
-    SHA256_CTX c;
-};
+_Static_assert(sizeof(SHA256_CTX) <= sizeof(((sy_sha256_ctx_t *)0)->state.bytes),
+               "sy_sha256_ctx_t must hold OpenSSL's SHA256_CTX");
 
-sy_sha256_ctx_t *sy_sha256_new(void)
+static SHA256_CTX *ossl(sy_sha256_ctx_t *c)
 {
-    sy_sha256_ctx_t *c = sy_malloc(sizeof(*c));
-    if (!SHA256_Init(&c->c))
+    return (SHA256_CTX *)(void *)c->state.bytes;
+}
+
+void sy_sha256_init(sy_sha256_ctx_t *c)
+{
+    if (!SHA256_Init(ossl(c)))
         sy_panic("audit: SHA-256 init failed");
-    return c;
 }
 
 void sy_sha256_update(sy_sha256_ctx_t *c, const void *p, size_t n)
 {
-    if (n && !SHA256_Update(&c->c, p, n))
+    if (n && !SHA256_Update(ossl(c), p, n))
         sy_panic("audit: SHA-256 update failed");
 }
 
-void sy_sha256_final(sy_sha256_ctx_t *c, sy_hash_t *out)
+void sy_sha256_digest(sy_sha256_ctx_t *c, sy_hash_t *out)
 {
-    if (!SHA256_Final(out->b, &c->c))
+    if (!SHA256_Final(out->b, ossl(c)))
         sy_panic("audit: SHA-256 final failed");
-    free(c);
-}
-
-void sy_sha256_free(sy_sha256_ctx_t *c)
-{
-    if (c == NULL)
-        return;
-    OPENSSL_cleanse(&c->c, sizeof(c->c));
-    free(c);
 }
 
 void sy_sha256_2(const void *a, size_t an, const void *b, size_t bn, sy_hash_t *out)

@@ -32,13 +32,20 @@ void sy_sha256(const void *p, size_t n, sy_hash_t *out);
 /* SHA-256 of a[0..an) || b[0..bn). */
 void sy_sha256_2(const void *a, size_t an, const void *b, size_t bn, sy_hash_t *out);
 
-/* Incremental SHA-256 (for a response hashed as it is streamed). */
-typedef struct sy_sha256_ctx sy_sha256_ctx_t;
-sy_sha256_ctx_t *sy_sha256_new(void);
+/* Incremental SHA-256 (for a response hashed as it is streamed). The
+ * context is a plain value, so it can live inside the object it belongs to
+ * (a request's audit handle: no allocation per request); its bytes are
+ * OpenSSL's SHA256_CTX (merkle.c checks that it fits). */
+typedef struct sy_sha256_ctx {
+    union {
+        unsigned char bytes[128];
+        uint64_t align;
+    } state;
+} sy_sha256_ctx_t;
+void sy_sha256_init(sy_sha256_ctx_t *c);
 void sy_sha256_update(sy_sha256_ctx_t *c, const void *p, size_t n);
-/* Writes the digest and frees c. */
-void sy_sha256_final(sy_sha256_ctx_t *c, sy_hash_t *out);
-void sy_sha256_free(sy_sha256_ctx_t *c); /* without a digest; NULL is fine */
+/* Writes the digest; c must be initialised again before it is reused. */
+void sy_sha256_digest(sy_sha256_ctx_t *c, sy_hash_t *out);
 
 /* Lower-case hex: out needs 2*n+1 bytes; returns out. */
 char *sy_hex(const void *p, size_t n, char *out);
