@@ -14,10 +14,17 @@
 
 #include "store/store.h"
 
+/* Rows per multi-row INSERT: up to 16 (16 x 5 parameters, well under
+ * SQLite's limit of 999 in its oldest supported versions), in statements of
+ * 16, 8, 4, 2 and 1 rows. */
+#define INSERT_SIZES 5
+#define ROWS_PER_INSERT (1 << (INSERT_SIZES - 1))
+
 typedef struct {
     sy_store_t base;
     sqlite3 *db;
-    sqlite3_stmt *ins_record, *ins_records, *ins_checkpoint, *set_meta;
+    /* ins[k] inserts 2^k records at once (ins[0]: one) */
+    sqlite3_stmt *ins[INSERT_SIZES], *ins_checkpoint, *upd_meta, *set_meta;
     sqlite3_stmt *begin, *commit, *rollback; /* prepared once: a batch parses no SQL */
 } sqlite_store_t;
 
@@ -62,9 +69,31 @@ static int run(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? SY_OK : SY_ERR;
 }
 
-/* Rows per multi-row INSERT: 16 x 5 parameters, well under SQLite's
- * limit of 999 in its oldest supported versions. */
-#define ROWS_PER_INSERT 16
+/*
+ * Set a meta value: UPDATE the row, INSERT it when there is none. The
+ * frontier is set in every batch, and an UPDATE of its value rewrites only
+ * the table's page, where INSERT OR REPLACE deletes and re-inserts the row
+ * and so rewrites the page of the key's index as well: one more 16 KiB WAL
+ * frame per batch (checksummed, written, fsynced, and copied again into the
+ * database by the WAL checkpoint).
+ */
+static int put_meta(sqlite_store_t *s, const char *key, const void *v, size_t n)
+{
+    sqlite3_stmt *st = s->upd_meta;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return SY_ERR;
+    if (changed > 0)
+        return SY_OK;
+    st = s->set_meta;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+    return run(st);
+}
 
 /* One record's five values, bound from parameter base+1 on. */
 static void bind_row(sqlite3_stmt *st, int base, const sy_store_row_t *r)
@@ -84,10 +113,14 @@ static int append(sy_store_t *base, const sy_store_batch_t *b, char *err, size_t
         return fail(s, "begin", err, errsz);
     /* Whole groups of ROWS_PER_INSERT rows through one multi-row statement
      * (one statement start, cursor and halt per group rather than per
-     * row), the rest one at a time. */
+     * row), the rest in the fewest smaller groups: 8, 4, 2, then 1 (a
+     * batch of 74 is 6 statements, not 14). */
     for (size_t i = 0; i < b->nrows;) {
-        size_t n = b->nrows - i >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
-        sqlite3_stmt *st = n > 1 ? s->ins_records : s->ins_record;
+        int k = INSERT_SIZES - 1;
+        while ((size_t)1 << k > b->nrows - i)
+            k--;
+        size_t n = (size_t)1 << k;
+        sqlite3_stmt *st = s->ins[k];
         for (size_t j = 0; j < n; j++)
             bind_row(st, (int)(5 * j), &b->rows[i + j]);
         int rc = sqlite3_step(st);
@@ -98,16 +131,9 @@ static int append(sy_store_t *base, const sy_store_batch_t *b, char *err, size_t
         }
         i += n;
     }
-    if (b->frontier_len) {
-        sqlite3_stmt *st = s->set_meta;
-        sqlite3_bind_text(st, 1, "frontier", -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, b->frontier, (int)b->frontier_len, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            fail(s, "save frontier", err, errsz);
-            goto rollback;
-        }
+    if (b->frontier_len && put_meta(s, "frontier", b->frontier, b->frontier_len) != SY_OK) {
+        fail(s, "save frontier", err, errsz);
+        goto rollback;
     }
     if (b->checkpoint) {
         const sy_store_checkpoint_t *c = b->checkpoint;
@@ -301,12 +327,7 @@ static int meta_set(sy_store_t *base, const char *key, const void *v, size_t n, 
                     size_t errsz)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
-    sqlite3_stmt *st = s->set_meta;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SY_OK : fail(s, "write meta", err, errsz);
+    return put_meta(s, key, v, n) == SY_OK ? SY_OK : fail(s, "write meta", err, errsz);
 }
 
 static int meta_add(sy_store_t *base, const char *key, const void *v, size_t n, char *err,
@@ -333,9 +354,10 @@ static int set_sync(sy_store_t *base, bool full, char *err, size_t errsz)
 static void sqlite_close(sy_store_t *base)
 {
     sqlite_store_t *s = (sqlite_store_t *)base;
-    sqlite3_finalize(s->ins_record);
-    sqlite3_finalize(s->ins_records);
+    for (int k = 0; k < INSERT_SIZES; k++)
+        sqlite3_finalize(s->ins[k]);
     sqlite3_finalize(s->ins_checkpoint);
+    sqlite3_finalize(s->upd_meta);
     sqlite3_finalize(s->set_meta);
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
@@ -409,17 +431,20 @@ opened:
      * append() rolls back anyway, and so SQLite keeps no statement journal
      * (a copy of every page the statement changes, to undo just the
      * statement) for the multi-row form. */
-    char multi[64 + ROWS_PER_INSERT * 16];
-    size_t m = (size_t)snprintf(multi, sizeof(multi),
-                                "INSERT OR ROLLBACK INTO audit_records(seq, request_id, time_ms, leaf, record) "
-                                "VALUES(?,?,?,?,?)");
-    for (int j = 1; j < ROWS_PER_INSERT; j++)
-        m += (size_t)snprintf(multi + m, sizeof(multi) - m, ",(?,?,?,?,?)");
+    for (int k = 1; k < INSERT_SIZES; k++) {
+        char multi[96 + ROWS_PER_INSERT * 16];
+        size_t m = (size_t)snprintf(multi, sizeof(multi),
+                                    "INSERT OR ROLLBACK INTO audit_records(seq, request_id, "
+                                    "time_ms, leaf, record) VALUES(?,?,?,?,?)");
+        for (int j = 1; j < 1 << k; j++)
+            m += (size_t)snprintf(multi + m, sizeof(multi) - m, ",(?,?,?,?,?)");
+        if (prepare(s, multi, &s->ins[k], err, errsz))
+            goto fail;
+    }
     if (prepare(s,
                 "INSERT INTO audit_records(seq, request_id, time_ms, leaf, record) "
                 "VALUES(?1, ?2, ?3, ?4, ?5)",
-                &s->ins_record, err, errsz) ||
-        prepare(s, multi, &s->ins_records, err, errsz) ||
+                &s->ins[0], err, errsz) ||
         prepare(s,
                 "INSERT OR REPLACE INTO audit_checkpoints(tree_size, root, time_ms, key_id, "
                 "signature) VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -429,8 +454,11 @@ opened:
         prepare(s, "ROLLBACK", &s->rollback, err, errsz))
         goto fail;
 done:
-    if (prepare(s, "INSERT OR REPLACE INTO audit_meta(key, value) VALUES(?1, ?2)", &s->set_meta,
-                err, errsz) != SY_OK && !opts->readonly)
+    if ((prepare(s, "UPDATE audit_meta SET value = ?2 WHERE key = ?1", &s->upd_meta, err,
+                 errsz) != SY_OK ||
+         prepare(s, "INSERT OR REPLACE INTO audit_meta(key, value) VALUES(?1, ?2)", &s->set_meta,
+                 err, errsz) != SY_OK) &&
+        !opts->readonly)
         goto fail;
     return &s->base;
 fail:
