@@ -7,7 +7,8 @@
  * then parse two prefixes at pseudo-random split points, the way the server
  * re-parses as bytes arrive: each prefix must say SY_EAGAIN or give exactly
  * the whole input's verdict. Also checks that sy_http_head_ready never
- * hides a completed head or a crossed cap.
+ * hides a completed head or a crossed cap, and compares the parser's
+ * vector scans of names and values with their byte loops.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,26 @@ static void same(const char *a, const sy_http_request_t *x, const char *b,
 #undef SAME_VIEW
 }
 
+/* The parser's vector scans against their byte-at-a-time definitions, from
+ * every start offset of the input (the differential half of this target). */
+static void check_spans(const char *b, size_t size)
+{
+    for (size_t p = 0; p < size && p < 64; p++) {
+        size_t v = p, r = p, t = p;
+        while (v < size && ((unsigned char)b[v] == '\t' ||
+                            ((unsigned char)b[v] >= 0x20 && (unsigned char)b[v] != 0x7f)))
+            v++;
+        while (r < size && b[r] != 0 && b[r] != '\r' && b[r] != '\n')
+            r++;
+        while (t < size && (unsigned char)b[t] > 0x20 && (unsigned char)b[t] < 0x7f &&
+               !strchr("\"(),/:;<=>?@[\\]{}", b[t]))
+            t++;
+        check(sy_http_value_span(b, p, size, false) == v);
+        check(sy_http_value_span(b, p, size, true) == r);
+        check(sy_http_token_span(b, p, size) == t);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -97,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *whole = malloc(size ? size : 1);
     memcpy(whole, data, size);
     uint64_t seed = sy_hash_bytes(data, size);
+    check_spans(whole, size);
     for (int l = 0; l < 2; l++) {
         const sy_http_limits_t *lim = &lims[l];
         size_t cap = l ? 5 : MAXH; /* also exercise a caller array below max_headers */

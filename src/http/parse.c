@@ -13,6 +13,9 @@
 
 #include <limits.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Character classes, one bit each, for the byte-at-a-time loops. */
 enum {
@@ -45,6 +48,98 @@ static const uint8_t cls[256] = {
 
 static inline bool is(char c, int k) { return (cls[(unsigned char)c] & k) != 0; }
 static inline bool is_ws(char c) { return c == ' ' || c == '\t'; }
+
+/* The first byte in [p, end) that may not appear in a field value (a request's
+ * C_VALUE, a response's C_RVALUE), or end. Values are most of a head's bytes,
+ * so 16 are judged at once where SSE2 is there (always on x86-64); the byte
+ * loop after it is the definition and does the tail. The result is the same
+ * either way: tests/unit/test_http_parse.c compares the two. */
+size_t sy_http_value_span(const char *b, size_t p, size_t end, bool response)
+{
+#if defined(__SSE2__)
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    const __m128i zero = _mm_setzero_si128(), c1f = _mm_set1_epi8(0x1f);
+    const __m128i tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
+        __m128i stop;
+        if (response) { /* NUL, CR, LF */
+            stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)),
+                                _mm_cmpeq_epi8(v, zero));
+        } else { /* CTL but HTAB (unsigned v <= 0x1f), DEL */
+            __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v);
+            stop = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), ctl),
+                                _mm_cmpeq_epi8(v, del));
+        }
+        unsigned m = (unsigned)_mm_movemask_epi8(stop);
+        if (m)
+            return p + (size_t)__builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    int k = response ? C_RVALUE : C_VALUE;
+    while (p < end && is(b[p], k))
+        p++;
+    return p;
+}
+
+/* The first index in [p, end) of a byte that is not a tchar, or end. Field
+ * names are letters, digits and '-' nearly always: 16 bytes at a time skip a
+ * run of those (each one a tchar), and the class loop decides the rest, so
+ * the answer is the class loop's. */
+size_t sy_http_token_span(const char *b, size_t p, size_t end)
+{
+#if defined(__SSE2__)
+    const __m128i a = _mm_set1_epi8('a'), d0 = _mm_set1_epi8('0'), dash = _mm_set1_epi8('-');
+    const __m128i low = _mm_set1_epi8(0x20), n25 = _mm_set1_epi8(25), n9 = _mm_set1_epi8(9);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
+        __m128i al = _mm_sub_epi8(_mm_or_si128(v, low), a); /* letter: 0..25 unsigned */
+        __m128i dg = _mm_sub_epi8(v, d0);                    /* digit: 0..9 unsigned */
+        __m128i ok = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(al, n25), al),
+                                  _mm_cmpeq_epi8(_mm_min_epu8(dg, n9), dg));
+        ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, dash));
+        unsigned m = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
+        if (m) {
+            p += (size_t)__builtin_ctz(m);
+            break;
+        }
+        p += 16;
+    }
+#endif
+    while (p < end && is(b[p], C_TOKEN))
+        p++;
+    return p;
+}
+
+/* n bytes at p equal the lower-case literal lit, ASCII case-insensitively:
+ * the few names and values the parser acts on, without a strlen or a call. */
+static inline bool ieq_lit(const char *p, const char *lit, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if ((unsigned)(c - 'A') < 26u)
+            c = (unsigned char)(c | 0x20);
+        if (c != (unsigned char)lit[i])
+            return false;
+    }
+    return true;
+}
+/* The same with both sides in any case. */
+static inline bool ieq_any(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if ((unsigned)(x - 'A') < 26u)
+            x = (unsigned char)(x | 0x20);
+        if ((unsigned)(y - 'A') < 26u)
+            y = (unsigned char)(y | 0x20);
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+#define IS(s, lit) ((s).len == sizeof(lit) - 1 && ieq_lit((s).p, lit, sizeof(lit) - 1))
 
 /* RFC 9112 2.2 asks servers to ignore at least one empty line before the
  * request line (clients once sent a CRLF after POST bodies); a few more are
@@ -343,7 +438,7 @@ static int transfer_encoding(scan_t *s, fields_t *f, sy_str_t v)
             i++;
         if (coding.len == 0 || (i < v.len && v.p[i] != ','))
             return bad(s, "malformed Transfer-Encoding value");
-        bool chunked = sy_str_ieq_c(coding, "chunked");
+        bool chunked = IS(coding, "chunked");
         if (f->te_chunked)
             return bad(s, chunked ? "chunked transfer coding applied more than once"
                                   : "chunked must be the final transfer coding");
@@ -391,7 +486,7 @@ static int on_field(scan_t *s, fields_t *f, sy_str_t name, sy_str_t v)
     sy_str_t elem;
     switch (name.len) {
     case 4:
-        if (s->response || !sy_str_ieq_c(name, "host"))
+        if (s->response || !ieq_lit(name.p, "host", 4))
             break;
         if (f->has_host)
             return bad(s, "multiple Host headers");
@@ -401,29 +496,29 @@ static int on_field(scan_t *s, fields_t *f, sy_str_t name, sy_str_t v)
         f->host = v;
         break;
     case 6:
-        if (s->response || s->minor == 0 || !sy_str_ieq_c(name, "expect"))
+        if (s->response || s->minor == 0 || !ieq_lit(name.p, "expect", 6))
             break;
-        if (sy_str_ieq_c(v, "100-continue"))
+        if (IS(v, "100-continue"))
             f->expect_continue = true;
         else
             f->expect_other = true;
         break;
     case 10:
-        if (!sy_str_ieq_c(name, "connection"))
+        if (!ieq_lit(name.p, "connection", 10))
             break;
         while (sy_http_list_next(&v, &elem)) {
-            if (sy_str_ieq_c(elem, "close"))
+            if (IS(elem, "close"))
                 f->conn_close = true;
-            else if (sy_str_ieq_c(elem, "keep-alive"))
+            else if (IS(elem, "keep-alive"))
                 f->conn_keep_alive = true;
         }
         break;
     case 14:
-        if (sy_str_ieq_c(name, "content-length"))
+        if (ieq_lit(name.p, "content-length", 14))
             return content_length(s, f, v);
         break;
     case 17:
-        if (!sy_str_ieq_c(name, "transfer-encoding"))
+        if (!ieq_lit(name.p, "transfer-encoding", 17))
             break;
         if (f->has_cl)
             return bad(s, "Content-Length and Transfer-Encoding together are not allowed");
@@ -440,7 +535,6 @@ static int on_field(scan_t *s, fields_t *f, sy_str_t name, sy_str_t v)
 static int fields(scan_t *s, sy_http_header_t *hs, size_t maxh, size_t *nh, fields_t *f)
 {
     const char *b = s->b;
-    int vclass = s->response ? C_RVALUE : C_VALUE;
     size_t n = 0;
     *nh = 0;
     for (;;) {
@@ -465,8 +559,7 @@ static int fields(scan_t *s, sy_http_header_t *hs, size_t maxh, size_t *nh, fiel
             return fail(s, SY_ETOOBIG, 431, "too many header fields");
 
         size_t ns = p;
-        while (p < s->end && is(b[p], C_TOKEN))
-            p++;
+        p = sy_http_token_span(b, p, s->end);
         size_t ne = p;
         while (s->response && p < s->end && is_ws(b[p]))
             p++;
@@ -485,8 +578,7 @@ static int fields(scan_t *s, sy_http_header_t *hs, size_t maxh, size_t *nh, fiel
         while (p < s->end && is_ws(b[p]))
             p++;
         size_t vs = p;
-        while (p < s->end && is(b[p], vclass))
-            p++;
+        p = sy_http_value_span(b, p, s->end, s->response);
         if (p >= s->end)
             return ran_out(s, false);
         size_t ve = p;
@@ -651,10 +743,10 @@ bool sy_http_head_ready(sy_http_head_scan_t *st, const char *buf, size_t len,
 const sy_http_header_t *sy_http_header_next(const sy_http_header_t *headers, size_t n,
                                             const char *name, const sy_http_header_t *prev)
 {
-    sy_str_t want = sy_str_c(name);
+    size_t len = strlen(name);
     size_t i = prev ? (size_t)(prev - headers) + 1 : 0;
     for (; i < n; i++) /* lengths first: most names differ there, without a call */
-        if (headers[i].name.len == want.len && sy_str_ieq(headers[i].name, want))
+        if (headers[i].name.len == len && ieq_any(headers[i].name.p, name, len))
             return &headers[i];
     return NULL;
 }

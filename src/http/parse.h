@@ -162,6 +162,15 @@ int sy_http_parse_response(const char *buf, size_t len, const sy_http_limits_t *
                            unsigned flags, sy_http_header_t *headers, size_t headers_cap,
                            sy_http_response_t *out);
 
+/* The first index in [p, end) of buf whose byte may not appear in a field
+ * value (request: CTL other than HTAB, and DEL; response: NUL, CR, LF), or
+ * end. The head parsers' value scan (16 bytes at a time where SSE2 is
+ * available), exposed for the differential tests against the byte loop. */
+size_t sy_http_value_span(const char *buf, size_t p, size_t end, bool response);
+
+/* The same for a field name: the first byte that is not a tchar. */
+size_t sy_http_token_span(const char *buf, size_t p, size_t end);
+
 /* The first header named name (ASCII case-insensitive), or NULL. */
 const sy_http_header_t *sy_http_header_find(const sy_http_header_t *headers, size_t n,
                                             const char *name);

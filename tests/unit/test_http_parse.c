@@ -988,6 +988,63 @@ static void test_query_param(void)
     sy_arena_free(a);
 }
 
+/* The vector scans of field names and values against the byte-at-a-time
+ * definitions, for every start and end offset over buffers that mix the
+ * bytes each class stops at with runs of ordinary text, so the stopping byte
+ * lands in every lane of a 16-byte block and in the scalar tail. */
+static bool ref_value(unsigned char c, bool response)
+{
+    if (response)
+        return c != 0 && c != '\r' && c != '\n';
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool ref_tchar(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
+static void test_span_differential(void)
+{
+    static const char text[] = "Content-Type: application/json; charset=utf-8 x_Y~1";
+    char buf[96];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    size_t mismatches = 0;
+    for (int round = 0; round < 3000; round++) {
+        for (size_t i = 0; i < sizeof(buf); i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* mostly text, now and then any byte at all */
+            buf[i] = (x & 31) == 0 ? (char)(x >> 24) : text[(x >> 8) % (sizeof(text) - 1)];
+        }
+        for (size_t p = 0; p < 40; p++)
+            for (size_t end = p; end <= sizeof(buf); end += 1 + (end & 3)) {
+                for (int resp = 0; resp < 2; resp++) {
+                    size_t want = p;
+                    while (want < end && ref_value((unsigned char)buf[want], resp))
+                        want++;
+                    mismatches += sy_http_value_span(buf, p, end, resp) != want;
+                }
+                size_t want = p;
+                while (want < end && ref_tchar((unsigned char)buf[want]))
+                    want++;
+                mismatches += sy_http_token_span(buf, p, end) != want;
+            }
+    }
+    /* every byte value in every lane */
+    for (int c = 0; c < 256; c++)
+        for (size_t lane = 0; lane < 20; lane++) {
+            memset(buf, 'a', sizeof(buf));
+            buf[lane] = (char)c;
+            size_t wv = ref_value((unsigned char)c, false) ? sizeof(buf) : lane;
+            size_t wr = ref_value((unsigned char)c, true) ? sizeof(buf) : lane;
+            size_t wt = ref_tchar((unsigned char)c) ? sizeof(buf) : lane;
+            mismatches += sy_http_value_span(buf, 0, sizeof(buf), false) != wv;
+            mismatches += sy_http_value_span(buf, 0, sizeof(buf), true) != wr;
+            mismatches += sy_http_token_span(buf, 0, sizeof(buf)) != wt;
+        }
+    CHECK_INT(mismatches, 0);
+}
+
 int main(void)
 {
     RUN(test_request_valid_table);
@@ -1007,5 +1064,6 @@ int main(void)
     RUN(test_chunked_zero_copy);
     RUN(test_chunked_encode);
     RUN(test_query_param);
+    RUN(test_span_differential);
     return unit_done();
 }
