@@ -401,13 +401,27 @@ static void update_events(sy_http_creq_t *r)
 
 /* ---- request bytes ---- */
 
+/* tchar (RFC 9110 5.6.2) as a bitmap of the 128 ASCII codes: VCHAR but the
+ * delimiters "(),/:;<=>?@[\]{} and DQUOTE. A table instead of a strchr per
+ * byte: every header name of every upstream request goes through here. */
+static const uint64_t tchar_bits[2] = {
+    /* 0x00-0x3f: ! # $ % & ' * + - . 0-9 */
+    (1ull << '!') | (1ull << '#') | (1ull << '$') | (1ull << '%') | (1ull << '&') |
+        (1ull << '\'') | (1ull << '*') | (1ull << '+') | (1ull << '-') | (1ull << '.') |
+        (0x3ffull << '0'),
+    /* 0x40-0x7f: A-Z ^ _ ` a-z | ~ */
+    (0x3ffffffull << ('A' - 64)) | (1ull << ('^' - 64)) | (1ull << ('_' - 64)) |
+        (1ull << ('`' - 64)) | (0x3ffffffull << ('a' - 64)) | (1ull << ('|' - 64)) |
+        (1ull << ('~' - 64)),
+};
+
 static bool token_ok(const char *p, size_t n)
 {
     if (n == 0)
         return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
-        if (ch <= 32 || ch >= 127 || strchr("\"(),/:;<=>?@[\\]{}", ch))
+        if (ch >= 128 || !((tchar_bits[ch >> 6] >> (ch & 63)) & 1))
             return false;
     }
     return true;
