@@ -1434,16 +1434,22 @@ static void go(proxy_t *p, attempt_t *a)
         if (p->ir.stream && p->attempts > 1)
             p->enc = p->fd->stream_new(p->req->arena, &p->ir);
     }
-    sy_http_origin_t origin;
-    sy_str_t path;
+    /* The provider's origin is parsed with the configuration; parsing here
+     * is for a URL that did not parse then (to say why) */
+    const sy_http_origin_t *origin = dep->provider_cfg->origin;
+    sy_str_t path = dep->provider_cfg->base_path;
+    sy_http_origin_t parsed;
     const char *oerr = NULL;
-    if (sy_http_origin_from_url(&origin, dep->provider_cfg->base_url, &path, &oerr) != SY_OK ||
-        (dep->provider_cfg->proxy.len &&
-         sy_http_origin_set_proxy(&origin, dep->provider_cfg->proxy, NULL, &oerr) != SY_OK)) {
-        a->err.cls = SY_IR_ERR_INTERNAL;
-        a->err.message = sy_str_c(oerr ? oerr : "invalid provider URL");
-        attempt_failed(a);
-        return;
+    if (!origin) {
+        if (sy_http_origin_from_url(&parsed, dep->provider_cfg->base_url, &path, &oerr) != SY_OK ||
+            (dep->provider_cfg->proxy.len &&
+             sy_http_origin_set_proxy(&parsed, dep->provider_cfg->proxy, NULL, &oerr) != SY_OK)) {
+            a->err.cls = SY_IR_ERR_INTERNAL;
+            a->err.message = sy_str_c(oerr ? oerr : "invalid provider URL");
+            attempt_failed(a);
+            return;
+        }
+        origin = &parsed;
     }
     a->vt = sy_provider_find(dep->provider_cfg->kind);
     build_ctx(a, dep, path);
@@ -1486,7 +1492,7 @@ static void go(proxy_t *p, attempt_t *a)
      * last longer). */
     uint64_t total_ms = a->up.stream ? 0 : SY_MAX((p->deadline_ns - now) / 1000000ull, (uint64_t)1);
     sy_http_client_req_t cr = {
-        .origin = &origin,
+        .origin = origin,
         .method = a->up.method ? a->up.method : "POST",
         .target = a->up.path,
         .headers = hs,

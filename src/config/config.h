@@ -23,6 +23,7 @@
 #include "core/common.h"
 #include "core/str.h"
 #include "core/map.h"
+#include "http/origin.h"
 #include "router/catalog.h"
 
 /* Named caps. */
@@ -124,6 +125,10 @@ typedef struct {
     sy_str_t aws_session_token;     /* secret */
     sy_str_t proxy;                 /* http://host:port of an HTTPS CONNECT proxy, or empty */
     uint64_t max_connections;       /* per worker, to this provider's origin */
+    /* resolved: base_url (and proxy) parsed once for every request sent here;
+     * NULL when they do not parse (each attempt then reports why) */
+    const sy_http_origin_t *origin;
+    sy_str_t base_path;             /* base_url's path, with origin */
 } sy_config_provider_t;
 
 /* Capabilities a deployment has and a request may need (bit flags). */

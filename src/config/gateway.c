@@ -724,6 +724,16 @@ int sy_config_link_gateway(sy_cfg_ctx_t *cx, sy_config_t *c)
     }
     if (rc != SY_OK)
         return rc;
+    /* Where each provider lives, parsed once instead of per upstream request;
+     * a URL that does not parse stays unresolved and each attempt says why. */
+    for (size_t i = 0; i < c->providers.n; i++) {
+        sy_config_provider_t *p = (sy_config_provider_t *)&c->providers.items[i];
+        sy_http_origin_t *o = sy_arena_alloc(c->arena, sizeof(*o));
+        const char *oerr = NULL;
+        if (sy_http_origin_from_url(o, p->base_url, &p->base_path, &oerr) == SY_OK &&
+            (p->proxy.len == 0 || sy_http_origin_set_proxy(o, p->proxy, NULL, &oerr) == SY_OK))
+            p->origin = o;
+    }
     /* Resolve what the router reads on every request, and index the names. */
     sy_map_init(&c->model_index);
     sy_arena_cleanup(c->arena, index_free_cb, &c->model_index);

@@ -81,9 +81,18 @@ const sy_pool_options_t *sy_pool_options(const sy_pool_t *p) { return &p->opt; }
 sy_loop_t *sy_pool_loop(const sy_pool_t *p) { return p->loop; }
 sy_pool_stats_t sy_pool_stats(const sy_pool_t *p) { return p->stats; }
 
+/* Two origins with the same pool key: the fields the key is made of, not
+ * the ~1.8 KiB of the struct (most of it the string fields' unused tails). */
+static bool same_origin(const sy_http_origin_t *a, const sy_http_origin_t *b)
+{
+    return a->tls == b->tls && a->port == b->port && a->proxy_port == b->proxy_port &&
+           strcmp(a->host, b->host) == 0 && strcmp(a->sni, b->sni) == 0 &&
+           strcmp(a->proxy_host, b->proxy_host) == 0 && strcmp(a->proxy_auth, b->proxy_auth) == 0;
+}
+
 sy_pool_origin_t *sy_pool_origin(sy_pool_t *p, const sy_http_origin_t *o)
 {
-    if (p->last && memcmp(&p->last->origin, o, sizeof(*o)) == 0)
+    if (p->last && same_origin(&p->last->origin, o))
         return p->last;
     char key[SY_POOL_KEY_MAX];
     size_t n = sy_http_origin_key(o, key, sizeof(key));

@@ -1297,6 +1297,42 @@ static void test_acquire_publish_stress(void)
     CHECK_INT(sy_config_live(), live); /* every snapshot was freed exactly once */
 }
 
+/* A provider's base URL (and proxy) is parsed once with the configuration:
+ * the origin the upstream client connects to and the path requests start
+ * with; a URL that does not parse is left unresolved (each attempt then
+ * fails with the parser's reason, tests/e2e). */
+static void test_provider_origin(void)
+{
+    sy_config_t *c = EXPECT_OK("providers:\n"
+                               "  - {name: a, kind: openai, base_url: 'http://127.0.0.1:9000/v1/'}\n"
+                               "  - {name: b, kind: anthropic, base_url: 'https://API.example.com',\n"
+                               "     proxy: 'http://proxy.local:3129'}\n"
+                               "  - {name: c, kind: openai, base_url: 'http://bad host/v1'}\n"
+                               "  - {name: d, kind: openai, base_url: 'http://h:99999'}\n"
+                               "models: []\n");
+    if (!c)
+        return;
+    const sy_config_provider_t *a = sy_config_find_provider(c, SY_STR("a"));
+    const sy_config_provider_t *b = sy_config_find_provider(c, SY_STR("b"));
+    CHECK(a && a->origin && b && b->origin);
+    if (a && a->origin) {
+        CHECK(!a->origin->tls && a->origin->port == 9000);
+        CHECK(strcmp(a->origin->host, "127.0.0.1") == 0 && a->origin->sni[0] == 0);
+        CHECK(a->origin->proxy_host[0] == 0);
+        CHECK_STR(a->base_path, "/v1"); /* the trailing slash is dropped with the URL's */
+    }
+    if (b && b->origin) {
+        CHECK(b->origin->tls && b->origin->port == 443);
+        CHECK(strcmp(b->origin->host, "api.example.com") == 0);
+        CHECK(strcmp(b->origin->sni, "api.example.com") == 0);
+        CHECK(strcmp(b->origin->proxy_host, "proxy.local") == 0 && b->origin->proxy_port == 3129);
+        CHECK_INT(b->base_path.len, 0);
+    }
+    CHECK(sy_config_find_provider(c, SY_STR("c"))->origin == NULL);
+    CHECK(sy_config_find_provider(c, SY_STR("d"))->origin == NULL);
+    sy_config_unref(c);
+}
+
 int main(void)
 {
     RUN(test_yaml_tree);
@@ -1320,5 +1356,6 @@ int main(void)
     RUN(test_refcount_and_publish);
     RUN(test_reload);
     RUN(test_acquire_publish_stress);
+    RUN(test_provider_origin);
     return unit_done();
 }
