@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "http/net.h"
+#include "http/parse.h"
 
 #define CLIENT_BODY_INLINE_MAX (16 * 1024) /* smaller bodies go out with the head, in one write */
 #define CLIENT_READ_CHUNK (16 * 1024)
@@ -427,15 +428,8 @@ static bool token_ok(const char *p, size_t n)
     return true;
 }
 
-static bool value_ok(sy_str_t v)
-{
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char ch = (unsigned char)v.p[i];
-        if (ch == '\r' || ch == '\n' || ch == 0)
-            return false;
-    }
-    return true;
-}
+/* No CR, LF or NUL: the bytes that would end or cut the line. */
+static bool value_ok(sy_str_t v) { return sy_http_value_span(v.p, 0, v.len, true) == v.len; }
 
 static bool target_ok(sy_str_t t)
 {
@@ -449,62 +443,81 @@ static bool target_ok(sy_str_t t)
     return true;
 }
 
+static char *put(char *w, const void *p, size_t n)
+{
+    memcpy(w, p, n);
+    return w + n;
+}
+#define PUT_LIT(w, lit) put((w), "" lit, sizeof(lit) - 1)
+
 /* Serialise the request head (and a small body) into r->out. Returns a
- * static reason on invalid input, NULL when fine. */
+ * static reason on invalid input, NULL when fine. Two passes, not printf nor
+ * an append per piece (this runs once per upstream request): the first
+ * checks the fields and sizes the head, the second copies it into room
+ * reserved once. */
 static const char *build_request(sy_http_creq_t *r, const sy_http_client_req_t *q)
 {
     const char *method = q->method ? q->method : "GET";
-    if (!token_ok(method, strlen(method)))
+    size_t mlen = strlen(method);
+    if (!token_ok(method, mlen))
         return "invalid request method";
-    r->is_head = strcmp(method, "HEAD") == 0;
+    r->is_head = mlen == 4 && memcmp(method, "HEAD", 4) == 0;
     if (!target_ok(q->target))
         return "invalid request target";
-    /* Appends, not printf: this runs once per upstream request and printf
-     * was most of the client's per-request cost. */
-    sy_buf_t *o = &r->out;
-    size_t mlen = strlen(method);
-    int rc = sy_buf_reserve(o, mlen + q->target.len + r->po->host_len + 32);
-    if (rc != SY_OK)
-        return "request head too large";
-    sy_buf_append(o, method, mlen);
-    sy_buf_append(o, " ", 1);
-    sy_buf_append_str(o, q->target);
-    sy_buf_append(o, " HTTP/1.1\r\nHost: ", 17);
-    sy_buf_append(o, r->po->host_hdr, r->po->host_len);
-    rc = sy_buf_append(o, "\r\n", 2);
-    for (size_t i = 0; rc == SY_OK && i < q->nheaders; i++) {
+    size_t need = mlen + 1 + q->target.len + 17 + r->po->host_len + 2 + 2;
+    for (size_t i = 0; i < q->nheaders; i++) {
         const sy_http_header_t *h = &q->headers[i];
         if (!token_ok(h->name.p, h->name.len) || !value_ok(h->value))
             return "invalid request header";
-        sy_buf_append_str(o, h->name);
-        sy_buf_append(o, ": ", 2);
-        sy_buf_append_str(o, h->value);
-        rc = sy_buf_append(o, "\r\n", 2);
+        need += h->name.len + 2 + h->value.len + 2;
     }
-    bool needs_len = q->body.len > 0 || strcmp(method, "POST") == 0 ||
-                     strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
-    if (rc == SY_OK && needs_len) {
-        char num[24];
-        size_t k = sizeof(num);
+    bool needs_len = q->body.len > 0 || (mlen == 4 && memcmp(method, "POST", 4) == 0) ||
+                     (mlen == 3 && memcmp(method, "PUT", 3) == 0) ||
+                     (mlen == 5 && memcmp(method, "PATCH", 5) == 0);
+    char num[24];
+    size_t k = sizeof(num);
+    if (needs_len) {
         size_t v = q->body.len;
         do {
             num[--k] = (char)('0' + v % 10);
             v /= 10;
         } while (v);
-        sy_buf_append(o, "Content-Length: ", 16);
-        rc = sy_buf_append(o, num + k, sizeof(num) - k);
-        if (rc == SY_OK)
-            rc = sy_buf_append(o, "\r\n", 2);
+        need += 16 + (sizeof(num) - k) + 2;
     }
-    if (rc == SY_OK)
-        rc = sy_buf_append(o, "\r\n", 2);
-    if (rc == SY_OK && q->body.len && q->body.len <= CLIENT_BODY_INLINE_MAX) {
-        rc = sy_buf_append(&r->out, q->body.p, q->body.len);
+    bool inline_body = q->body.len && q->body.len <= CLIENT_BODY_INLINE_MAX;
+    if (inline_body)
+        need += q->body.len;
+    sy_buf_t *o = &r->out;
+    if (sy_buf_reserve(o, need) != SY_OK)
+        return "request head too large";
+    char *w0 = sy_buf_tail(o), *w = w0;
+    w = put(w, method, mlen);
+    *w++ = ' ';
+    w = put(w, q->target.p, q->target.len);
+    w = PUT_LIT(w, " HTTP/1.1\r\nHost: ");
+    w = put(w, r->po->host_hdr, r->po->host_len);
+    w = PUT_LIT(w, "\r\n");
+    for (size_t i = 0; i < q->nheaders; i++) {
+        const sy_http_header_t *h = &q->headers[i];
+        w = put(w, h->name.p, h->name.len);
+        w = PUT_LIT(w, ": ");
+        w = put(w, h->value.p, h->value.len);
+        w = PUT_LIT(w, "\r\n");
+    }
+    if (needs_len) {
+        w = PUT_LIT(w, "Content-Length: ");
+        w = put(w, num + k, sizeof(num) - k);
+        w = PUT_LIT(w, "\r\n");
+    }
+    w = PUT_LIT(w, "\r\n");
+    if (inline_body) {
+        w = put(w, q->body.p, q->body.len);
         r->body = SY_STR_NULL;
     } else {
         r->body = q->body;
     }
-    return rc == SY_OK ? NULL : "request head too large";
+    sy_buf_commit(o, (size_t)(w - w0));
+    return NULL;
 }
 
 /* ---- establishing a connection ---- */

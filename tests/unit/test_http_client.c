@@ -269,6 +269,10 @@ static void raw_send(raw_conn_t *c, const char *s, size_t n)
 }
 #define RAW_SEND(c, lit) raw_send(c, lit, sizeof(lit) - 1)
 
+/* The last request the raw server read, head and body, as sent. */
+static char raw_last[1024];
+static size_t raw_last_len;
+
 static void raw_tick(sy_timer_t *t)
 {
     raw_conn_t *c = t->data;
@@ -390,6 +394,9 @@ static void raw_io_cb(sy_io_t *io, uint32_t events)
             return;
         char path[64];
         snprintf(path, sizeof(path), "%.*s", SY_STR_FMT(rq.path));
+        raw_last_len = SY_MIN((size_t)rc + clen, sizeof(raw_last) - 1);
+        memcpy(raw_last, sy_buf_ptr(&c->in), raw_last_len);
+        raw_last[raw_last_len] = 0;
         sy_buf_consume(&c->in, (size_t)rc + clen);
         raw_request(c, sy_str_c(path), rq.content_length);
         if (c->closed)
@@ -648,6 +655,66 @@ static void test_post_bodies(void)
     CHECK_MEM(sy_buf_ptr(&b.body), b.body.len, "got 200000");
     res_free(&a);
     res_free(&b);
+}
+
+/* The request head byte for byte (the client writes it in one reserved run),
+ * and the requests it refuses to write: a method or field name that is not a
+ * token, a value with CR, LF or NUL, a target with a space or a control. */
+static void test_request_head_bytes(void)
+{
+    static sy_http_origin_t o;
+    const char *err;
+    if (sy_http_origin_from_url(&o, sy_str_c(raw_base), NULL, &err) != SY_OK)
+        sy_panic("bad test URL %s", raw_base);
+    char host[32];
+    snprintf(host, sizeof(host), "127.0.0.1:%d", raw_port);
+    struct {
+        const char *method, *target, *name, *value, *body;
+        const char *want; /* NULL: refused as an invalid request */
+    } cases[] = {
+        {"POST", "/echo", "X-Test", "yes", "{\"x\":1}",
+         "POST /echo HTTP/1.1\r\nHost: %s\r\nX-Test: yes\r\nX-Two: b c\r\n"
+         "Content-Length: 7\r\n\r\n{\"x\":1}"},
+        {"GET", "/echo?a=1", "Accept", "", NULL,
+         "GET /echo?a=1 HTTP/1.1\r\nHost: %s\r\nAccept: \r\nX-Two: b c\r\n\r\n"},
+        {"PUT", "/echo", "X-Empty-Body", "1", NULL,
+         "PUT /echo HTTP/1.1\r\nHost: %s\r\nX-Empty-Body: 1\r\nX-Two: b c\r\n"
+         "Content-Length: 0\r\n\r\n"},
+        {"POST", "/echo", "Bad Name", "v", "x", NULL},
+        {"POST", "/echo", "Bad:Name", "v", "x", NULL},
+        {"POST", "/echo", "X-V", "a\r\nInjected: 1", "x", NULL},
+        {"POST", "/echo", "X-V", "a\nb", "x", NULL},
+        {"GE T", "/echo", "X-V", "v", NULL, NULL},
+        {"GET", "/ec ho", "X-V", "v", NULL, NULL},
+        {"GET", "", "X-V", "v", NULL, NULL},
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
+        result_t res;
+        res_init(&res);
+        sy_http_header_t hs[2] = {{sy_str_c(cases[i].name), sy_str_c(cases[i].value)},
+                                  {SY_STR("X-Two"), SY_STR("b c")}};
+        sy_http_client_req_t q = {
+            .origin = &o, .method = cases[i].method, .target = sy_str_c(cases[i].target),
+            .headers = hs, .nheaders = 2,
+            .body = cases[i].body ? sy_str_c(cases[i].body) : SY_STR_NULL,
+            .on_head = on_head, .on_done = on_done, .on_error = on_error, .data = &res,
+        };
+        raw_last_len = 0;
+        pending++;
+        res.req = sy_http_client_start(client, &q);
+        wait_all(2000);
+        if (cases[i].want) {
+            char want[512];
+            snprintf(want, sizeof(want), cases[i].want, host);
+            CHECK(res.done);
+            CHECK_MEM(raw_last, raw_last_len, want);
+        } else {
+            CHECK(res.failed && res.code == SY_HTTP_CLIENT_EREQUEST);
+            CHECK(strstr(res.msg, "invalid request") != NULL);
+            CHECK_INT(raw_last_len, 0);
+        }
+        res_free(&res);
+    }
 }
 
 static void test_framings(void)
@@ -1372,6 +1439,7 @@ int main(void)
     RUN(test_keepalive_reuse);
     RUN(test_post_bodies);
     RUN(test_framings);
+    RUN(test_request_head_bytes);
     RUN(test_reuse_rules);
     RUN(test_protocol_error);
     RUN(test_stale_retry);
