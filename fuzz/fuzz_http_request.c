@@ -8,7 +8,7 @@
  * re-parses as bytes arrive: each prefix must say SY_EAGAIN or give exactly
  * the whole input's verdict. Also checks that sy_http_head_ready never
  * hides a completed head or a crossed cap, and compares the parser's
- * vector scans of names and values with their byte loops.
+ * vector scans of names, values and targets with their byte loops.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +95,7 @@ static void same(const char *a, const sy_http_request_t *x, const char *b,
 static void check_spans(const char *b, size_t size)
 {
     for (size_t p = 0; p < size && p < 64; p++) {
-        size_t v = p, r = p, t = p;
+        size_t v = p, r = p, t = p, g = p;
         while (v < size && ((unsigned char)b[v] == '\t' ||
                             ((unsigned char)b[v] >= 0x20 && (unsigned char)b[v] != 0x7f)))
             v++;
@@ -106,7 +106,10 @@ static void check_spans(const char *b, size_t size)
             t++;
         check(sy_http_value_span(b, p, size, false) == v);
         check(sy_http_value_span(b, p, size, true) == r);
+        while (g < size && (unsigned char)b[g] > 0x20 && (unsigned char)b[g] < 0x7f && b[g] != '#')
+            g++;
         check(sy_http_token_span(b, p, size) == t);
+        check(sy_http_target_span(b, p, size) == g);
     }
 }
 

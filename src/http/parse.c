@@ -83,6 +83,29 @@ size_t sy_http_value_span(const char *b, size_t p, size_t end, bool response)
     return p;
 }
 
+/* The first index in [p, end) of a byte outside C_TARGET (VCHAR but '#'),
+ * or end: the request target and the version tokens, 16 bytes at a time. */
+size_t sy_http_target_span(const char *b, size_t p, size_t end)
+{
+#if defined(__SSE2__)
+    const __m128i bang = _mm_set1_epi8('!'), span = _mm_set1_epi8('~' - '!');
+    const __m128i hash = _mm_set1_epi8('#');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + p));
+        __m128i t = _mm_sub_epi8(v, bang); /* VCHAR: 0..0x5d unsigned */
+        __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, hash),
+                                      _mm_cmpeq_epi8(_mm_min_epu8(t, span), t));
+        unsigned m = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
+        if (m)
+            return p + (size_t)__builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < end && is(b[p], C_TARGET))
+        p++;
+    return p;
+}
+
 /* The first index in [p, end) of a byte that is not a tchar, or end. Field
  * names are letters, digits and '-' nearly always: 16 bytes at a time skip a
  * run of those (each one a tchar), and the class loop decides the rest, so
@@ -125,6 +148,27 @@ static inline bool ieq_lit(const char *p, const char *lit, size_t n)
     }
     return true;
 }
+/* A field name (tchars only: the caller scanned it) of n bytes equals the
+ * lower-case literal lit, made of letters and '-'. OR-ing 0x20 into a byte
+ * lower-cases a letter and leaves '-' alone; the only other byte it maps
+ * onto one of those is CR (onto '-'), not a tchar, so 8 bytes compare at
+ * once without a false match. */
+static inline bool name_is(const char *p, const char *lit, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, p + i, 8);
+        memcpy(&b, lit + i, 8);
+        if ((a | 0x2020202020202020ull) != b)
+            return false;
+    }
+    for (; i < n; i++)
+        if (((unsigned char)p[i] | 0x20) != (unsigned char)lit[i])
+            return false;
+    return true;
+}
+
 /* The same with both sides in any case. */
 static inline bool ieq_any(const char *a, const char *b, size_t n)
 {
@@ -249,6 +293,8 @@ static int start_line(scan_t *s, size_t max_line)
  * terminator sitting exactly on the cap). */
 static int line_scan(scan_t *s, int k)
 {
+    if (k == C_TARGET)
+        s->pos = sy_http_target_span(s->b, s->pos, s->wend);
     while (s->pos < s->wend && is(s->b[s->pos], k))
         s->pos++;
     return s->pos == s->wend ? line_edge(s) : SY_OK;
@@ -486,7 +532,7 @@ static int on_field(scan_t *s, fields_t *f, sy_str_t name, sy_str_t v)
     sy_str_t elem;
     switch (name.len) {
     case 4:
-        if (s->response || !ieq_lit(name.p, "host", 4))
+        if (s->response || !name_is(name.p, "host", 4))
             break;
         if (f->has_host)
             return bad(s, "multiple Host headers");
@@ -496,7 +542,7 @@ static int on_field(scan_t *s, fields_t *f, sy_str_t name, sy_str_t v)
         f->host = v;
         break;
     case 6:
-        if (s->response || s->minor == 0 || !ieq_lit(name.p, "expect", 6))
+        if (s->response || s->minor == 0 || !name_is(name.p, "expect", 6))
             break;
         if (IS(v, "100-continue"))
             f->expect_continue = true;
@@ -504,7 +550,7 @@ static int on_field(scan_t *s, fields_t *f, sy_str_t name, sy_str_t v)
             f->expect_other = true;
         break;
     case 10:
-        if (!ieq_lit(name.p, "connection", 10))
+        if (!name_is(name.p, "connection", 10))
             break;
         while (sy_http_list_next(&v, &elem)) {
             if (IS(elem, "close"))
@@ -514,11 +560,11 @@ static int on_field(scan_t *s, fields_t *f, sy_str_t name, sy_str_t v)
         }
         break;
     case 14:
-        if (ieq_lit(name.p, "content-length", 14))
+        if (name_is(name.p, "content-length", 14))
             return content_length(s, f, v);
         break;
     case 17:
-        if (!ieq_lit(name.p, "transfer-encoding", 17))
+        if (!name_is(name.p, "transfer-encoding", 17))
             break;
         if (f->has_cl)
             return bad(s, "Content-Length and Transfer-Encoding together are not allowed");

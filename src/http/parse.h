@@ -171,6 +171,10 @@ size_t sy_http_value_span(const char *buf, size_t p, size_t end, bool response);
 /* The same for a field name: the first byte that is not a tchar. */
 size_t sy_http_token_span(const char *buf, size_t p, size_t end);
 
+/* The same for a request target or version: the first byte that is not a
+ * VCHAR, or is '#'. */
+size_t sy_http_target_span(const char *buf, size_t p, size_t end);
+
 /* The first header named name (ASCII case-insensitive), or NULL. */
 const sy_http_header_t *sy_http_header_find(const sy_http_header_t *headers, size_t n,
                                             const char *name);

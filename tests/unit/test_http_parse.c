@@ -988,7 +988,7 @@ static void test_query_param(void)
     sy_arena_free(a);
 }
 
-/* The vector scans of field names and values against the byte-at-a-time
+/* The vector scans of field names, values and request targets against the byte-at-a-time
  * definitions, for every start and end offset over buffers that mix the
  * bytes each class stops at with runs of ordinary text, so the stopping byte
  * lands in every lane of a 16-byte block and in the scalar tail. */
@@ -1004,9 +1004,11 @@ static bool ref_tchar(unsigned char c)
     return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
 }
 
+static bool ref_target(unsigned char c) { return c > 0x20 && c < 0x7f && c != '#'; }
+
 static void test_span_differential(void)
 {
-    static const char text[] = "Content-Type: application/json; charset=utf-8 x_Y~1";
+    static const char text[] = "Content-Type: application/json; charset=utf-8 x_Y~1 /v1/c?q=#";
     char buf[96];
     uint64_t x = 0x9e3779b97f4a7c15ull;
     size_t mismatches = 0;
@@ -1028,6 +1030,10 @@ static void test_span_differential(void)
                 while (want < end && ref_tchar((unsigned char)buf[want]))
                     want++;
                 mismatches += sy_http_token_span(buf, p, end) != want;
+                want = p;
+                while (want < end && ref_target((unsigned char)buf[want]))
+                    want++;
+                mismatches += sy_http_target_span(buf, p, end) != want;
             }
     }
     /* every byte value in every lane */
@@ -1038,6 +1044,8 @@ static void test_span_differential(void)
             size_t wv = ref_value((unsigned char)c, false) ? sizeof(buf) : lane;
             size_t wr = ref_value((unsigned char)c, true) ? sizeof(buf) : lane;
             size_t wt = ref_tchar((unsigned char)c) ? sizeof(buf) : lane;
+            size_t wg = ref_target((unsigned char)c) ? sizeof(buf) : lane;
+            mismatches += sy_http_target_span(buf, 0, sizeof(buf)) != wg;
             mismatches += sy_http_value_span(buf, 0, sizeof(buf), false) != wv;
             mismatches += sy_http_value_span(buf, 0, sizeof(buf), true) != wr;
             mismatches += sy_http_token_span(buf, 0, sizeof(buf)) != wt;
