@@ -231,7 +231,14 @@ static sy_http_creq_t *creq_alloc(sy_http_client_t *c)
         sy_buf_init(&out, CLIENT_OUT_MAX);
         sy_buf_init(&headbuf, c->opt.head_limits.max_header_bytes + 1);
     }
-    memset(r, 0, sizeof(*r));
+    /* Zeroed but for the response header slots (the parser writes each one
+     * it reports) and the tail of the error text (a string from its first
+     * byte): together half of the struct. */
+    memset(r, 0, offsetof(sy_http_creq_t, conn_err) + 1);
+    memset((char *)r + offsetof(sy_http_creq_t, timer), 0,
+           offsetof(sy_http_creq_t, headers_inline) - offsetof(sy_http_creq_t, timer));
+    memset((char *)r + offsetof(sy_http_creq_t, scan), 0,
+           sizeof(*r) - offsetof(sy_http_creq_t, scan));
     r->out = out;
     r->headbuf = headbuf;
     r->headers = headers ? headers : r->headers_inline;
@@ -402,31 +409,10 @@ static void update_events(sy_http_creq_t *r)
 
 /* ---- request bytes ---- */
 
-/* tchar (RFC 9110 5.6.2) as a bitmap of the 128 ASCII codes: VCHAR but the
- * delimiters "(),/:;<=>?@[\]{} and DQUOTE. A table instead of a strchr per
- * byte: every header name of every upstream request goes through here. */
-static const uint64_t tchar_bits[2] = {
-    /* 0x00-0x3f: ! # $ % & ' * + - . 0-9 */
-    (1ull << '!') | (1ull << '#') | (1ull << '$') | (1ull << '%') | (1ull << '&') |
-        (1ull << '\'') | (1ull << '*') | (1ull << '+') | (1ull << '-') | (1ull << '.') |
-        (0x3ffull << '0'),
-    /* 0x40-0x7f: A-Z ^ _ ` a-z | ~ */
-    (0x3ffffffull << ('A' - 64)) | (1ull << ('^' - 64)) | (1ull << ('_' - 64)) |
-        (1ull << ('`' - 64)) | (0x3ffffffull << ('a' - 64)) | (1ull << ('|' - 64)) |
-        (1ull << ('~' - 64)),
-};
-
-static bool token_ok(const char *p, size_t n)
-{
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch >= 128 || !((tchar_bits[ch >> 6] >> (ch & 63)) & 1))
-            return false;
-    }
-    return true;
-}
+/* A token (RFC 9110 5.6.2): methods and field names. The parser's scan
+ * (16 bytes at a time), not a strchr per byte: every header name of every
+ * upstream request goes through here. */
+static bool token_ok(const char *p, size_t n) { return n > 0 && sy_http_token_span(p, 0, n) == n; }
 
 /* No CR, LF or NUL: the bytes that would end or cut the line. */
 static bool value_ok(sy_str_t v) { return sy_http_value_span(v.p, 0, v.len, true) == v.len; }
