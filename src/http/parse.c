@@ -54,7 +54,7 @@ static inline bool is_ws(char c) { return c == ' ' || c == '\t'; }
  * so 16 are judged at once where SSE2 is there (always on x86-64); the byte
  * loop after it is the definition and does the tail. The result is the same
  * either way: tests/unit/test_http_parse.c compares the two. */
-size_t sy_http_value_span(const char *b, size_t p, size_t end, bool response)
+static inline size_t value_span_at(const char *b, size_t p, size_t end, bool response)
 {
 #if defined(__SSE2__)
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
@@ -83,9 +83,14 @@ size_t sy_http_value_span(const char *b, size_t p, size_t end, bool response)
     return p;
 }
 
+size_t sy_http_value_span(const char *b, size_t p, size_t end, bool response)
+{
+    return value_span_at(b, p, end, response);
+}
+
 /* The first index in [p, end) of a byte outside C_TARGET (VCHAR but '#'),
  * or end: the request target and the version tokens, 16 bytes at a time. */
-size_t sy_http_target_span(const char *b, size_t p, size_t end)
+static inline size_t target_span_at(const char *b, size_t p, size_t end)
 {
 #if defined(__SSE2__)
     const __m128i bang = _mm_set1_epi8('!'), span = _mm_set1_epi8('~' - '!');
@@ -106,11 +111,16 @@ size_t sy_http_target_span(const char *b, size_t p, size_t end)
     return p;
 }
 
+size_t sy_http_target_span(const char *b, size_t p, size_t end)
+{
+    return target_span_at(b, p, end);
+}
+
 /* The first index in [p, end) of a byte that is not a tchar, or end. Field
  * names are letters, digits and '-' nearly always: 16 bytes at a time skip a
  * run of those (each one a tchar), and the class loop decides the rest, so
  * the answer is the class loop's. */
-size_t sy_http_token_span(const char *b, size_t p, size_t end)
+static inline size_t token_span_at(const char *b, size_t p, size_t end)
 {
 #if defined(__SSE2__)
     const __m128i a = _mm_set1_epi8('a'), d0 = _mm_set1_epi8('0'), dash = _mm_set1_epi8('-');
@@ -133,6 +143,11 @@ size_t sy_http_token_span(const char *b, size_t p, size_t end)
     while (p < end && is(b[p], C_TOKEN))
         p++;
     return p;
+}
+
+size_t sy_http_token_span(const char *b, size_t p, size_t end)
+{
+    return token_span_at(b, p, end);
 }
 
 /* n bytes at p equal the lower-case literal lit, ASCII case-insensitively:
@@ -294,7 +309,7 @@ static int start_line(scan_t *s, size_t max_line)
 static int line_scan(scan_t *s, int k)
 {
     if (k == C_TARGET)
-        s->pos = sy_http_target_span(s->b, s->pos, s->wend);
+        s->pos = target_span_at(s->b, s->pos, s->wend);
     while (s->pos < s->wend && is(s->b[s->pos], k))
         s->pos++;
     return s->pos == s->wend ? line_edge(s) : SY_OK;
@@ -605,7 +620,7 @@ static int fields(scan_t *s, sy_http_header_t *hs, size_t maxh, size_t *nh, fiel
             return fail(s, SY_ETOOBIG, 431, "too many header fields");
 
         size_t ns = p;
-        p = sy_http_token_span(b, p, s->end);
+        p = token_span_at(b, p, s->end);
         size_t ne = p;
         while (s->response && p < s->end && is_ws(b[p]))
             p++;
@@ -624,7 +639,7 @@ static int fields(scan_t *s, sy_http_header_t *hs, size_t maxh, size_t *nh, fiel
         while (p < s->end && is_ws(b[p]))
             p++;
         size_t vs = p;
-        p = sy_http_value_span(b, p, s->end, s->response);
+        p = value_span_at(b, p, s->end, s->response);
         if (p >= s->end)
             return ran_out(s, false);
         size_t ve = p;
