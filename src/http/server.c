@@ -180,7 +180,14 @@ static int write_head(sy_http_conn_t *c, sy_http_req_t *req, int status, const c
     if (body_len < 0 && http10)
         c->close_after = true; /* HTTP/1.0 has no chunked coding: close delimits */
     char code[20];
-    size_t codelen = sy_fmt_u64(code, status > 0 ? (uint64_t)status : 0);
+    size_t codelen = 3;
+    if (status >= 100 && status <= 999) { /* every status there is: three digits */
+        code[0] = (char)('0' + status / 100);
+        code[1] = (char)('0' + status / 10 % 10);
+        code[2] = (char)('0' + status % 10);
+    } else {
+        codelen = sy_fmt_u64(code, status > 0 ? (uint64_t)status : 0);
+    }
     const char *reason = sy_http_reason(status);
     const char *date = date_header(c->srv);
     size_t rlen = strlen(reason), dlen = strlen(date), clen = ctype ? strlen(ctype) : 0;
@@ -242,7 +249,8 @@ void sy_http_respond(sy_http_req_t *req, int status, const char *content_type, c
     if (c == NULL || req->done || req->head_sent)
         return;
     /* HEAD and bodiless statuses announce the length but send no body. */
-    bool no_body = sy_str_eq_c(req->head.method, "HEAD") || status == 204 || status == 304;
+    bool no_body = (req->head.method.len == 4 && memcmp(req->head.method.p, "HEAD", 4) == 0) ||
+                   status == 204 || status == 304;
     if (write_head(c, req, status, content_type, (long long)len) != SY_OK ||
         (!no_body && sy_buf_append(&c->wbuf, body, len) != SY_OK)) {
         sy_warn("response exceeds the write buffer cap", "\"status\":%d", status);
