@@ -1053,6 +1053,42 @@ static void test_span_differential(void)
     CHECK_INT(mismatches, 0);
 }
 
+/* sy_http_header_find compares names 8 bytes at a time: against sy_str_ieq
+ * over pairs that differ by case, by the bytes next to the letters ('@',
+ * '[', '`', '{'), by bit 0x20 on non-letters, and by non-ASCII bytes. */
+static void test_header_find_case(void)
+{
+    static const char alphabet[] = "aAzZmM@[`{-_09\xc1\xe1 !";
+    char a[32], b[32];
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    size_t mismatches = 0, equal = 0;
+    for (int round = 0; round < 200000; round++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = 1 + (size_t)(x % 24);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            a[i] = alphabet[x % (sizeof(alphabet) - 1)];
+            /* mostly the same letter in either case, else any byte, or a flipped 0x20 bit */
+            unsigned sel = (unsigned)(x >> 32) % 8;
+            unsigned char c = (unsigned char)a[i];
+            bool letter = (unsigned)(c | 0x20) - 'a' < 26u;
+            if (sel < 5)
+                b[i] = letter ? (char)(c ^ ((x >> 40) & 0x20)) : a[i];
+            else if (sel < 7)
+                b[i] = (char)(c ^ 0x20);
+            else
+                b[i] = alphabet[(x >> 20) % (sizeof(alphabet) - 1)];
+        }
+        a[n] = b[n] = 0;
+        sy_http_header_t h = {sy_str(a, n), SY_STR("v")};
+        bool want = sy_str_ieq(sy_str(a, n), sy_str(b, n));
+        equal += want;
+        mismatches += (sy_http_header_find(&h, 1, b) != NULL) != want;
+    }
+    CHECK_INT(mismatches, 0);
+    CHECK(equal > 1000); /* both outcomes were exercised */
+}
+
 int main(void)
 {
     RUN(test_request_valid_table);
@@ -1073,5 +1109,6 @@ int main(void)
     RUN(test_chunked_encode);
     RUN(test_query_param);
     RUN(test_span_differential);
+    RUN(test_header_find_case);
     return unit_done();
 }
