@@ -3,6 +3,8 @@
  */
 #include "core/log.h"
 
+#include "json/json.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,19 +42,24 @@ const char *sy_log_level_name(sy_log_level_t l)
     return (unsigned)l < SY_ARRAY_LEN(level_names) ? level_names[l] : "info";
 }
 
-/* True for bytes that JSON needs escaped (or that the log escapes anyway). */
-static inline bool esc_needed(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c == 0x7f; }
-
 size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     size_t i = 0;
     while (i < len) {
-        /* a run of bytes that go out as they are: one copy */
-        size_t j = i;
-        while (j < len && !esc_needed((unsigned char)s[j]))
+        /* A run of bytes that go out as they are: one copy. The JSON scanner
+         * finds plain ASCII 16 bytes at a time; it stops at bytes >= 0x80 too,
+         * which the log keeps as they are (so they extend the run), and lets
+         * DEL through, which the log escapes (so the run ends before one). */
+        size_t j = i + sy_json_plain_prefix(s + i, len - i);
+        while (j < len && (unsigned char)s[j] >= 0x80) {
             j++;
+            j += sy_json_plain_prefix(s + j, len - j);
+        }
+        const char *del = j > i ? memchr(s + i, 0x7f, j - i) : NULL;
+        if (del)
+            j = (size_t)(del - s);
         size_t run = j - i;
         if (run) {
             if (run > max - o)

@@ -193,6 +193,32 @@ static void test_log_esc(void)
     CHECK_INT(bad, 0);
 }
 
+/* The same with long plain runs (the vector scan's 16-byte steps) broken
+ * now and then by a byte that needs escaping, DEL or UTF-8. */
+static void test_log_esc_long(void)
+{
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyz0123456789-_/.:, ";
+    static const char odd[] = "\"\\\n\t\x01\x1f\x7f\xc3\xa9\xff";
+    char in[400], a[900], b[900];
+    srand(11);
+    int bad = 0;
+    for (int i = 0; i < 20000; i++) {
+        size_t len = (size_t)(rand() % 300);
+        int every = 1 + rand() % 60;
+        for (size_t k = 0; k < len; k++)
+            in[k] = rand() % every == 0 ? odd[rand() % (int)(sizeof(odd) - 1)]
+                                        : plain[rand() % (int)(sizeof(plain) - 1)];
+        size_t outsz = (size_t)(rand() % 900);
+        memset(a, 'Q', sizeof(a));
+        memset(b, 'Q', sizeof(b));
+        log_esc_ref(a, outsz, in, len);
+        sy_log_esc(b, outsz, in, len);
+        if (memcmp(a, b, sizeof(a)) != 0)
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+}
+
 /* sy_log_esc_to is sy_log_esc without the NUL, for every bound. */
 static void test_log_esc_to(void)
 {
@@ -279,6 +305,7 @@ int main(void)
     RUN(test_fmt_random);
     RUN(test_fmt_fixed);
     RUN(test_log_esc);
+    RUN(test_log_esc_long);
     RUN(test_log_esc_to);
     RUN(test_fmt_u64);
     RUN(test_buf_and_arena_printf);
