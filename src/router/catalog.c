@@ -196,7 +196,7 @@ uint64_t sy_cost_estimate_pico(const sy_price_t *p, uint64_t input_tokens, uint6
 /* Dollars with up to 12 decimals, trailing zeros dropped ("%llu.%012llu"
  * trimmed), digit by digit: it is written into every access line, audit
  * record and priced response, and printf cost ~1,400 instructions a call. */
-char *sy_cost_format(uint64_t pico, char buf[32])
+size_t sy_cost_fmt(char *buf, uint64_t pico)
 {
     uint64_t whole = pico / 1000000000000ULL, frac = pico % 1000000000000ULL;
     size_t n = sy_fmt_u64(buf, whole);
@@ -213,6 +213,11 @@ char *sy_cost_format(uint64_t pico, char buf[32])
         }
         n += (size_t)digits;
     }
-    buf[n] = '\0';
+    return n;
+}
+
+char *sy_cost_format(uint64_t pico, char buf[32])
+{
+    buf[sy_cost_fmt(buf, pico)] = '\0';
     return buf;
 }

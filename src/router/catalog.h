@@ -57,6 +57,9 @@ uint64_t sy_cost_estimate_pico(const sy_price_t *p, uint64_t input_tokens, uint6
 /* Format pico-dollars as a decimal dollar amount without trailing zeros
  * ("0.00015", "12", "0"). buf needs 32 bytes; returns buf. */
 char *sy_cost_format(uint64_t pico, char buf[32]);
+/* The same text without the NUL, at buf (32 bytes of room); returns its
+ * length (for writers that know where it goes). */
+size_t sy_cost_fmt(char *buf, uint64_t pico);
 
 /* Glob match with `*` only (for model patterns). */
 bool sy_glob_match(sy_str_t pattern, sy_str_t s);
