@@ -207,68 +207,90 @@ static sy_str_t metric_label(const sy_config_deployment_t *d)
 
 /* ---- the route log ---- */
 
-/* Decimal text of n appended to b. */
-static void append_u64(sy_buf_t *b, uint64_t n)
+/* One entry of the access log's route array:
+ * {"deployment":..,"status":..,"class":..,"ms":..,"action":..}. The array
+ * is kept with its opening bracket (finish() closes it for the log and the
+ * audit record, which take it as it is). An entry is at most ~500 bytes (the
+ * label escaped into at most 299), written into room reserved once: it is
+ * written for every attempt of every request. */
+#define ROUTE_ENTRY_MAX 512
+#define ROUTE_LABEL_ESC_MAX 299
+
+static inline size_t put_c(char *t, const char *s)
 {
-    char d[20];
-    sy_buf_append(b, d, sy_fmt_u64(d, n));
+    size_t n = strlen(s);
+    memcpy(t, s, n);
+    return n;
+}
+#define PUT_LIT(t, s) (memcpy((t), "" s, sizeof(s) - 1), sizeof(s) - 1)
+
+/* "label:what" of every attempt (the audit record's route): the error class,
+ * else the upstream status, else the action. Only the audit record reads it
+ * (the access log writes it only when the route array is empty, and then this
+ * is empty too), so without the audit log it is not kept. */
+static void summary_note(proxy_t *p, const attempt_t *a, const char *action)
+{
+    sy_buf_t *b = &p->summary;
+    if (p->audit == NULL || b->len >= 900 || sy_buf_reserve(b, 200))
+        return;
+    char *t = sy_buf_tail(b);
+    size_t n = 0;
+    if (b->len)
+        t[n++] = ',';
+    size_t ll = SY_MIN(a->dep->label.len, (size_t)120);
+    memcpy(t + n, a->dep->label.p, ll);
+    n += ll;
+    t[n++] = ':';
+    if (a->err.cls)
+        n += put_c(t + n, sy_ir_error_class_name(a->err.cls));
+    else if (a->up_status)
+        n += sy_fmt_u64(t + n, (uint64_t)a->up_status);
+    else
+        n += put_c(t + n, action);
+    sy_buf_commit(b, n);
 }
 
-/* One entry of the access log's route array:
- * {"deployment":..,"status":..,"class":..,"ms":..,"action":..}. Appended
- * piece by piece: it is written for every attempt of every request. */
 static void route_note(proxy_t *p, const attempt_t *a, const char *action, const char *extra)
 {
     sy_buf_t *b = &p->route;
-    if (b->len + 512 > SY_PROXY_MAX_ROUTE_LOG)
+    if (b->len + ROUTE_ENTRY_MAX > SY_PROXY_MAX_ROUTE_LOG || sy_buf_reserve(b, ROUTE_ENTRY_MAX))
         return;
-    char esc[300];
-    sy_log_esc(esc, sizeof(esc), a->dep->label.p, SY_MIN(a->dep->label.len, (size_t)200));
-    sy_buf_append_c(b, b->len ? ",{\"deployment\":\"" : "{\"deployment\":\"");
-    sy_buf_append_c(b, esc);
-    sy_buf_append_c(b, "\"");
+    char *t = sy_buf_tail(b);
+    size_t n = b->len ? PUT_LIT(t, ",{\"deployment\":\"") : PUT_LIT(t, "[{\"deployment\":\"");
+    n += sy_log_esc_to(t + n, ROUTE_LABEL_ESC_MAX, a->dep->label.p,
+                       SY_MIN(a->dep->label.len, (size_t)200));
+    t[n++] = '"';
     if (a->up_status) {
-        sy_buf_append_c(b, ",\"status\":");
-        append_u64(b, (uint64_t)a->up_status);
+        n += PUT_LIT(t + n, ",\"status\":");
+        n += sy_fmt_u64(t + n, (uint64_t)a->up_status);
     }
     if (a->err.cls) {
-        sy_buf_append_c(b, ",\"class\":\"");
-        sy_buf_append_c(b, sy_ir_error_class_name(a->err.cls));
-        sy_buf_append_c(b, "\"");
+        n += PUT_LIT(t + n, ",\"class\":\"");
+        n += put_c(t + n, sy_ir_error_class_name(a->err.cls));
+        t[n++] = '"';
     }
     if (a->t_start) {
         /* milliseconds with three decimals, rounded to the microsecond */
         uint64_t us = (sy_now_ns() - a->t_start + 500) / 1000;
-        char frac[4] = {(char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
-                        (char)('0' + us % 10), 0};
-        sy_buf_append_c(b, ",\"ms\":");
-        append_u64(b, us / 1000);
-        sy_buf_append_c(b, ".");
-        sy_buf_append_c(b, frac);
+        n += PUT_LIT(t + n, ",\"ms\":");
+        n += sy_fmt_u64(t + n, us / 1000);
+        t[n++] = '.';
+        t[n++] = (char)('0' + us / 100 % 10);
+        t[n++] = (char)('0' + us / 10 % 10);
+        t[n++] = (char)('0' + us % 10);
     }
     if (a->hedge)
-        sy_buf_append_c(b, ",\"hedge\":true");
+        n += PUT_LIT(t + n, ",\"hedge\":true");
     if (a->probed)
-        sy_buf_append_c(b, ",\"probe\":true");
-    sy_buf_append_c(b, ",\"action\":\"");
-    sy_buf_append_c(b, action);
-    sy_buf_append_c(b, "\"");
+        n += PUT_LIT(t + n, ",\"probe\":true");
+    n += PUT_LIT(t + n, ",\"action\":\"");
+    n += put_c(t + n, action);
+    t[n++] = '"';
     if (extra)
-        sy_buf_append_c(b, extra);
-    sy_buf_append_c(b, "}");
-    if (p->summary.len < 900) {
-        /* "label:what": the error class, else the upstream status, else the action */
-        if (p->summary.len)
-            sy_buf_append_c(&p->summary, ",");
-        sy_buf_append(&p->summary, a->dep->label.p, SY_MIN(a->dep->label.len, (size_t)120));
-        sy_buf_append_c(&p->summary, ":");
-        if (a->err.cls)
-            sy_buf_append_c(&p->summary, sy_ir_error_class_name(a->err.cls));
-        else if (a->up_status)
-            append_u64(&p->summary, (uint64_t)a->up_status);
-        else
-            sy_buf_append_c(&p->summary, action);
-    }
+        n += put_c(t + n, extra);
+    t[n++] = '}';
+    sy_buf_commit(b, n);
+    summary_note(p, a, action);
 }
 
 static void route_skip(proxy_t *p, uint32_t cand, sy_route_drop_t why)
@@ -276,12 +298,12 @@ static void route_skip(proxy_t *p, uint32_t cand, sy_route_drop_t why)
     const sy_config_deployment_t *d = p->plan->cand[cand].dep;
     sy_metrics_add(p->w->metrics, SY_M_ROUTE_SKIPS, 1, group_name(p), metric_label(d),
                    sy_str_c(sy_route_drop_name(why)), SY_STR_NULL);
-    if (p->route.len + 512 > SY_PROXY_MAX_ROUTE_LOG)
+    if (p->route.len + ROUTE_ENTRY_MAX > SY_PROXY_MAX_ROUTE_LOG)
         return;
-    char esc[300];
+    char esc[ROUTE_LABEL_ESC_MAX + 1];
     sy_log_esc(esc, sizeof(esc), d->label.p, SY_MIN(d->label.len, (size_t)200));
     sy_buf_printf(&p->route, "%s{\"deployment\":\"%s\",\"skipped\":\"%s\"}",
-                  p->route.len ? "," : "", esc, sy_route_drop_name(why));
+                  p->route.len ? "," : "[", esc, sy_route_drop_name(why));
 }
 
 static void tried_note(proxy_t *p, const attempt_t *a)
@@ -654,15 +676,12 @@ static void finish(proxy_t *p, int status)
     sy_metrics_request(p->w->metrics, &mr);
     if (status < 400 && p->usage.has_output && !p->client_started && priced) {
         char usd[32];
-        sy_http_add_header(p->req, "x-switchyard-cost-usd", sy_str_c(sy_cost_format(cost, usd)));
+        sy_http_add_header(p->req, "x-switchyard-cost-usd", sy_str(usd, sy_cost_fmt(usd, cost)));
     }
-    sy_buf_t route;
-    sy_buf_init(&route, 0);
-    if (p->route.len) {
-        sy_buf_append_c(&route, "[");
-        sy_buf_append_str(&route, sy_buf_str(&p->route));
-        sy_buf_append_c(&route, "]");
-    }
+    /* The route array is closed for the log and the record (which copy it)
+     * and opened again after them. */
+    bool closed = p->route.len && sy_buf_append_lit(&p->route, "]") == SY_OK;
+    sy_str_t route = closed ? sy_buf_str(&p->route) : SY_STR("");
     sy_access_entry_t e = {
         .request_id = sy_str_c(p->request_id),
         .frontdoor = fdname,
@@ -675,7 +694,7 @@ static void finish(proxy_t *p, int status)
         .stream = p->ir.stream,
         .attempts = p->attempts,
         .attempt_log = sy_buf_str(&p->summary),
-        .route_json = sy_buf_str(&route),
+        .route_json = route,
         .strategy = p->plan ? sy_str_c(sy_route_strategy_names[p->plan->strategy]) : SY_STR(""),
         .error_class = p->err.cls ? sy_str_c(sy_ir_error_class_name(p->err.cls)) : SY_STR(""),
         .duration_ns = total,
@@ -707,7 +726,8 @@ static void finish(proxy_t *p, int status)
         .status = status,
     };
     sy_gov_finish(p->gov, &gu);
-    sy_buf_free(&route);
+    if (closed)
+        p->route.len--;
 }
 
 /* Runs when the request's arena is reset, i.e. when the request has ended
