@@ -4,13 +4,17 @@
  * Blocks form a singly linked list, newest first. An allocation that does not
  * fit in the current block goes to the first of the next few blocks with room
  * left at its end, else gets a new block of max(block_size, n). Reset keeps
- * the first block so a per-connection arena that serves many requests settles
- * at zero mallocs per request.
+ * the first block; the others go to a small per-thread cache of blocks that
+ * the next block_new() takes from, so a per-connection arena that serves many
+ * requests settles at zero mallocs per request even when a request outgrows
+ * the first block (a proxied request used three more each time: a malloc and
+ * a free of each, ~1,500 instructions per request).
  */
 #include "core/arena.h"
 
 #include "core/fmt.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,13 +44,76 @@ struct sy_arena {
     void *last;   /* most recent allocation, for in-place realloc */
 };
 
+/* The block cache. Bounded in bytes so that what a thread keeps idle stays
+ * small next to what its arenas use; a block is taken for a request of up
+ * to twice less than its size (a large block is not spent on a small arena
+ * that lives long). Freed with the thread (a key's destructor). */
+#define BLOCK_CACHE_MAX_BYTES (256 * 1024)
+#define BLOCK_CACHE_MAX_BLOCK (32 * 1024)
+
+typedef struct {
+    sy_arena_block_t *head;
+    size_t bytes;
+    bool keyed; /* the destructor is registered for this thread */
+} block_cache_t;
+
+static _Thread_local block_cache_t t_cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_drop(void *arg)
+{
+    block_cache_t *c = arg;
+    while (c->head) {
+        sy_arena_block_t *b = c->head;
+        c->head = b->next;
+        free(b);
+    }
+    c->bytes = 0;
+}
+
+static void cache_key_make(void) { (void)pthread_key_create(&cache_key, cache_drop); }
+
 static sy_arena_block_t *block_new(size_t size)
 {
+    block_cache_t *c = &t_cache;
+    for (sy_arena_block_t **pp = &c->head; *pp; pp = &(*pp)->next) {
+        sy_arena_block_t *b = *pp;
+        if (b->size >= size && b->size / 2 <= size) {
+            *pp = b->next;
+            c->bytes -= b->size;
+            b->next = NULL;
+            b->used = 0;
+            return b;
+        }
+    }
     sy_arena_block_t *b = sy_malloc(sizeof(*b) + size);
     b->next = NULL;
     b->size = size;
     b->used = 0;
     return b;
+}
+
+/* A block the arena no longer needs: to the cache when it fits, else freed. */
+static void block_release(sy_arena_block_t *b)
+{
+    block_cache_t *c = &t_cache;
+    if (b->size > BLOCK_CACHE_MAX_BLOCK || c->bytes + b->size > BLOCK_CACHE_MAX_BYTES) {
+        free(b);
+        return;
+    }
+    if (!c->keyed) {
+        /* Once per thread: its cache is freed when it exits. */
+        if (pthread_once(&cache_once, cache_key_make) != 0 ||
+            pthread_setspecific(cache_key, c) != 0) {
+            free(b);
+            return;
+        }
+        c->keyed = true;
+    }
+    b->next = c->head;
+    c->head = b;
+    c->bytes += b->size;
 }
 
 sy_arena_t *sy_arena_new(size_t block_size)
@@ -75,7 +142,7 @@ void sy_arena_free(sy_arena_t *a)
     sy_arena_block_t *b = a->head;
     while (b) {
         sy_arena_block_t *n = b->next;
-        free(b);
+        block_release(b);
         b = n;
     }
     free(a);
@@ -88,7 +155,7 @@ void sy_arena_reset(sy_arena_t *a)
     sy_arena_block_t *b = a->head;
     while (b->next) {
         sy_arena_block_t *n = b->next;
-        free(b);
+        block_release(b);
         b = n;
     }
     b->used = 0;

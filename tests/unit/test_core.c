@@ -1,5 +1,6 @@
 /* Unit tests for src/core: arena, string views, buffers. */
 #include "unit.h"
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -128,11 +129,67 @@ static void test_buf_cap(void)
     sy_buf_free(&u);
 }
 
+/* The blocks an arena gives back at reset (all but its first) are handed to
+ * the next arena that needs one on the same thread: a request arena that
+ * outgrows its first block does not malloc again on the next request. */
+static void test_arena_block_reuse(void)
+{
+    sy_arena_t *a = sy_arena_new(4096);
+    (void)sy_arena_alloc(a, 4000); /* the first block */
+    unsigned char *x = sy_arena_alloc(a, 4000); /* a second block */
+    memset(x, 1, 4000);
+    sy_arena_reset(a);
+    (void)sy_arena_alloc(a, 4000);
+    unsigned char *y = sy_arena_alloc(a, 4000);
+    CHECK(y == x); /* the same block again */
+    memset(y, 2, 4000);
+    /* a freed arena's block goes to the next arena of its size, but is not
+     * spent on one that needs less than half of it */
+    sy_arena_t *b = sy_arena_new(16 * 1024);
+    unsigned char *pb = sy_arena_alloc(b, 100);
+    sy_arena_free(b);
+    sy_arena_t *c = sy_arena_new(1024);
+    unsigned char *pc = sy_arena_alloc(c, 100);
+    CHECK(pc != pb);
+    sy_arena_t *d = sy_arena_new(16 * 1024);
+    unsigned char *pd = sy_arena_alloc(d, 100);
+    CHECK(pd == pb);
+    memset(pd, 3, 16 * 1024);
+    sy_arena_free(d);
+    sy_arena_free(c);
+    sy_arena_free(a);
+}
+
+/* An arena used and freed on a thread that then exits: its cached blocks go
+ * with it (ASan's leak check runs the asan build of this test). */
+static void *arena_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        sy_arena_t *a = sy_arena_new(4096);
+        for (int k = 0; k < 10; k++)
+            memset(sy_arena_alloc(a, 3000), k, 3000);
+        sy_arena_reset(a);
+        memset(sy_arena_alloc(a, 5000), 0, 5000);
+        sy_arena_free(a);
+    }
+    return NULL;
+}
+
+static void test_arena_block_cache_thread(void)
+{
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, arena_thread, NULL), 0);
+    CHECK_INT(pthread_join(t, NULL), 0);
+}
+
 int main(void)
 {
     RUN(test_arena_basic);
     RUN(test_arena_realloc);
     RUN(test_arena_tails);
+    RUN(test_arena_block_reuse);
+    RUN(test_arena_block_cache_thread);
     RUN(test_str);
     RUN(test_buf_cap);
     return unit_done();
