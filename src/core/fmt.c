@@ -59,11 +59,53 @@ static size_t utoa(char *end, unsigned long long v, unsigned base, bool upper)
     return (size_t)(end - p);
 }
 
+/* The digits are counted first so they can be written in place, two at a
+ * time from a table (half the divisions, no copy): the access log, the
+ * route notes and response heads call this ~15 times per proxied request. */
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
+
 size_t sy_fmt_u64(char out[20], uint64_t v)
 {
-    char tmp[20];
-    size_t n = utoa(tmp + sizeof(tmp), v, 10, false);
-    memcpy(out, tmp + sizeof(tmp) - n, n);
+    static const uint64_t pow10[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
+                                       10000000000000000000ULL};
+    size_t n = 1;
+    while (n < 20 && v >= pow10[n])
+        n++;
+    char *p = out + n;
+    while (v >= 100) {
+        size_t r = (size_t)(v % 100) * 2;
+        v /= 100;
+        p -= 2;
+        p[0] = digit_pairs[r];
+        p[1] = digit_pairs[r + 1];
+    }
+    if (v >= 10) {
+        p[-2] = digit_pairs[v * 2];
+        p[-1] = digit_pairs[v * 2 + 1];
+    } else {
+        p[-1] = (char)('0' + v);
+    }
     return n;
 }
 

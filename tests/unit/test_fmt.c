@@ -254,6 +254,31 @@ static void test_fmt_u64(void)
         CHECK_STR(sy_buf_str(&b), want);
     }
     sy_buf_free(&b);
+    /* every digit count's ends, and random values of every magnitude */
+    int bad = 0;
+    uint64_t p10 = 1;
+    for (int k = 0; k < 20; k++, p10 *= 10) {
+        uint64_t edge[] = {p10 - 1, p10, p10 + 1, p10 * 9 + (p10 - 1)};
+        for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+            char want[32], got[20];
+            int wn = snprintf(want, sizeof(want), "%llu", (unsigned long long)edge[i]);
+            size_t n = sy_fmt_u64(got, edge[i]);
+            if (n != (size_t)wn || memcmp(got, want, n) != 0)
+                bad++;
+        }
+    }
+    srand(13);
+    for (int i = 0; i < 100000; i++) {
+        uint64_t v = ((uint64_t)(unsigned)rand() << 42) ^ ((uint64_t)(unsigned)rand() << 21) ^
+                     (uint64_t)(unsigned)rand();
+        v >>= rand() % 64;
+        char want[32], got[20];
+        int wn = snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+        size_t n = sy_fmt_u64(got, v);
+        if (n != (size_t)wn || memcmp(got, want, n) != 0)
+            bad++;
+    }
+    CHECK_INT(bad, 0);
     sy_buf_t c;
     sy_buf_init(&c, 8);
     CHECK_INT(sy_buf_append_u64(&c, 7), SY_OK);
