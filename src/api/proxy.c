@@ -63,6 +63,14 @@
 
 typedef struct proxy proxy_t;
 
+/* Text kept in the request arena and grown there (an outgrown copy stays
+ * until the request ends): the route notes, so a request has no heap buffer
+ * of its own to allocate and free for them. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} note_buf_t;
+
 /* Passthrough streams: the upstream's SSE events are re-read to be
  * forwarded one by one. Only a stream needs this, so it is allocated when
  * one starts rather than with every request. */
@@ -128,9 +136,9 @@ struct proxy {
     bool hedged;
     sy_timer_t retry_timer, hedge_timer;
     uint32_t retry_cand;
-    sy_buf_t route;   /* JSON array of attempts, for the access log */
-    sy_buf_t tried;   /* "label:class,..." for x-switchyard-route */
-    sy_buf_t summary; /* "label:status,label:class,..." of every attempt (audit record) */
+    note_buf_t route;   /* JSON array of attempts, for the access log */
+    sy_buf_t tried;     /* "label:class,..." for x-switchyard-route */
+    note_buf_t summary; /* "label:status,label:class,..." of every attempt (audit record) */
     /* client side */
     void *enc;
     sy_buf_t out; /* client bytes produced by one delta */
@@ -215,6 +223,26 @@ static sy_str_t metric_label(const sy_config_deployment_t *d)
  * written for every attempt of every request. */
 #define ROUTE_ENTRY_MAX 512
 #define ROUTE_LABEL_ESC_MAX 299
+#define SUMMARY_MAX 2048
+
+/* Room for n more bytes at the end of b (its text at most max bytes), or
+ * NULL. Commit what was written by adding to b->len. */
+static char *note_room(proxy_t *p, note_buf_t *b, size_t n, size_t max)
+{
+    if (n > max || b->len > max - n)
+        return NULL;
+    if (b->cap - b->len < n) {
+        size_t ncap = b->cap ? b->cap * 2 : 512;
+        while (ncap < b->len + n)
+            ncap *= 2;
+        ncap = SY_MIN(ncap, max);
+        b->p = sy_arena_realloc(p->req->arena, b->p, b->len, ncap);
+        b->cap = ncap;
+    }
+    return b->p + b->len;
+}
+
+static inline sy_str_t note_str(const note_buf_t *b) { return b->len ? sy_str(b->p, b->len) : SY_STR(""); }
 
 static inline size_t put_c(char *t, const char *s)
 {
@@ -230,10 +258,10 @@ static inline size_t put_c(char *t, const char *s)
  * is empty too), so without the audit log it is not kept. */
 static void summary_note(proxy_t *p, const attempt_t *a, const char *action)
 {
-    sy_buf_t *b = &p->summary;
-    if (p->audit == NULL || b->len >= 900 || sy_buf_reserve(b, 200))
+    note_buf_t *b = &p->summary;
+    char *t;
+    if (p->audit == NULL || b->len >= 900 || (t = note_room(p, b, 200, SUMMARY_MAX)) == NULL)
         return;
-    char *t = sy_buf_tail(b);
     size_t n = 0;
     if (b->len)
         t[n++] = ',';
@@ -247,15 +275,15 @@ static void summary_note(proxy_t *p, const attempt_t *a, const char *action)
         n += sy_fmt_u64(t + n, (uint64_t)a->up_status);
     else
         n += put_c(t + n, action);
-    sy_buf_commit(b, n);
+    b->len += n;
 }
 
 static void route_note(proxy_t *p, const attempt_t *a, const char *action, const char *extra)
 {
-    sy_buf_t *b = &p->route;
-    if (b->len + ROUTE_ENTRY_MAX > SY_PROXY_MAX_ROUTE_LOG || sy_buf_reserve(b, ROUTE_ENTRY_MAX))
+    note_buf_t *b = &p->route;
+    char *t = note_room(p, b, ROUTE_ENTRY_MAX, SY_PROXY_MAX_ROUTE_LOG);
+    if (t == NULL)
         return;
-    char *t = sy_buf_tail(b);
     size_t n = b->len ? PUT_LIT(t, ",{\"deployment\":\"") : PUT_LIT(t, "[{\"deployment\":\"");
     n += sy_log_esc_to(t + n, ROUTE_LABEL_ESC_MAX, a->dep->label.p,
                        SY_MIN(a->dep->label.len, (size_t)200));
@@ -289,7 +317,7 @@ static void route_note(proxy_t *p, const attempt_t *a, const char *action, const
     if (extra)
         n += put_c(t + n, extra);
     t[n++] = '}';
-    sy_buf_commit(b, n);
+    b->len += n;
     summary_note(p, a, action);
 }
 
@@ -298,12 +326,16 @@ static void route_skip(proxy_t *p, uint32_t cand, sy_route_drop_t why)
     const sy_config_deployment_t *d = p->plan->cand[cand].dep;
     sy_metrics_add(p->w->metrics, SY_M_ROUTE_SKIPS, 1, group_name(p), metric_label(d),
                    sy_str_c(sy_route_drop_name(why)), SY_STR_NULL);
-    if (p->route.len + ROUTE_ENTRY_MAX > SY_PROXY_MAX_ROUTE_LOG)
+    note_buf_t *b = &p->route;
+    char *t = note_room(p, b, ROUTE_ENTRY_MAX, SY_PROXY_MAX_ROUTE_LOG);
+    if (t == NULL)
         return;
-    char esc[ROUTE_LABEL_ESC_MAX + 1];
-    sy_log_esc(esc, sizeof(esc), d->label.p, SY_MIN(d->label.len, (size_t)200));
-    sy_buf_printf(&p->route, "%s{\"deployment\":\"%s\",\"skipped\":\"%s\"}",
-                  p->route.len ? "," : "[", esc, sy_route_drop_name(why));
+    size_t n = b->len ? PUT_LIT(t, ",{\"deployment\":\"") : PUT_LIT(t, "[{\"deployment\":\"");
+    n += sy_log_esc_to(t + n, ROUTE_LABEL_ESC_MAX, d->label.p, SY_MIN(d->label.len, (size_t)200));
+    n += PUT_LIT(t + n, "\",\"skipped\":\"");
+    n += put_c(t + n, sy_route_drop_name(why));
+    n += PUT_LIT(t + n, "\"}");
+    b->len += n;
 }
 
 static void tried_note(proxy_t *p, const attempt_t *a)
@@ -680,8 +712,13 @@ static void finish(proxy_t *p, int status)
     }
     /* The route array is closed for the log and the record (which copy it)
      * and opened again after them. */
-    bool closed = p->route.len && sy_buf_append_lit(&p->route, "]") == SY_OK;
-    sy_str_t route = closed ? sy_buf_str(&p->route) : SY_STR("");
+    char *close = p->route.len ? note_room(p, &p->route, 1, SY_PROXY_MAX_ROUTE_LOG) : NULL;
+    bool closed = close != NULL;
+    if (closed) {
+        *close = ']';
+        p->route.len++;
+    }
+    sy_str_t route = closed ? note_str(&p->route) : SY_STR("");
     sy_access_entry_t e = {
         .request_id = sy_str_c(p->request_id),
         .frontdoor = fdname,
@@ -693,7 +730,7 @@ static void finish(proxy_t *p, int status)
         .status = status,
         .stream = p->ir.stream,
         .attempts = p->attempts,
-        .attempt_log = sy_buf_str(&p->summary),
+        .attempt_log = note_str(&p->summary),
         .route_json = route,
         .strategy = p->plan ? sy_str_c(sy_route_strategy_names[p->plan->strategy]) : SY_STR(""),
         .error_class = p->err.cls ? sy_str_c(sy_ir_error_class_name(p->err.cls)) : SY_STR(""),
@@ -741,9 +778,7 @@ static void release_cb(void *arg)
         attempt_end(&p->att[i], END_CANCELLED);
         sy_buf_free(&p->att[i].body);
     }
-    sy_buf_free(&p->route);
     sy_buf_free(&p->tried);
-    sy_buf_free(&p->summary);
     sy_buf_free(&p->out);
     if (p->raw)
         sy_buf_free(&p->raw->buf);
@@ -1565,9 +1600,7 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     p->deadline_ns = p->t_start + cfg->router.timeout_ms * 1000000ull;
     p->rc.cfg = &cfg->router;
     p->rc.rng = sy_route_rng();
-    sy_buf_init(&p->route, SY_PROXY_MAX_ROUTE_LOG);
     sy_buf_init(&p->tried, 1024);
-    sy_buf_init(&p->summary, 2048);
     for (int i = 0; i < 2; i++)
         sy_buf_init(&p->att[i].body, SY_PROXY_MAX_RESPONSE);
     sy_buf_init(&p->out, 4 * 1024 * 1024);
