@@ -187,16 +187,26 @@ static void give_up(proxy_t *p);
 
 void sy_proxy_request_id(sy_gateway_worker_t *w, char out[32])
 {
-    /* "req_" + 16 hex digits of the worker's prefix + 8 of its sequence */
+    /* "req_" + 16 hex digits of the worker's prefix + 8 of its sequence. The
+     * prefix's text is made when the prefix changes (once per worker thread)
+     * and copied after that. */
     static const char hex[] = "0123456789abcdef";
+    static _Thread_local uint64_t text_of;
+    static _Thread_local char text[20]; /* "req_" + the prefix's digits, or unset */
     uint64_t prefix = w->id_prefix, seq = ++w->id_seq & 0xffffffffULL;
-    memcpy(out, "req_", 4);
-    for (int i = 0; i < 16; i++)
-        out[4 + i] = hex[(prefix >> (60 - 4 * i)) & 15];
+    if (text[0] == '\0' || text_of != prefix) {
+        memcpy(text, "req_", 4);
+        for (int i = 0; i < 16; i++)
+            text[4 + i] = hex[(prefix >> (60 - 4 * i)) & 15];
+        text_of = prefix;
+    }
+    memcpy(out, text, 20);
     for (int i = 0; i < 8; i++)
         out[20 + i] = hex[(seq >> (28 - 4 * i)) & 15];
     out[28] = '\0';
 }
+
+#define REQUEST_ID_LEN 28 /* what sy_proxy_request_id writes */
 
 static inline uint64_t now_ms(void) { return sy_now_ns() / 1000000ull; }
 
@@ -720,7 +730,7 @@ static void finish(proxy_t *p, int status)
     }
     sy_str_t route = closed ? note_str(&p->route) : SY_STR("");
     sy_access_entry_t e = {
-        .request_id = sy_str_c(p->request_id),
+        .request_id = sy_str(p->request_id, REQUEST_ID_LEN),
         .frontdoor = fdname,
         .method = p->req->head.method,
         .path = p->req->head.path,
