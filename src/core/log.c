@@ -42,6 +42,28 @@ const char *sy_log_level_name(sy_log_level_t l)
     return (unsigned)l < SY_ARRAY_LEN(level_names) ? level_names[l] : "info";
 }
 
+/* sy_json_plain_prefix in whole 16-byte steps only. Its byte-at-a-time tail
+ * is most of what a short value costs (a log line's values are mostly ids
+ * and names of 4 to 40 bytes), so the last partial step is scanned as an
+ * overlapping window of the last 16 bytes (bytes before it in the window are
+ * known plain), and a value under 16 bytes from a copy padded with plain
+ * bytes. */
+static size_t plain_prefix(const char *s, size_t n)
+{
+    if (n >= 16) {
+        size_t whole = n & ~(size_t)15;
+        size_t k = sy_json_plain_prefix(s, whole);
+        if (k < whole || whole == n)
+            return k;
+        return n - 16 + sy_json_plain_prefix(s + n - 16, 16);
+    }
+    char pad[16];
+    memset(pad, 'a', sizeof(pad));
+    memcpy(pad, s, n);
+    size_t k = sy_json_plain_prefix(pad, sizeof(pad));
+    return k < n ? k : n;
+}
+
 size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -52,10 +74,10 @@ size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
          * finds plain ASCII 16 bytes at a time; it stops at bytes >= 0x80 too,
          * which the log keeps as they are (so they extend the run), and lets
          * DEL through, which the log escapes (so the run ends before one). */
-        size_t j = i + sy_json_plain_prefix(s + i, len - i);
+        size_t j = i + plain_prefix(s + i, len - i);
         while (j < len && (unsigned char)s[j] >= 0x80) {
             j++;
-            j += sy_json_plain_prefix(s + j, len - j);
+            j += plain_prefix(s + j, len - j);
         }
         const char *del = j > i ? memchr(s + i, 0x7f, j - i) : NULL;
         if (del)
