@@ -717,8 +717,9 @@ static void finish(proxy_t *p, int status)
     }
     sy_metrics_request(p->w->metrics, &mr);
     if (status < 400 && p->usage.has_output && !p->client_started && priced) {
-        char usd[32];
-        sy_http_add_header(p->req, "x-switchyard-cost-usd", sy_str(usd, sy_cost_fmt(usd, cost)));
+        /* written where the response head will read it (no copies) */
+        char *usd = sy_arena_alloc(p->req->arena, 32);
+        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-cost-usd"), sy_str(usd, sy_cost_fmt(usd, cost)));
     }
     /* The route array is closed for the log and the record (which copy it)
      * and opened again after them. */
