@@ -231,9 +231,9 @@ static sy_str_t metric_label(const sy_config_deployment_t *d)
  * audit record, which take it as it is). An entry is at most ~500 bytes (the
  * label escaped into at most 299), written into room reserved once: it is
  * written for every attempt of every request. */
-#define ROUTE_ENTRY_MAX 512
+#define ROUTE_ENTRY_MAX     512
 #define ROUTE_LABEL_ESC_MAX 299
-#define SUMMARY_MAX 2048
+#define SUMMARY_MAX         2048
 
 /* Room for n more bytes at the end of b (its text at most max bytes), or
  * NULL. Commit what was written by adding to b->len. */
@@ -252,7 +252,10 @@ static char *note_room(proxy_t *p, note_buf_t *b, size_t n, size_t max)
     return b->p + b->len;
 }
 
-static inline sy_str_t note_str(const note_buf_t *b) { return b->len ? sy_str(b->p, b->len) : SY_STR(""); }
+static inline sy_str_t note_str(const note_buf_t *b)
+{
+    return b->len ? sy_str(b->p, b->len) : SY_STR("");
+}
 
 static inline size_t put_c(char *t, const char *s)
 {
@@ -719,7 +722,8 @@ static void finish(proxy_t *p, int status)
     if (status < 400 && p->usage.has_output && !p->client_started && priced) {
         /* written where the response head will read it (no copies) */
         char *usd = sy_arena_alloc(p->req->arena, 32);
-        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-cost-usd"), sy_str(usd, sy_cost_fmt(usd, cost)));
+        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-cost-usd"),
+                               sy_str(usd, sy_cost_fmt(usd, cost)));
     }
     /* The route array is closed for the log and the record (which copy it)
      * and opened again after them. */

@@ -72,7 +72,10 @@ static void cache_drop(void *arg)
     c->bytes = 0;
 }
 
-static void cache_key_make(void) { (void)pthread_key_create(&cache_key, cache_drop); }
+static void cache_key_make(void)
+{
+    (void)pthread_key_create(&cache_key, cache_drop);
+}
 
 static sy_arena_block_t *block_new(size_t size)
 {

@@ -49,7 +49,7 @@ void sy_access_fini(sy_access_log_t *l)
 
 #define ESC_IN_MAX 200  /* bytes of a value that are logged */
 #define ESC_OUT_MAX 511 /* escaped bytes of a value that are logged */
-#define LINE_STRINGS 10 /* string members a line can have */
+#define LINE_STRINGS 10  /* string members a line can have */
 /* Everything but the route array: the strings at their longest (key, quotes
  * and escaped value) and a generous bound on the rest (timestamp, numbers,
  * flags; about 400 bytes at most). */
@@ -74,7 +74,7 @@ static size_t put_esc(char *t, sy_str_t v)
 /* ,"key":"value" */
 #define JSTR(t, n, key, v)                                                                         \
     do {                                                                                           \
-        (n) += LIT((t) + (n), ",\"" key "\":\"");                                                   \
+        (n) += LIT((t) + (n), ",\"" key "\":\"");                                                  \
         (n) += put_esc((t) + (n), (v));                                                            \
     } while (0)
 

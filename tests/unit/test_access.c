@@ -91,7 +91,8 @@ static sy_str_t rnd_str(char *buf, size_t cap)
     /* mostly plain text (long runs for the escaper's vector scan) or dense */
     int odd = rand() % 2 ? 3 : 40;
     for (size_t i = 0; i < len; i++)
-        buf[i] = (rand() % odd) ? "abcdefgh"[rand() % 8] : alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+        buf[i] = (rand() % odd) ? "abcdefgh"[rand() % 8]
+                                : alphabet[rand() % (int)(sizeof(alphabet) - 1)];
     return sy_str(buf, len);
 }
 

@@ -135,7 +135,7 @@ static void test_buf_cap(void)
 static void test_arena_block_reuse(void)
 {
     sy_arena_t *a = sy_arena_new(4096);
-    (void)sy_arena_alloc(a, 4000); /* the first block */
+    (void)sy_arena_alloc(a, 4000);              /* the first block */
     unsigned char *x = sy_arena_alloc(a, 4000); /* a second block */
     memset(x, 1, 4000);
     sy_arena_reset(a);
