@@ -23,7 +23,7 @@ void sy_buf_free(sy_buf_t *b)
     b->off = b->len = b->cap = 0;
 }
 
-int sy_buf_reserve(sy_buf_t *b, size_t n)
+int sy_buf_grow(sy_buf_t *b, size_t n)
 {
     if (b->max && (n > b->max || b->len > b->max - n))
         return SY_ETOOBIG;
@@ -49,22 +49,6 @@ int sy_buf_reserve(sy_buf_t *b, size_t n)
     b->cap = ncap;
     return SY_OK;
 }
-
-int sy_buf_append(sy_buf_t *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return SY_OK;
-    int rc = sy_buf_reserve(b, n);
-    if (rc)
-        return rc;
-    memcpy(sy_buf_tail(b), p, n);
-    b->len += n;
-    return SY_OK;
-}
-
-int sy_buf_append_str(sy_buf_t *b, sy_str_t s) { return sy_buf_append(b, s.p, s.len); }
-
-int sy_buf_append_c(sy_buf_t *b, const char *cstr) { return sy_buf_append(b, cstr, strlen(cstr)); }
 
 int sy_buf_append_u64(sy_buf_t *b, uint64_t v)
 {
