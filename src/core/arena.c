@@ -20,29 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SY_ARENA_ALIGN 16
 #define ARENA_TAIL_SCAN 4 /* older blocks tried before a new one is made */
-
-typedef struct sy_arena_block {
-    struct sy_arena_block *next;
-    size_t size; /* usable bytes in data */
-    size_t used;
-    _Alignas(16) unsigned char data[];
-} sy_arena_block_t;
 
 typedef struct sy_arena_cleanup {
     struct sy_arena_cleanup *next;
     sy_cleanup_cb cb;
     void *arg;
 } sy_arena_cleanup_t;
-
-struct sy_arena {
-    sy_arena_block_t *head;
-    sy_arena_cleanup_t *cleanups;
-    size_t block_size;
-    size_t total; /* bytes handed out */
-    void *last;   /* most recent allocation, for in-place realloc */
-};
 
 /* The block cache. Bounded in bytes so that what a thread keeps idle stays
  * small next to what its arenas use; a block is taken for a request of up
@@ -167,7 +151,7 @@ void sy_arena_reset(sy_arena_t *a)
     a->last = NULL;
 }
 
-void *sy_arena_alloc(sy_arena_t *a, size_t n)
+void *sy_arena_alloc_slow(sy_arena_t *a, size_t n)
 {
     size_t need = (n + (SY_ARENA_ALIGN - 1)) & ~(size_t)(SY_ARENA_ALIGN - 1);
     if (need < n)
