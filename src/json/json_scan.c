@@ -14,6 +14,9 @@
 #include "json/json.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -24,86 +27,232 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* p is just past an opening quote: the position just past the closing one,
- * or NULL. *escaped is set when the string holds a backslash escape (the
- * byte after a backslash never closes the string). Runs of plain bytes are
- * skipped by the parser's vectorised scan; the rest one at a time. */
-static const char *skip_string(const char *p, const char *end, bool *escaped)
+/* The first '"' or '\\' in [p, end), or end: 16 bytes at a time with SSE2
+ * (baseline on x86-64), a byte loop elsewhere and for the last few bytes.
+ * Unlike the parser's scan it ignores control and non-ASCII bytes: a skip
+ * only has to find where a string ends, and the full parser judges the
+ * rest when it matters. */
+static inline const char *find_quote(const char *p, const char *end)
 {
-    while (p < end) {
-        p += sy_json_plain_prefix(p, (size_t)(end - p));
-        if (p >= end)
-            break;
-        char c = *p;
-        if (c == '"')
-            return p + 1;
-        if (c == '\\') {
-            *escaped = true;
-            p += 2;
-            continue;
-        }
-        p++; /* a control byte or one above 0x7f: the full parser judges those */
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+        if (mask)
+            return p + __builtin_ctz(mask);
+        p += 16;
     }
-    return NULL;
+#endif
+    while (p < end && *p != '"' && *p != '\\')
+        p++;
+    return p;
 }
 
-/* The bytes a skipped container's walk stops at. */
-static const bool stop_byte[256] = {['"'] = true, ['{'] = true, ['}'] = true, ['['] = true,
-                                    [']'] = true};
+/* p is just past an opening quote: the position just past the closing one,
+ * or NULL. *escaped is set when the string holds a backslash escape (the
+ * byte after a backslash never closes the string). */
+static const char *skip_string(const char *p, const char *end, bool *escaped)
+{
+    for (;;) {
+        p = find_quote(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == '"')
+            return p + 1;
+        *escaped = true;
+        p += 2;
+    }
+}
+
+/* The bytes that end a number or literal. */
+static const bool ends_scalar[256] = {[' '] = true,  ['\t'] = true, ['\n'] = true, ['\r'] = true,
+                                      [','] = true,  ['}'] = true,  [']'] = true,  [':'] = true,
+                                      ['"'] = true,  ['{'] = true,  ['['] = true};
+
+/* Where the walk through a container stands. */
+typedef struct {
+    uint64_t kinds[SY_JSON_SCAN_MAX_DEPTH / 64]; /* bit set: an object, clear: an array */
+    unsigned depth;
+    bool in_str;
+} nest_t;
+
+/* One byte of interest c (a quote, a backslash or a bracket). Returns 1
+ * when the container closed there, -1 when it is malformed, 0 otherwise;
+ * *skip is set when the next byte is escaped (it must not be looked at). */
+static inline int nest_byte(nest_t *n, char c, bool *skip)
+{
+    if (n->in_str) {
+        if (c == '"')
+            n->in_str = false;
+        else if (c == '\\')
+            *skip = true;
+        return 0; /* brackets inside a string are text */
+    }
+    if (c == '"') {
+        n->in_str = true;
+    } else if (c == '{' || c == '[') {
+        if (n->depth == SY_JSON_SCAN_MAX_DEPTH)
+            return -1;
+        uint64_t bit = 1ull << (n->depth % 64);
+        if (c == '{')
+            n->kinds[n->depth / 64] |= bit;
+        else
+            n->kinds[n->depth / 64] &= ~bit;
+        n->depth++;
+    } else if (c == '}' || c == ']') {
+        if (n->depth == 0)
+            return -1;
+        n->depth--;
+        bool obj = (n->kinds[n->depth / 64] >> (n->depth % 64)) & 1;
+        if (obj != (c == '}'))
+            return -1;
+        if (n->depth == 0)
+            return 1;
+    }
+    return 0; /* (a backslash outside a string is left to the parser) */
+}
+
+#if defined(__SSE2__)
+/* The bytes of interest in 64 bytes at p, one bit per byte (bit i: p[i]). */
+typedef struct {
+    uint64_t quote, bslash, open, close; /* '"'; '\\'; '{' or '['; '}' or ']' */
+} block_t;
+
+static inline void block_scan(const char *p, block_t *b)
+{
+    /* '[' and ']' are '{' and '}' without bit 0x20: one compare each for
+     * both after setting that bit (no other byte maps onto either). */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}'), bit = _mm_set1_epi8(0x20);
+    b->quote = b->bslash = b->open = b->close = 0;
+    for (unsigned k = 0; k < 64; k += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        __m128i y = _mm_or_si128(x, bit);
+        b->quote |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, quote)) << k;
+        b->bslash |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash)) << k;
+        b->open |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, open)) << k;
+        b->close |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, close)) << k;
+    }
+}
+
+/* Bit i of the result: the XOR of bits 0..i of x (set from an opening
+ * quote up to, not including, its closing quote). */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    return x;
+}
+
+/* One 64-byte block of a container's walk: the index just past the
+ * container's end, -1 when it continues past the block, -2 when it is
+ * malformed. A block without backslashes is done with masks: the bytes
+ * inside strings follow from the quotes alone, so only the brackets
+ * outside strings are visited; a block with one has every byte of
+ * interest visited in order. */
+static int block_walk(const char *p, nest_t *n, bool *skip)
+{
+    block_t b;
+    block_scan(p, &b);
+    if (b.bslash == 0 && !*skip) {
+        uint64_t inside = prefix_xor(b.quote) ^ (n->in_str ? ~0ull : 0);
+        uint64_t br = (b.open | b.close) & ~inside;
+        n->in_str = false; /* at each of those brackets */
+        while (br) {
+            unsigned i = (unsigned)__builtin_ctzll(br);
+            br &= br - 1;
+            int r = nest_byte(n, p[i], skip);
+            if (r)
+                return r > 0 ? (int)i + 1 : -2;
+        }
+        n->in_str = inside >> 63;
+        return -1;
+    }
+    uint64_t all = b.quote | b.bslash | b.open | b.close;
+    if (*skip) {
+        all &= ~1ull;
+        *skip = false;
+    }
+    while (all) {
+        unsigned i = (unsigned)__builtin_ctzll(all);
+        all &= all - 1;
+        int r = nest_byte(n, p[i], skip);
+        if (r)
+            return r > 0 ? (int)i + 1 : -2;
+        if (*skip && i < 63) {
+            all &= ~(1ull << (i + 1));
+            *skip = false;
+        }
+    }
+    return -1;
+}
+#endif
+
+/*
+ * A container starting at p ('{' or '['): the position just past its end,
+ * or NULL. With SSE2 the text goes 64 bytes at a time (block_walk); the
+ * last few bytes are copied into a zeroed block (a NUL is of no interest).
+ */
+static const char *skip_container(const char *p, const char *end)
+{
+    nest_t n;
+    n.depth = 0;
+    n.in_str = false;
+    bool skip = false;
+#if defined(__SSE2__)
+    for (; end - p >= 64; p += 64) {
+        int r = block_walk(p, &n, &skip);
+        if (r >= 0)
+            return p + r;
+        if (r == -2)
+            return NULL;
+    }
+    if (p < end) {
+        char last[64] = {0};
+        memcpy(last, p, (size_t)(end - p));
+        int r = block_walk(last, &n, &skip);
+        return r >= 0 ? p + r : NULL;
+    }
+    return NULL;
+#else
+    for (; p < end; p++) {
+        if (skip) {
+            skip = false;
+            continue;
+        }
+        char c = *p;
+        if (c != '"' && c != '\\' && c != '{' && c != '}' && c != '[' && c != ']')
+            continue;
+        int r = nest_byte(&n, c, &skip);
+        if (r)
+            return r > 0 ? p + 1 : NULL;
+    }
+    return NULL;
+#endif
+}
 
 /* One value starting at p (no leading whitespace): the position just past
  * it, or NULL when it is malformed or nested deeper than
  * SY_JSON_SCAN_MAX_DEPTH. */
 static const char *skip_value(const char *p, const char *end)
 {
-    uint64_t kinds[SY_JSON_SCAN_MAX_DEPTH / 64]; /* bit set: an object, clear: an array */
-    unsigned depth = 0;
     bool esc = false;
     if (p >= end)
         return NULL;
     if (*p == '"')
         return skip_string(p + 1, end, &esc);
-    if (*p != '{' && *p != '[') {
-        const char *s = p;
-        while (p < end && !is_ws(*p) && *p != ',' && *p != '}' && *p != ']' && *p != ':' &&
-               *p != '"' && *p != '{' && *p != '[')
-            p++;
-        return p > s ? p : NULL;
-    }
-    while (p < end) {
-        while (p < end && !stop_byte[(unsigned char)*p])
-            p++;
-        if (p == end)
-            break;
-        char c = *p;
-        if (c == '"') {
-            p = skip_string(p + 1, end, &esc);
-            if (p == NULL)
-                return NULL;
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            if (depth == SY_JSON_SCAN_MAX_DEPTH)
-                return NULL;
-            uint64_t bit = 1ull << (depth % 64);
-            if (c == '{')
-                kinds[depth / 64] |= bit;
-            else
-                kinds[depth / 64] &= ~bit;
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0)
-                return NULL;
-            depth--;
-            bool obj = (kinds[depth / 64] >> (depth % 64)) & 1;
-            if (obj != (c == '}'))
-                return NULL;
-            if (depth == 0)
-                return p + 1;
-        }
+    if (*p == '{' || *p == '[')
+        return skip_container(p, end);
+    const char *s = p;
+    while (p < end && !ends_scalar[(unsigned char)*p])
         p++;
-    }
-    return NULL;
+    return p > s ? p : NULL;
 }
 
 int sy_json_members_init(sy_json_members_t *it, sy_str_t text)

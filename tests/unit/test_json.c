@@ -933,6 +933,149 @@ static void test_members(void)
     }
 }
 
+/*
+ * The walk against the parser on random objects: long strings with and
+ * without escapes (so the 64-byte blocks of the container skip meet
+ * escapes, quotes and brackets at every offset, block edges included),
+ * nesting, whitespace; then the same text cut short or with one byte
+ * changed. On every object the parser accepts, the walk must give the same
+ * members with values that parse to the same trees; on any text the walk
+ * stays inside it.
+ */
+static uint64_t walk_rng = 0x9e3779b97f4a7c15ull;
+static unsigned walk_rand(unsigned n)
+{
+    walk_rng ^= walk_rng << 13;
+    walk_rng ^= walk_rng >> 7;
+    walk_rng ^= walk_rng << 17;
+    return (unsigned)(walk_rng % n);
+}
+
+typedef struct {
+    char *p, *end;
+} gen_t;
+
+static void gen_put(gen_t *g, char c)
+{
+    if (g->p < g->end)
+        *g->p++ = c;
+}
+
+static void gen_ws(gen_t *g)
+{
+    if (walk_rand(6) == 0)
+        gen_put(g, " \n\t\r"[walk_rand(4)]);
+}
+
+static void gen_string(gen_t *g)
+{
+    static const char *plain[] = {"a", "b", "{", "}", "[", "]", ":", ",", " ", "\x7f", "\xc3\xa9"};
+    static const char *esc[] = {"\\\"", "\\\\", "\\/", "\\n", "\\u00e9", "\\ud83d\\ude00", "\\\\\\\""};
+    bool escapes = walk_rand(2);
+    unsigned n = walk_rand(100);
+    gen_put(g, '"');
+    for (unsigned i = 0; i < n; i++) {
+        const char *e = escapes && walk_rand(8) == 0 ? esc[walk_rand(SY_ARRAY_LEN(esc))]
+                                                     : plain[walk_rand(SY_ARRAY_LEN(plain))];
+        for (; *e; e++)
+            gen_put(g, *e);
+    }
+    gen_put(g, '"');
+}
+
+static void gen_value(gen_t *g, int depth)
+{
+    static const char *scalars[] = {"0", "-12", "3.5e+7", "true", "false", "null", "123456789"};
+    unsigned kind = depth > 5 ? walk_rand(2) : walk_rand(5);
+    if (kind == 0) {
+        gen_string(g);
+    } else if (kind == 1) {
+        for (const char *s = scalars[walk_rand(SY_ARRAY_LEN(scalars))]; *s; s++)
+            gen_put(g, *s);
+    } else {
+        bool obj = kind == 4 || walk_rand(2);
+        unsigned n = walk_rand(6);
+        gen_put(g, obj ? '{' : '[');
+        for (unsigned i = 0; i < n; i++) {
+            if (i)
+                gen_put(g, ',');
+            gen_ws(g);
+            if (obj) {
+                gen_string(g);
+                gen_ws(g);
+                gen_put(g, ':');
+                gen_ws(g);
+            }
+            gen_value(g, depth + 1);
+            gen_ws(g);
+        }
+        gen_put(g, obj ? '}' : ']');
+    }
+}
+
+static void test_members_random(void)
+{
+    static char buf[8192];
+    sy_arena_t *a = sy_arena_new(0);
+    size_t objects = 0, walked = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        gen_t g = {buf, buf + sizeof(buf)};
+        gen_ws(&g);
+        gen_put(&g, '{');
+        unsigned n = walk_rand(8);
+        for (unsigned i = 0; i < n; i++) {
+            if (i)
+                gen_put(&g, ',');
+            gen_ws(&g);
+            gen_string(&g);
+            gen_put(&g, ':');
+            gen_ws(&g);
+            gen_value(&g, 0);
+        }
+        gen_put(&g, '}');
+        gen_ws(&g);
+        size_t len = (size_t)(g.p - buf);
+        if (iter % 4 == 1)
+            len = walk_rand((unsigned)len + 1); /* cut short */
+        else if (iter % 4 == 2 && len)
+            buf[walk_rand((unsigned)len)] = "\"\\{}[],:\x01"[walk_rand(9)];
+        /* an exact-size copy, so a read past the end shows under ASan */
+        char *text = sy_arena_alloc(a, len + 1);
+        memcpy(text, buf, len);
+        sy_json_t *v = NULL;
+        bool valid = sy_json_parse(a, text, len, NULL, &v, NULL) == SY_OK &&
+                     v->type == SY_JSON_OBJECT;
+        sy_json_members_t it;
+        sy_json_span_t m;
+        uint32_t k = 0;
+        int rc = sy_json_members_init(&it, sy_str(text, len));
+        while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
+            CHECK(m.member.p >= text && m.value.p + m.value.len <= text + len);
+            if (!valid)
+                continue;
+            if (k >= v->u.obj.len) {
+                CHECK(k < v->u.obj.len);
+                break;
+            }
+            if (!m.key_escaped)
+                CHECK(sy_str_eq(m.key, v->u.obj.items[k].key));
+            sy_json_t *mv = NULL;
+            CHECK(sy_json_parse(a, m.value.p, m.value.len, NULL, &mv, NULL) == SY_OK &&
+                  sy_json_equal(mv, &v->u.obj.items[k].value));
+            k++;
+            walked++;
+        }
+        if (valid) {
+            objects++;
+            CHECK(rc == SY_ENOTFOUND && k == v->u.obj.len);
+        }
+        sy_arena_reset(a);
+    }
+    printf("members_random: %zu valid objects, %zu members compared\n", objects, walked);
+    CHECK(objects > 5000 && walked > 15000); /* the generator makes what it should */
+    sy_arena_free(a);
+}
+
 /* The plain writers (text known to need no escaping) write what the
  * escaping ones do: keys first and later in an object, strings in arrays and
  * as members, empty ones; and on a buffer at its limit they fail, sticky,
@@ -1010,6 +1153,7 @@ int main(void)
     RUN(test_round_trip);
     RUN(test_modify);
     RUN(test_members);
+    RUN(test_members_random);
     RUN(test_jsontestsuite);
     sy_arena_free(A);
     return unit_done();
