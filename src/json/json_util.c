@@ -162,6 +162,28 @@ static int number_magnitude(const sy_json_t *v, bool *neg, uint64_t *mag)
     decimal_t d;
     if (v == NULL || v->type != SY_JSON_NUMBER)
         return SY_EINVAL;
+    /* Plain digits of at most 19 (below 10^19 < 2^64), the common case
+     * (counts, max_tokens), read directly. */
+    const char *p = v->u.num.p;
+    size_t len = v->u.num.len;
+    bool minus = len && *p == '-';
+    p += minus;
+    len -= minus;
+    if (len && len <= 19) {
+        uint64_t m = 0;
+        size_t i = 0;
+        for (; i < len; i++) {
+            unsigned dig = (unsigned)((unsigned char)p[i] - '0');
+            if (dig > 9)
+                break;
+            m = m * 10 + dig;
+        }
+        if (i == len) {
+            *neg = minus;
+            *mag = m;
+            return SY_OK;
+        }
+    }
     decimal_split(v->u.num, &d);
     *neg = d.neg;
     size_t n = d.ni + d.nf, from = d.skip_lead, to = n - d.drop_trail;
