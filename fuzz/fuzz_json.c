@@ -6,7 +6,9 @@
  * serialization (abort otherwise). Also drives the accessors, the path
  * helper and one rewrite of a "model" field, as the gateway does; and the
  * member walk without a tree (sy_json_members_*), which must agree with the
- * parser on every object it accepts.
+ * parser on every object it accepts; and the OpenAI usage read from text
+ * (sy_openai_usage_text), which may answer only where the parser accepts
+ * and must then read what the tree read does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "json/json.h"
+#include "providers/openai_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -85,6 +88,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 must(m.member.p >= (const char *)data &&
                          m.value.p + m.value.len <= (const char *)data + size,
                      "walk span outside the input");
+    }
+    {
+        sy_openai_counts_t c;
+        if (sy_openai_usage_text(sy_str((const char *)data, size), &c) == SY_OK) {
+            sy_json_t *u = NULL;
+            sy_ir_usage_t want, got;
+            must(sy_json_parse(a, (const char *)data, size, NULL, &u, NULL) == SY_OK &&
+                     u->type == SY_JSON_OBJECT,
+                 "usage read from text the parser refuses");
+            memset(&want, 0, sizeof(want));
+            memset(&got, 0, sizeof(got));
+            sy_openai_read_usage(u, &want);
+            sy_openai_usage_from_counts(&c, &got);
+            must(memcmp(&want, &got, sizeof(got)) == 0, "usage read from text differs");
+        }
     }
     int rc = sy_json_parse(a, (const char *)data, size, &lim, &v, &err);
     if (rc != SY_OK) {

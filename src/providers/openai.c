@@ -599,39 +599,54 @@ void sy_openai_read_usage(const sy_json_t *u, sy_ir_usage_t *out)
 {
     if (!sy_json_is(u, SY_JSON_OBJECT))
         return;
-    uint64_t v, total = 0, reasoning = 0;
-    bool has_total = false;
-    if (sy_json_as_u64(sy_json_get(u, "prompt_tokens"), &v) == SY_OK) {
-        out->input = v;
+    sy_openai_counts_t c;
+    memset(&c, 0, sizeof(c));
+    c.has[SY_OPENAI_PROMPT] = sy_json_as_u64(sy_json_get(u, "prompt_tokens"),
+                                             &c.n[SY_OPENAI_PROMPT]) == SY_OK;
+    c.has[SY_OPENAI_COMPLETION] = sy_json_as_u64(sy_json_get(u, "completion_tokens"),
+                                                 &c.n[SY_OPENAI_COMPLETION]) == SY_OK;
+    c.has[SY_OPENAI_TOTAL] = sy_json_as_u64(sy_json_get(u, "total_tokens"),
+                                            &c.n[SY_OPENAI_TOTAL]) == SY_OK;
+    c.has[SY_OPENAI_CACHED] =
+        sy_json_as_u64(sy_json_path(u, "prompt_tokens_details.cached_tokens"),
+                       &c.n[SY_OPENAI_CACHED]) == SY_OK;
+    c.has[SY_OPENAI_CACHE_HIT] = sy_json_as_u64(sy_json_get(u, "prompt_cache_hit_tokens"),
+                                                &c.n[SY_OPENAI_CACHE_HIT]) == SY_OK;
+    c.has[SY_OPENAI_REASONING] =
+        sy_json_as_u64(sy_json_path(u, "completion_tokens_details.reasoning_tokens"),
+                       &c.n[SY_OPENAI_REASONING]) == SY_OK;
+    sy_openai_usage_from_counts(&c, out);
+}
+
+void sy_openai_usage_from_counts(const sy_openai_counts_t *c, sy_ir_usage_t *out)
+{
+    if (c->has[SY_OPENAI_PROMPT]) {
+        out->input = c->n[SY_OPENAI_PROMPT];
         out->has_input = true;
     }
-    if (sy_json_as_u64(sy_json_get(u, "completion_tokens"), &v) == SY_OK) {
-        out->output = v;
+    if (c->has[SY_OPENAI_COMPLETION]) {
+        out->output = c->n[SY_OPENAI_COMPLETION];
         out->has_output = true;
     }
-    if (sy_json_as_u64(sy_json_get(u, "total_tokens"), &v) == SY_OK) {
-        total = v;
-        has_total = true;
-    }
-    if (sy_json_as_u64(sy_json_path(u, "prompt_tokens_details.cached_tokens"), &v) == SY_OK) {
-        out->cached_input = v;
+    if (c->has[SY_OPENAI_CACHED]) {
+        out->cached_input = c->n[SY_OPENAI_CACHED];
         out->has_cached_input = true;
-    } else if (sy_json_as_u64(sy_json_get(u, "prompt_cache_hit_tokens"), &v) == SY_OK) {
+    } else if (c->has[SY_OPENAI_CACHE_HIT]) {
         /* DeepSeek */
-        out->cached_input = v;
+        out->cached_input = c->n[SY_OPENAI_CACHE_HIT];
         out->has_cached_input = true;
     }
-    if (sy_json_as_u64(sy_json_path(u, "completion_tokens_details.reasoning_tokens"), &v) ==
-        SY_OK) {
-        reasoning = v;
-        out->reasoning = v;
+    uint64_t reasoning = 0;
+    if (c->has[SY_OPENAI_REASONING]) {
+        reasoning = c->n[SY_OPENAI_REASONING];
+        out->reasoning = reasoning;
         out->has_reasoning = true;
     }
     /* OpenAI counts reasoning inside completion_tokens; xAI does not (its
      * total = prompt + completion + reasoning). The IR's output includes
      * reasoning, so add it back when the total says it was left out. */
-    if (has_total && reasoning && out->has_input && out->has_output &&
-        total == out->input + out->output + reasoning)
+    if (c->has[SY_OPENAI_TOTAL] && reasoning && out->has_input && out->has_output &&
+        c->n[SY_OPENAI_TOTAL] == out->input + out->output + reasoning)
         out->output += reasoning;
 }
 

@@ -195,9 +195,225 @@ int sy_openai_decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body,
     return SY_OK;
 }
 
+/*
+ * Reading a usage object from its text, in one pass that checks the
+ * grammar as it goes, exactly where it accepts: keys of plain printable
+ * ASCII, numbers and literals as the parser takes them, counts written as
+ * plain digits, the two details objects one level down. Anything else (a
+ * string or array value, another nested object, an escaped or repeated
+ * key, a count such as 1.0e2 or one of 20 digits) is SY_EAGAIN, and the
+ * caller parses the text and reads the tree (sy_openai_read_usage), which
+ * stays the reference: tests/unit/test_openai.c compares the two on random
+ * usage objects.
+ */
+typedef struct {
+    const char *p, *end;
+    sy_openai_counts_t *c;
+    unsigned seen; /* counts and details objects met, by index */
+} usage_rd_t;
+
+static void rd_ws(usage_rd_t *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\t' || *r->p == '\r'))
+        r->p++;
+}
+
+/* A key at r->p (its opening quote) of printable ASCII without '"' or
+ * '\\' (the parser's own vectorised scan finds its end), which the parser
+ * would take as it is. */
+static int rd_key(usage_rd_t *r, sy_str_t *key)
+{
+    const char *s = ++r->p;
+    r->p += sy_json_plain_prefix(s, (size_t)(r->end - s));
+    if (r->p == r->end || *r->p != '"')
+        return SY_EAGAIN;
+    *key = sy_str(s, (size_t)(r->p - s));
+    r->p++;
+    return SY_OK;
+}
+
+static bool rd_digit(const usage_rd_t *r) { return r->p < r->end && (unsigned)(*r->p - '0') < 10; }
+
+/* A number per the parser's grammar and length cap. *plain: written as
+ * digits only, at most 19 of them (below 10^19 < 2^64), so *val is exactly
+ * what sy_json_as_u64 reads. */
+static int rd_number(usage_rd_t *r, bool *plain, uint64_t *val)
+{
+    const char *s = r->p;
+    bool minus = *r->p == '-';
+    r->p += minus;
+    if (!rd_digit(r))
+        return SY_EAGAIN;
+    uint64_t n = 0;
+    if (*r->p == '0') {
+        r->p++;
+    } else {
+        for (; rd_digit(r) && r->p - s < 19; r->p++)
+            n = n * 10 + (unsigned)(*r->p - '0');
+        while (rd_digit(r))
+            r->p++;
+    }
+    *plain = !minus && r->p - s <= 19;
+    if (r->p < r->end && *r->p == '.') {
+        r->p++;
+        if (!rd_digit(r))
+            return SY_EAGAIN;
+        while (rd_digit(r))
+            r->p++;
+        *plain = false;
+    }
+    if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+        r->p++;
+        if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+            r->p++;
+        if (!rd_digit(r))
+            return SY_EAGAIN;
+        while (rd_digit(r))
+            r->p++;
+        *plain = false;
+    }
+    if (r->p - s > SY_JSON_MAX_NUMBER)
+        return SY_EAGAIN;
+    *val = n;
+    return SY_OK;
+}
+
+static bool rd_lit(usage_rd_t *r, const char *lit, size_t n)
+{
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, lit, n) != 0)
+        return false;
+    r->p += n;
+    return true;
+}
+
+/* Note count or details object k (< 0: neither) as met; a second time is
+ * unsure (the tree would read the last, the walk has used the first). */
+static bool rd_first(usage_rd_t *r, int k)
+{
+    if (k < 0)
+        return true;
+    if (r->seen & (1u << k))
+        return false;
+    r->seen |= 1u << k;
+    return true;
+}
+
+/* A scalar value at r->p for count k (< 0: ignored). A literal reads as
+ * no count (sy_json_as_u64 fails on it); a number that is not plain might
+ * still be an integer (1.0e2): unsure. */
+static int rd_scalar(usage_rd_t *r, int k)
+{
+    char c = *r->p;
+    if (c == '-' || (unsigned)(c - '0') < 10) {
+        bool plain;
+        uint64_t v;
+        if (rd_number(r, &plain, &v) != SY_OK)
+            return SY_EAGAIN;
+        if (k < 0)
+            return SY_OK;
+        if (!plain)
+            return SY_EAGAIN;
+        r->c->n[k] = v;
+        r->c->has[k] = true;
+        return SY_OK;
+    }
+    if (rd_lit(r, "null", 4) || rd_lit(r, "true", 4) || rd_lit(r, "false", 5))
+        return SY_OK;
+    return SY_EAGAIN;
+}
+
+/* Which count a usage member's key names, or -1. The details objects are
+ * SY_OPENAI_NCOUNTS + 0 (prompt) and + 1 (completion). */
+static int usage_key(sy_str_t k)
+{
+    switch (k.len) {
+    case 12:
+        return memcmp(k.p, "total_tokens", 12) == 0 ? SY_OPENAI_TOTAL : -1;
+    case 13:
+        return memcmp(k.p, "prompt_tokens", 13) == 0 ? SY_OPENAI_PROMPT : -1;
+    case 17:
+        return memcmp(k.p, "completion_tokens", 17) == 0 ? SY_OPENAI_COMPLETION : -1;
+    case 21:
+        return memcmp(k.p, "prompt_tokens_details", 21) == 0 ? SY_OPENAI_NCOUNTS : -1;
+    case 23:
+        return memcmp(k.p, "prompt_cache_hit_tokens", 23) == 0 ? SY_OPENAI_CACHE_HIT : -1;
+    case 25:
+        return memcmp(k.p, "completion_tokens_details", 25) == 0 ? SY_OPENAI_NCOUNTS + 1 : -1;
+    default:
+        return -1;
+    }
+}
+
+/* The count a details object's key names (want is its one count of
+ * interest, stored as k), or -1. */
+static int details_key(sy_str_t key, int k)
+{
+    sy_str_t want = k == SY_OPENAI_CACHED ? SY_STR("cached_tokens") : SY_STR("reasoning_tokens");
+    return key.len == want.len && memcmp(key.p, want.p, want.len) == 0 ? k : -1;
+}
+
+/* An object at r->p: the usage object (detail < 0) or a details object
+ * whose count of interest is `detail`. */
+static int rd_object(usage_rd_t *r, int detail)
+{
+    r->p++;
+    rd_ws(r);
+    if (r->p < r->end && *r->p == '}') {
+        r->p++;
+        return SY_OK;
+    }
+    for (;;) {
+        sy_str_t key;
+        if (r->p == r->end || *r->p != '"' || rd_key(r, &key) != SY_OK)
+            return SY_EAGAIN;
+        rd_ws(r);
+        if (r->p == r->end || *r->p != ':')
+            return SY_EAGAIN;
+        r->p++;
+        rd_ws(r);
+        if (r->p == r->end)
+            return SY_EAGAIN;
+        int k = detail < 0 ? usage_key(key) : details_key(key, detail);
+        if (!rd_first(r, k))
+            return SY_EAGAIN;
+        int rc;
+        if (k >= SY_OPENAI_NCOUNTS) /* a details object; a scalar there holds no count */
+            rc = *r->p == '{' ? rd_object(r, k == SY_OPENAI_NCOUNTS ? SY_OPENAI_CACHED
+                                                                    : SY_OPENAI_REASONING)
+                              : rd_scalar(r, -1);
+        else
+            rc = rd_scalar(r, k);
+        if (rc != SY_OK)
+            return SY_EAGAIN;
+        rd_ws(r);
+        if (r->p == r->end)
+            return SY_EAGAIN;
+        if (*r->p == '}') {
+            r->p++;
+            return SY_OK;
+        }
+        if (*r->p != ',')
+            return SY_EAGAIN;
+        r->p++;
+        rd_ws(r);
+    }
+}
+
+int sy_openai_usage_text(sy_str_t text, sy_openai_counts_t *c)
+{
+    usage_rd_t r = {text.p, text.p + text.len, c, 0};
+    memset(c, 0, sizeof(*c));
+    rd_ws(&r);
+    if (r.p == r.end || *r.p != '{' || rd_object(&r, -1) != SY_OK)
+        return SY_EAGAIN;
+    rd_ws(&r);
+    return r.p == r.end ? SY_OK : SY_EAGAIN;
+}
+
 /* The usage of a whole answer relayed as it is, without its tree: the
  * top-level members are walked (a string that mentions "usage" inside
- * choices is skipped with its value) and only the usage object is parsed.
+ * choices is skipped with its value) and only the usage object is read,
+ * from its text when sy_openai_usage_text can, else parsed.
  * Unsure (not an object, an error member, choices missing or not an array
  * of objects, a key written with escapes, usage twice or malformed):
  * SY_EAGAIN, and the caller decodes the whole answer. */
@@ -229,13 +445,21 @@ int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out
     }
     if (rc != SY_ENOTFOUND || !choices)
         return SY_EAGAIN;
-    sy_json_t *u = NULL;
-    if (usage.p && !sy_str_eq(usage, SY_STR("null")) &&
-        (sy_json_parse(a, usage.p, usage.len, NULL, &u, NULL) != SY_OK ||
-         !sy_json_is(u, SY_JSON_OBJECT)))
-        return SY_EAGAIN;
-    memset(out, 0, sizeof(*out));
-    sy_openai_read_usage(u, out); /* (NULL: none reported) */
+    sy_ir_usage_t got;
+    memset(&got, 0, sizeof(got));
+    sy_openai_counts_t c;
+    if (usage.p == NULL || sy_str_eq(usage, SY_STR("null"))) {
+        /* none reported */
+    } else if (usage.p[0] == '{' && sy_openai_usage_text(usage, &c) == SY_OK) {
+        sy_openai_usage_from_counts(&c, &got);
+    } else {
+        sy_json_t *u = NULL;
+        if (sy_json_parse(a, usage.p, usage.len, NULL, &u, NULL) != SY_OK ||
+            !sy_json_is(u, SY_JSON_OBJECT))
+            return SY_EAGAIN;
+        sy_openai_read_usage(u, &got);
+    }
+    *out = got;
     return SY_OK;
 }
 

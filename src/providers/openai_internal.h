@@ -10,6 +10,33 @@
  * DeepSeek variants it understands). A NULL or non-object usage sets nothing. */
 void sy_openai_read_usage(const sy_json_t *u, sy_ir_usage_t *out);
 
+/* The counts a usage object reports, however they were read: from a tree
+ * (sy_openai_read_usage) or from the text of a relayed answer
+ * (sy_openai_usage_text). n[k] is meaningful when has[k]. */
+enum {
+    SY_OPENAI_PROMPT,     /* prompt_tokens */
+    SY_OPENAI_COMPLETION, /* completion_tokens */
+    SY_OPENAI_TOTAL,      /* total_tokens */
+    SY_OPENAI_CACHED,     /* prompt_tokens_details.cached_tokens */
+    SY_OPENAI_CACHE_HIT,  /* prompt_cache_hit_tokens (DeepSeek) */
+    SY_OPENAI_REASONING,  /* completion_tokens_details.reasoning_tokens */
+    SY_OPENAI_NCOUNTS
+};
+typedef struct {
+    uint64_t n[SY_OPENAI_NCOUNTS];
+    bool has[SY_OPENAI_NCOUNTS];
+} sy_openai_counts_t;
+
+/* Store the counts into IR usage as sy_openai_read_usage does (only the
+ * fields reported are set). */
+void sy_openai_usage_from_counts(const sy_openai_counts_t *c, sy_ir_usage_t *out);
+
+/* The counts of a usage object's text (openai_decode.c) without a tree,
+ * when every member is one it can judge exactly as sy_json_parse and
+ * sy_openai_read_usage would: SY_OK with *c filled, or SY_EAGAIN when
+ * unsure (then parse the text and read the tree). */
+int sy_openai_usage_text(sy_str_t text, sy_openai_counts_t *c);
+
 /* "stop", "length", ... -> IR finish (unknown names are STOP). */
 sy_ir_finish_t sy_openai_read_finish(sy_str_t reason);
 

@@ -9,6 +9,7 @@
 #include "api/openai.h"
 #include "ir/check.h"
 #include "providers/openai.h"
+#include "providers/openai_internal.h"
 
 static sy_ir_delta_t D(sy_ir_delta_kind_t k, uint32_t index)
 {
@@ -493,6 +494,147 @@ static void test_passthrough_usage(void)
     sy_arena_free(a);
 }
 
+/*
+ * The usage read from its text (sy_openai_usage_text) against the parse
+ * and tree read it stands in for, on random usage objects: known and
+ * unknown keys, repeated and escaped keys, counts written plainly and not
+ * (1e2, 1.0, -3, 01, 20 digits), literals, strings, arrays, the details
+ * objects and scalars in their place, whitespace; then cut short or with
+ * a byte changed. Whenever the text reader answers, the parse must accept
+ * the text and give the same usage; and through the whole passthrough
+ * read, the answer must be what the parse alone gives (SY_EAGAIN when it
+ * refuses).
+ */
+static uint64_t usage_rng = 88172645463325252ull;
+static unsigned usage_rand(unsigned n)
+{
+    usage_rng ^= usage_rng << 13;
+    usage_rng ^= usage_rng >> 7;
+    usage_rng ^= usage_rng << 17;
+    return (unsigned)(usage_rng % n);
+}
+
+static void usage_put(sy_buf_t *b, const char *s)
+{
+    sy_buf_append_c(b, s);
+    if (usage_rand(8) == 0)
+        sy_buf_append_c(b, usage_rand(2) ? " " : "\n\t");
+}
+
+static void usage_value(sy_buf_t *b, int depth)
+{
+    static const char *counts[] = {"0", "7", "16", "123456789", "9999999999999999999",
+                                   "18446744073709551615", "18446744073709551616", "1e2",
+                                   "1.0", "1.5", "-3", "-0", "01", "2E+1", "null", "true", "false",
+                                   "\"7\"", "[1]", "[]", "{}", "nul", "1.", "-", "tru"};
+    /* mostly plain counts, so whole objects often take the text reader */
+    unsigned k = usage_rand(3) ? usage_rand(4) : usage_rand(depth < 2 ? 30 : SY_ARRAY_LEN(counts));
+    if (depth < 2 && usage_rand(6) == 0)
+        k = SY_ARRAY_LEN(counts); /* an object */
+    if (k >= SY_ARRAY_LEN(counts)) {
+        static const char *keys[] = {"cached_tokens", "reasoning_tokens", "audio_tokens",
+                                     "accepted_prediction_tokens", "prompt_tokens"};
+        unsigned n = usage_rand(4);
+        usage_put(b, "{");
+        for (unsigned i = 0; i < n; i++) {
+            if (i)
+                usage_put(b, ",");
+            usage_put(b, "\"");
+            sy_buf_append_c(b, keys[usage_rand(SY_ARRAY_LEN(keys))]);
+            usage_put(b, "\":");
+            usage_value(b, depth + 1);
+        }
+        usage_put(b, "}");
+        return;
+    }
+    usage_put(b, counts[k]);
+}
+
+static void usage_object(sy_buf_t *b)
+{
+    static const char *keys[] = {"prompt_tokens", "completion_tokens", "total_tokens",
+                                 "prompt_cache_hit_tokens", "prompt_tokens_details",
+                                 "completion_tokens_details", "cached_tokens", "x", "",
+                                 "pro\\u006dpt_tokens", "\xc3\xa9", "queue_time"};
+    unsigned n = usage_rand(8);
+    usage_put(b, "{");
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            usage_put(b, ",");
+        usage_put(b, "\"");
+        sy_buf_append_c(b, keys[usage_rand(SY_ARRAY_LEN(keys))]);
+        usage_put(b, "\":");
+        usage_value(b, 0);
+    }
+    usage_put(b, "}");
+}
+
+static void test_usage_text_random(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    size_t fast = 0, total = 0;
+    for (int iter = 0; iter < 30000; iter++) {
+        sy_buf_t b;
+        sy_buf_init(&b, 0);
+        usage_object(&b);
+        size_t len = b.len;
+        char *text = sy_arena_alloc(a, len + 1);
+        memcpy(text, sy_buf_ptr(&b), len);
+        sy_buf_free(&b);
+        if (iter % 5 == 3)
+            len = usage_rand((unsigned)len + 1);
+        else if (iter % 5 == 4 && len)
+            text[usage_rand((unsigned)len)] = "{}:,\"\\01-e."[usage_rand(11)];
+        sy_str_t t = sy_str(text, len);
+        /* the reference: parse, then read the tree */
+        sy_json_t *u = NULL;
+        bool parses = sy_json_parse(a, t.p, t.len, NULL, &u, NULL) == SY_OK &&
+                      sy_json_is(u, SY_JSON_OBJECT);
+        sy_ir_usage_t want, got;
+        memset(&want, 0, sizeof(want));
+        if (parses)
+            sy_openai_read_usage(u, &want);
+        sy_openai_counts_t c;
+        if (sy_openai_usage_text(t, &c) == SY_OK) {
+            fast++;
+            memset(&got, 0, sizeof(got));
+            sy_openai_usage_from_counts(&c, &got);
+            CHECK(parses);
+            CHECK(memcmp(&got, &want, sizeof(got)) == 0);
+        }
+        /* the whole passthrough read of an answer holding it */
+        char *body = sy_arena_sprintf(a, "{\"choices\":[{}],\"usage\":%.*s}", (int)t.len, t.p);
+        memset(&got, 0xab, sizeof(got));
+        int rc = sy_provider_openai.passthrough_usage(a, sy_str_c(body), &got);
+        if (parses) {
+            CHECK_INT(rc, SY_OK);
+            CHECK(memcmp(&got, &want, sizeof(got)) == 0);
+        } else {
+            CHECK_INT(rc, SY_EAGAIN);
+        }
+        total++;
+        sy_arena_reset(a);
+    }
+    printf("usage_text_random: %zu of %zu read from the text\n", fast, total);
+    CHECK(fast > total / 10); /* the text reader answers often, not only its fall-back */
+    /* the simulator's usage, and OpenAI's, are read from the text */
+    sy_openai_counts_t c;
+    CHECK_INT(sy_openai_usage_text(
+                  SY_STR("{\"prompt_tokens\":7,\"completion_tokens\":16,\"total_tokens\":23,"
+                         "\"prompt_tokens_details\":{\"cached_tokens\":3,\"audio_tokens\":0},"
+                         "\"completion_tokens_details\":{\"reasoning_tokens\":4,\"audio_tokens\":0,"
+                         "\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"),
+                  &c),
+              SY_OK);
+    CHECK(c.has[SY_OPENAI_PROMPT] && c.n[SY_OPENAI_PROMPT] == 7);
+    CHECK(c.has[SY_OPENAI_COMPLETION] && c.n[SY_OPENAI_COMPLETION] == 16);
+    CHECK(c.has[SY_OPENAI_TOTAL] && c.n[SY_OPENAI_TOTAL] == 23);
+    CHECK(c.has[SY_OPENAI_CACHED] && c.n[SY_OPENAI_CACHED] == 3);
+    CHECK(c.has[SY_OPENAI_REASONING] && c.n[SY_OPENAI_REASONING] == 4);
+    CHECK(!c.has[SY_OPENAI_CACHE_HIT]);
+    sy_arena_free(a);
+}
+
 /* The client's body relayed: only the model (and stream usage) rewritten. */
 static void test_passthrough_body(void)
 {
@@ -539,6 +681,7 @@ int main(void)
     RUN(test_encode_paths);
     RUN(test_usage_variants);
     RUN(test_passthrough_usage);
+    RUN(test_usage_text_random);
     RUN(test_passthrough_body);
     return unit_done();
 }
