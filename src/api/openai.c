@@ -87,10 +87,10 @@ static int missing(pctx_t *p, const char *path)
 
 static bool present(const sy_json_t *v) { return v && v->type != SY_JSON_NULL; }
 
-/* An optional string member: absent or null leaves *out alone. */
-static int opt_str(pctx_t *p, const sy_json_t *obj, const char *key, const char *path, sy_str_t *out)
+/* An optional string value (v NULL: the member is absent): absent or null
+ * leaves *out alone. */
+static int opt_str_v(pctx_t *p, const sy_json_t *v, const char *path, sy_str_t *out)
 {
-    const sy_json_t *v = sy_json_get(obj, key);
     if (!present(v))
         return SY_OK;
     if (v->type != SY_JSON_STRING)
@@ -99,9 +99,16 @@ static int opt_str(pctx_t *p, const sy_json_t *obj, const char *key, const char 
     return SY_OK;
 }
 
-static int opt_bool(pctx_t *p, const sy_json_t *obj, const char *key, bool *out, bool *set)
+/* The same for the member `key` of obj. */
+static int opt_str(pctx_t *p, const sy_json_t *obj, const char *key, const char *path, sy_str_t *out)
 {
-    const sy_json_t *v = sy_json_get(obj, key);
+    return opt_str_v(p, sy_json_get(obj, key), path, out);
+}
+
+/* The optional scalars below take the member's value (NULL when absent)
+ * and its name for messages. */
+static int opt_bool(pctx_t *p, const sy_json_t *v, const char *key, bool *out, bool *set)
+{
     if (!present(v))
         return SY_OK;
     if (!sy_json_is_bool(v))
@@ -113,10 +120,9 @@ static int opt_bool(pctx_t *p, const sy_json_t *obj, const char *key, bool *out,
 }
 
 /* An optional number within [lo, hi]. */
-static int opt_number(pctx_t *p, const sy_json_t *obj, const char *key, double lo, double hi,
+static int opt_number(pctx_t *p, const sy_json_t *v, const char *key, double lo, double hi,
                       double *out, bool *set)
 {
-    const sy_json_t *v = sy_json_get(obj, key);
     if (!present(v))
         return SY_OK;
     double d;
@@ -138,9 +144,8 @@ static int opt_number(pctx_t *p, const sy_json_t *obj, const char *key, double l
 }
 
 /* An optional positive integer. */
-static int opt_count(pctx_t *p, const sy_json_t *obj, const char *key, uint64_t *out, bool *set)
+static int opt_count(pctx_t *p, const sy_json_t *v, const char *key, uint64_t *out, bool *set)
 {
-    const sy_json_t *v = sy_json_get(obj, key);
     if (!present(v))
         return SY_OK;
     int64_t i;
@@ -725,6 +730,80 @@ static int parse_effort(pctx_t *p, const sy_json_t *e, sy_ir_request_t *r)
 
 /* ------------------------------------------------------------- parse --- */
 
+/* The body members the front door reads. They are found in one pass over
+ * the body's members instead of one lookup each (most are absent from a
+ * given request, and each lookup would walk every member); a repeated key
+ * keeps its last value, as sy_json_get does. */
+enum {
+    F_MODEL,
+    F_MESSAGES,
+    F_N,
+    F_STREAM,
+    F_STREAM_OPTIONS,
+    F_TOOLS,
+    F_TOOL_CHOICE,
+    F_RESPONSE_FORMAT,
+    F_STOP,
+    F_REASONING_EFFORT,
+    F_PARALLEL_TOOL_CALLS,
+    F_TEMPERATURE,
+    F_TOP_P,
+    F_PRESENCE_PENALTY,
+    F_FREQUENCY_PENALTY,
+    F_SEED,
+    F_MAX_TOKENS,
+    F_MAX_COMPLETION_TOKENS,
+    F_USER,
+    F_COUNT
+};
+
+/* k is the literal `lit` (whose length the caller's switch has matched). */
+#define KEY_IS(k, lit) (memcmp((k).p, lit, sizeof(lit) - 1) == 0)
+
+static int field_of(sy_str_t k)
+{
+    switch (k.len) {
+    case 1:
+        return k.p[0] == 'n' ? F_N : -1;
+    case 4:
+        return KEY_IS(k, "stop") ? F_STOP
+               : KEY_IS(k, "seed") ? F_SEED
+               : KEY_IS(k, "user") ? F_USER
+                                   : -1;
+    case 5:
+        return KEY_IS(k, "model") ? F_MODEL
+               : KEY_IS(k, "tools") ? F_TOOLS
+               : KEY_IS(k, "top_p") ? F_TOP_P
+                                    : -1;
+    case 6:
+        return KEY_IS(k, "stream") ? F_STREAM : -1;
+    case 8:
+        return KEY_IS(k, "messages") ? F_MESSAGES : -1;
+    case 10:
+        return KEY_IS(k, "max_tokens") ? F_MAX_TOKENS : -1;
+    case 11:
+        return KEY_IS(k, "temperature") ? F_TEMPERATURE
+               : KEY_IS(k, "tool_choice") ? F_TOOL_CHOICE
+                                          : -1;
+    case 14:
+        return KEY_IS(k, "stream_options") ? F_STREAM_OPTIONS : -1;
+    case 15:
+        return KEY_IS(k, "response_format") ? F_RESPONSE_FORMAT : -1;
+    case 16:
+        return KEY_IS(k, "reasoning_effort") ? F_REASONING_EFFORT
+               : KEY_IS(k, "presence_penalty") ? F_PRESENCE_PENALTY
+                                               : -1;
+    case 17:
+        return KEY_IS(k, "frequency_penalty") ? F_FREQUENCY_PENALTY : -1;
+    case 19:
+        return KEY_IS(k, "parallel_tool_calls") ? F_PARALLEL_TOOL_CALLS : -1;
+    case 21:
+        return KEY_IS(k, "max_completion_tokens") ? F_MAX_COMPLETION_TOKENS : -1;
+    default:
+        return -1;
+    }
+}
+
 int sy_openai_fd_parse(sy_arena_t *a, sy_str_t body, sy_ir_request_t *r, int *status,
                        const char **message)
 {
@@ -745,28 +824,36 @@ int sy_openai_fd_parse(sy_arena_t *a, sy_str_t body, sy_ir_request_t *r, int *st
         return perr(p, "Invalid type for request body: expected an object, but got %s instead.",
                     tname(root));
 
-    const sy_json_t *model = sy_json_get(root, "model");
+    const sy_json_t *f[F_COUNT] = {NULL};
+    for (uint32_t i = 0; i < root->u.obj.len; i++) {
+        const sy_json_member_t *mb = &root->u.obj.items[i];
+        int k = field_of(mb->key);
+        if (k >= 0)
+            f[k] = &mb->value;
+    }
+
+    const sy_json_t *model = f[F_MODEL];
     if (!present(model) || (model->type == SY_JSON_STRING && model->u.str.len == 0))
         return perr(p, "you must provide a model parameter");
     if (model->type != SY_JSON_STRING)
         return bad_type(p, "model", "a string", model);
     r->model = model->u.str;
 
-    if (parse_messages(p, sy_json_get(root, "messages"), r) != SY_OK)
+    if (parse_messages(p, f[F_MESSAGES], r) != SY_OK)
         return SY_EINVAL;
 
     uint64_t n = 1;
-    if (opt_count(p, root, "n", &n, NULL) != SY_OK)
+    if (opt_count(p, f[F_N], "n", &n, NULL) != SY_OK)
         return SY_EINVAL;
     if (n > 1)
         return perr(p, "Invalid value for 'n': n > 1 is not supported by this gateway; send one "
                        "request per choice.");
 
     bool set = false, b = false;
-    if (opt_bool(p, root, "stream", &b, NULL) != SY_OK)
+    if (opt_bool(p, f[F_STREAM], "stream", &b, NULL) != SY_OK)
         return SY_EINVAL;
     r->stream = b;
-    const sy_json_t *so = sy_json_get(root, "stream_options");
+    const sy_json_t *so = f[F_STREAM_OPTIONS];
     if (present(so)) {
         if (so->type != SY_JSON_OBJECT)
             return bad_type(p, "stream_options", "an object", so);
@@ -781,36 +868,36 @@ int sy_openai_fd_parse(sy_arena_t *a, sy_str_t body, sy_ir_request_t *r, int *st
         }
     }
 
-    if (parse_tools(p, sy_json_get(root, "tools"), r) != SY_OK ||
-        parse_tool_choice(p, sy_json_get(root, "tool_choice"), r) != SY_OK ||
-        parse_response_format(p, sy_json_get(root, "response_format"), r) != SY_OK ||
-        parse_stop(p, sy_json_get(root, "stop"), r) != SY_OK ||
-        parse_effort(p, sy_json_get(root, "reasoning_effort"), r) != SY_OK)
+    if (parse_tools(p, f[F_TOOLS], r) != SY_OK ||
+        parse_tool_choice(p, f[F_TOOL_CHOICE], r) != SY_OK ||
+        parse_response_format(p, f[F_RESPONSE_FORMAT], r) != SY_OK ||
+        parse_stop(p, f[F_STOP], r) != SY_OK || parse_effort(p, f[F_REASONING_EFFORT], r) != SY_OK)
         return SY_EINVAL;
-    if (opt_bool(p, root, "parallel_tool_calls", &b, &set) != SY_OK)
+    if (opt_bool(p, f[F_PARALLEL_TOOL_CALLS], "parallel_tool_calls", &b, &set) != SY_OK)
         return SY_EINVAL;
     if (set)
         r->parallel_tool_calls = b ? 1 : 0;
 
-    if (opt_number(p, root, "temperature", 0, 2, &r->temperature, &r->has_temperature) != SY_OK ||
-        opt_number(p, root, "top_p", 0, 1, &r->top_p, &r->has_top_p) != SY_OK ||
-        opt_number(p, root, "presence_penalty", -2, 2, &r->presence_penalty, &r->has_presence) !=
-            SY_OK ||
-        opt_number(p, root, "frequency_penalty", -2, 2, &r->frequency_penalty,
+    if (opt_number(p, f[F_TEMPERATURE], "temperature", 0, 2, &r->temperature,
+                   &r->has_temperature) != SY_OK ||
+        opt_number(p, f[F_TOP_P], "top_p", 0, 1, &r->top_p, &r->has_top_p) != SY_OK ||
+        opt_number(p, f[F_PRESENCE_PENALTY], "presence_penalty", -2, 2, &r->presence_penalty,
+                   &r->has_presence) != SY_OK ||
+        opt_number(p, f[F_FREQUENCY_PENALTY], "frequency_penalty", -2, 2, &r->frequency_penalty,
                    &r->has_frequency) != SY_OK)
         return SY_EINVAL;
-    const sy_json_t *seed = sy_json_get(root, "seed");
+    const sy_json_t *seed = f[F_SEED];
     if (present(seed)) {
         if (seed->type != SY_JSON_NUMBER || sy_json_as_i64(seed, &r->seed) != SY_OK)
             return bad_type(p, "seed", "an integer", seed);
         r->has_seed = true;
     }
     uint64_t mt = 0;
-    if (opt_count(p, root, "max_tokens", &mt, NULL) != SY_OK ||
-        opt_count(p, root, "max_completion_tokens", &mt, NULL) != SY_OK)
+    if (opt_count(p, f[F_MAX_TOKENS], "max_tokens", &mt, NULL) != SY_OK ||
+        opt_count(p, f[F_MAX_COMPLETION_TOKENS], "max_completion_tokens", &mt, NULL) != SY_OK)
         return SY_EINVAL;
     r->max_tokens = mt;
-    if (opt_str(p, root, "user", "user", &r->user) != SY_OK)
+    if (opt_str_v(p, f[F_USER], "user", &r->user) != SY_OK)
         return SY_EINVAL;
     return SY_OK;
 }
