@@ -368,6 +368,34 @@ static sy_str_t call_name(const sy_ir_request_t *r, sy_str_t id)
     return SY_STR("");
 }
 
+/* k is the literal `lit` (whose length the caller's switch has matched). */
+#define KEY_IS(k, lit) (memcmp((k).p, lit, sizeof(lit) - 1) == 0)
+
+/* The members of a message the front door reads, found in one pass (the
+ * last of a repeated key wins, as with sy_json_get). */
+typedef struct {
+    const sy_json_t *role, *content, *name, *tool_calls, *tool_call_id;
+} msg_fields_t;
+
+static void msg_fields(const sy_json_t *m, msg_fields_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    for (uint32_t i = 0; i < m->u.obj.len; i++) {
+        const sy_json_member_t *mb = &m->u.obj.items[i];
+        sy_str_t k = mb->key;
+        if (k.len == 4 && KEY_IS(k, "role"))
+            f->role = &mb->value;
+        else if (k.len == 7 && KEY_IS(k, "content"))
+            f->content = &mb->value;
+        else if (k.len == 4 && KEY_IS(k, "name"))
+            f->name = &mb->value;
+        else if (k.len == 10 && KEY_IS(k, "tool_calls"))
+            f->tool_calls = &mb->value;
+        else if (k.len == 12 && KEY_IS(k, "tool_call_id"))
+            f->tool_call_id = &mb->value;
+    }
+}
+
 /* dst = a then b, cut to fit (a field path: cheaper than a formatted print,
  * and built for every message whether or not an error names it). */
 static void path_cat(char *dst, size_t cap, const char *a, const char *b)
@@ -403,21 +431,30 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
         path_cat(mp, sizeof(mp), "messages[", num);
         if (!sy_json_is(m, SY_JSON_OBJECT))
             return bad_type(p, mp, "an object", m);
-        path_cat(fp, sizeof(fp), mp, ".role");
-        const sy_json_t *role = sy_json_get(m, "role");
-        if (!present(role))
-            return missing(p, fp);
-        if (role->type != SY_JSON_STRING)
-            return bad_type(p, fp, "a string", role);
+        msg_fields_t mf;
+        msg_fields(m, &mf);
+        const sy_json_t *role = mf.role;
+        if (!present(role) || role->type != SY_JSON_STRING) {
+            path_cat(fp, sizeof(fp), mp, ".role");
+            return present(role) ? bad_type(p, fp, "a string", role) : missing(p, fp);
+        }
         sy_str_t rs = role->u.str;
-        const sy_json_t *content = sy_json_get(m, "content");
-        path_cat(fp, sizeof(fp), mp, ".content");
+        const sy_json_t *content = mf.content;
+        /* The paths of the content and the name, built only when an error
+         * could name them (a string content or name never is). */
+        if (present(content) && content->type == SY_JSON_STRING)
+            fp[0] = '\0';
+        else
+            path_cat(fp, sizeof(fp), mp, ".content");
         sy_str_t name = SY_STR_NULL;
-        char np[128];
-        path_cat(np, sizeof(np), mp, ".name");
-        if (opt_str(p, m, "name", np, &name) != SY_OK)
-            return SY_EINVAL;
-        size_t cap = 1 + sy_json_len(content) + sy_json_len(sy_json_get(m, "tool_calls"));
+        if (present(mf.name) && mf.name->type != SY_JSON_STRING) {
+            char np[128];
+            path_cat(np, sizeof(np), mp, ".name");
+            return bad_type(p, np, "a string", mf.name);
+        }
+        if (present(mf.name))
+            name = mf.name->u.str;
+        size_t cap = 1 + sy_json_len(content) + sy_json_len(mf.tool_calls);
         sy_ir_part_t *parts = sy_arena_calloc(a, cap * sizeof(*parts));
         size_t np_ = 0;
 
@@ -441,14 +478,14 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
             if (present(content) &&
                 parse_content(p, content, fp, ALLOW_TEXT | ALLOW_REFUSAL, parts, &np_) != SY_OK)
                 return SY_EINVAL;
-            const sy_json_t *tcs = sy_json_get(m, "tool_calls");
+            const sy_json_t *tcs = mf.tool_calls;
             if (present(tcs) && parse_tool_calls(p, tcs, mp, parts, &np_) != SY_OK)
                 return SY_EINVAL;
             im->role = SY_IR_ASSISTANT;
         } else if (sy_str_eq_c(rs, "tool")) {
             char ip[128];
             sy_snprintf(ip, sizeof(ip), "%s.tool_call_id", mp);
-            const sy_json_t *id = sy_json_get(m, "tool_call_id");
+            const sy_json_t *id = mf.tool_call_id;
             if (!present(id))
                 return missing(p, ip);
             if (id->type != SY_JSON_STRING)
@@ -756,9 +793,6 @@ enum {
     F_USER,
     F_COUNT
 };
-
-/* k is the literal `lit` (whose length the caller's switch has matched). */
-#define KEY_IS(k, lit) (memcmp((k).p, lit, sizeof(lit) - 1) == 0)
 
 static int field_of(sy_str_t k)
 {

@@ -393,6 +393,65 @@ static void test_usage_variants(void)
     sy_arena_free(a);
 }
 
+/* The front door finds the members it reads in one pass over the body and
+ * over each message: a repeated key keeps its last value (as sy_json_get
+ * and the providers' parsers do), and each error still names its path. */
+static void test_fd_members(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_ir_request_t r;
+    int status = 0;
+    const char *msg = NULL;
+    CHECK_INT(sy_openai_fd_parse(a,
+                                 SY_STR("{\"model\":\"first\",\"max_tokens\":5,\"messages\":[{\"role\":"
+                                        "\"user\",\"content\":\"a\",\"content\":\"b\",\"name\":\"n\"}],"
+                                        "\"model\":\"last\",\"max_tokens\":7,\"temperature\":null,"
+                                        "\"top_p\":0.5,\"stream\":false,\"user\":\"u\",\"seed\":3,"
+                                        "\"unknown\":{\"model\":\"x\"}}"),
+                                 &r, &status, &msg),
+              SY_OK);
+    CHECK_STR(r.model, "last");
+    CHECK_INT(r.max_tokens, 7);
+    CHECK(!r.has_temperature && r.has_top_p && r.top_p == 0.5);
+    CHECK_STR(r.user, "u");
+    CHECK(r.has_seed && r.seed == 3);
+    CHECK_INT(r.nmessages, 1);
+    CHECK_STR(r.messages[0].parts[0].text, "b");
+    CHECK_STR(r.messages[0].name, "n");
+    struct {
+        const char *body, *message;
+    } bad[] = {
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"model\":\"m\",\"model\":\"\"}",
+         "you must provide a model parameter"},
+        {"{\"model\":\"m\",\"messages\":[{\"content\":\"a\"}]}",
+         "Missing required parameter: 'messages[0].role'."},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":1}]}",
+         "Invalid type for 'messages[1].role': expected a string, but got an integer instead."},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"name\":[]}]}",
+         "Invalid type for 'messages[0].name': expected a string, but got an array instead."},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"content\":null}]}",
+         "Missing required parameter: 'messages[0].content'."},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"a\"}]}",
+         "Missing required parameter: 'messages[0].tool_call_id'."},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"n\":2,\"n\":1,"
+         "\"max_tokens\":0}",
+         "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead."},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"top_p\":2}",
+         "Invalid 'top_p': decimal above maximum value. Expected a value <= 1, but got 2 instead."},
+        {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"stream\":1}",
+         "Invalid type for 'stream': expected a boolean, but got an integer instead."},
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
+        msg = NULL;
+        CHECK_INT(sy_openai_fd_parse(a, sy_str_c(bad[i].body), &r, &status, &msg), SY_EINVAL);
+        CHECK_INT(status, 400);
+        CHECK(msg && strcmp(msg, bad[i].message) == 0);
+        if (msg && strcmp(msg, bad[i].message) != 0)
+            fprintf(stderr, "  got: %s\n", msg);
+    }
+    sy_arena_free(a);
+}
+
 /* The usage of a relayed answer, found without decoding it. */
 static int pt_usage(sy_arena_t *a, const char *body, sy_ir_usage_t *u)
 {
@@ -680,6 +739,7 @@ int main(void)
     RUN(test_map_error);
     RUN(test_encode_paths);
     RUN(test_usage_variants);
+    RUN(test_fd_members);
     RUN(test_passthrough_usage);
     RUN(test_usage_text_random);
     RUN(test_passthrough_body);
