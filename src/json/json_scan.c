@@ -117,7 +117,7 @@ static inline int nest_byte(nest_t *n, char c, bool *skip)
 #if defined(__SSE2__)
 /* The bytes of interest in 64 bytes at p, one bit per byte (bit i: p[i]). */
 typedef struct {
-    uint64_t quote, bslash, open, close; /* '"'; '\\'; '{' or '['; '}' or ']' */
+    uint64_t quote, bslash, bracket; /* '"'; '\\'; one of "{}[]" */
 } block_t;
 
 static inline void block_scan(const char *p, block_t *b)
@@ -126,14 +126,14 @@ static inline void block_scan(const char *p, block_t *b)
      * both after setting that bit (no other byte maps onto either). */
     const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
                   open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}'), bit = _mm_set1_epi8(0x20);
-    b->quote = b->bslash = b->open = b->close = 0;
+    b->quote = b->bslash = b->bracket = 0;
     for (unsigned k = 0; k < 64; k += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
         __m128i y = _mm_or_si128(x, bit);
+        __m128i br = _mm_or_si128(_mm_cmpeq_epi8(y, open), _mm_cmpeq_epi8(y, close));
         b->quote |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, quote)) << k;
         b->bslash |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash)) << k;
-        b->open |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, open)) << k;
-        b->close |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, close)) << k;
+        b->bracket |= (uint64_t)(unsigned)_mm_movemask_epi8(br) << k;
     }
 }
 
@@ -162,7 +162,7 @@ static int block_walk(const char *p, nest_t *n, bool *skip)
     block_scan(p, &b);
     if (b.bslash == 0 && !*skip) {
         uint64_t inside = prefix_xor(b.quote) ^ (n->in_str ? ~0ull : 0);
-        uint64_t br = (b.open | b.close) & ~inside;
+        uint64_t br = b.bracket & ~inside;
         n->in_str = false; /* at each of those brackets */
         while (br) {
             unsigned i = (unsigned)__builtin_ctzll(br);
@@ -174,7 +174,7 @@ static int block_walk(const char *p, nest_t *n, bool *skip)
         n->in_str = inside >> 63;
         return -1;
     }
-    uint64_t all = b.quote | b.bslash | b.open | b.close;
+    uint64_t all = b.quote | b.bslash | b.bracket;
     if (*skip) {
         all &= ~1ull;
         *skip = false;

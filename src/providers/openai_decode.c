@@ -214,8 +214,10 @@ typedef struct {
 
 static void rd_ws(usage_rd_t *r)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\t' || *r->p == '\r'))
-        r->p++;
+    const char *p = r->p;
+    while (p < r->end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+        p++;
+    r->p = p;
 }
 
 /* A key at r->p (its opening quote) of printable ASCII without '"' or
@@ -232,48 +234,49 @@ static int rd_key(usage_rd_t *r, sy_str_t *key)
     return SY_OK;
 }
 
-static bool rd_digit(const usage_rd_t *r) { return r->p < r->end && (unsigned)(*r->p - '0') < 10; }
+static bool is_digit(const char *p, const char *end) { return p < end && (unsigned)(*p - '0') < 10; }
 
 /* A number per the parser's grammar and length cap. *plain: written as
  * digits only, at most 19 of them (below 10^19 < 2^64), so *val is exactly
  * what sy_json_as_u64 reads. */
 static int rd_number(usage_rd_t *r, bool *plain, uint64_t *val)
 {
-    const char *s = r->p;
-    bool minus = *r->p == '-';
-    r->p += minus;
-    if (!rd_digit(r))
+    const char *s = r->p, *p = r->p, *end = r->end;
+    bool minus = *p == '-';
+    p += minus;
+    if (!is_digit(p, end))
         return SY_EAGAIN;
     uint64_t n = 0;
-    if (*r->p == '0') {
-        r->p++;
+    if (*p == '0') {
+        p++;
     } else {
-        for (; rd_digit(r) && r->p - s < 19; r->p++)
-            n = n * 10 + (unsigned)(*r->p - '0');
-        while (rd_digit(r))
-            r->p++;
+        for (; is_digit(p, end) && p - s < 19; p++)
+            n = n * 10 + (unsigned)(*p - '0');
+        while (is_digit(p, end))
+            p++;
     }
-    *plain = !minus && r->p - s <= 19;
-    if (r->p < r->end && *r->p == '.') {
-        r->p++;
-        if (!rd_digit(r))
+    *plain = !minus && p - s <= 19;
+    if (p < end && *p == '.') {
+        p++;
+        if (!is_digit(p, end))
             return SY_EAGAIN;
-        while (rd_digit(r))
-            r->p++;
+        while (is_digit(p, end))
+            p++;
         *plain = false;
     }
-    if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
-        r->p++;
-        if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
-            r->p++;
-        if (!rd_digit(r))
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (!is_digit(p, end))
             return SY_EAGAIN;
-        while (rd_digit(r))
-            r->p++;
+        while (is_digit(p, end))
+            p++;
         *plain = false;
     }
-    if (r->p - s > SY_JSON_MAX_NUMBER)
+    if (p - s > SY_JSON_MAX_NUMBER)
         return SY_EAGAIN;
+    r->p = p;
     *val = n;
     return SY_OK;
 }
@@ -348,8 +351,9 @@ static int usage_key(sy_str_t k)
  * interest, stored as k), or -1. */
 static int details_key(sy_str_t key, int k)
 {
-    sy_str_t want = k == SY_OPENAI_CACHED ? SY_STR("cached_tokens") : SY_STR("reasoning_tokens");
-    return key.len == want.len && memcmp(key.p, want.p, want.len) == 0 ? k : -1;
+    if (k == SY_OPENAI_CACHED)
+        return key.len == 13 && memcmp(key.p, "cached_tokens", 13) == 0 ? k : -1;
+    return key.len == 16 && memcmp(key.p, "reasoning_tokens", 16) == 0 ? k : -1;
 }
 
 /* An object at r->p: the usage object (detail < 0) or a details object
@@ -427,14 +431,15 @@ int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out
     while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
         if (m.key_escaped)
             return SY_EAGAIN;
-        if (sy_str_eq(m.key, SY_STR("usage"))) {
+        /* (lengths first: compares of a known length are inlined) */
+        if (m.key.len == 5 && memcmp(m.key.p, "usage", 5) == 0) {
             if (usage.p)
                 return SY_EAGAIN;
             usage = m.value;
-        } else if (sy_str_eq(m.key, SY_STR("error"))) {
+        } else if (m.key.len == 5 && memcmp(m.key.p, "error", 5) == 0) {
             if (!sy_str_eq(m.value, SY_STR("null")))
                 return SY_EAGAIN;
-        } else if (sy_str_eq(m.key, SY_STR("choices"))) {
+        } else if (m.key.len == 7 && memcmp(m.key.p, "choices", 7) == 0) {
             /* '[' then, after any whitespace, an object */
             size_t i = 1;
             while (i < m.value.len && (m.value.p[i] == ' ' || m.value.p[i] == '\n' ||
