@@ -351,4 +351,15 @@ typedef struct {
 int sy_json_members_init(sy_json_members_t *it, sy_str_t text);
 int sy_json_members_next(sy_json_members_t *it, sy_json_span_t *m);
 
+/*
+ * sy_json_members_next in two steps, for a caller that reads a value
+ * itself instead of having the walk skip it: _key stops at the value's
+ * first byte (m->key and key_escaped set, m->value empty at that byte,
+ * same codes as _next); then _value completes the member, skipping the
+ * value as _next would (len 0), or taking the caller's word that it is
+ * len bytes long (len > 0: the caller has checked it is one whole value).
+ */
+int sy_json_members_key(sy_json_members_t *it, sy_json_span_t *m);
+int sy_json_members_value(sy_json_members_t *it, sy_json_span_t *m, size_t len);
+
 #endif

@@ -268,7 +268,7 @@ int sy_json_members_init(sy_json_members_t *it, sy_str_t text)
     return SY_OK;
 }
 
-int sy_json_members_next(sy_json_members_t *it, sy_json_span_t *m)
+int sy_json_members_key(sy_json_members_t *it, sy_json_span_t *m)
 {
     if (it->done)
         return SY_ENOTFOUND;
@@ -300,13 +300,29 @@ int sy_json_members_next(sy_json_members_t *it, sy_json_span_t *m)
     if (p == end || *p != ':')
         return SY_EINVAL;
     p = skip_ws(p + 1, end);
-    const char *v = p;
-    p = skip_value(p, end);
+    if (p == end)
+        return SY_EINVAL;
+    m->value = sy_str(p, 0);
+    m->member = sy_str(k, (size_t)(p - k));
+    it->p = p;
+    return SY_OK;
+}
+
+int sy_json_members_value(sy_json_members_t *it, sy_json_span_t *m, size_t len)
+{
+    const char *v = it->p;
+    const char *p = len ? (len <= (size_t)(it->end - v) ? v + len : NULL) : skip_value(v, it->end);
     if (p == NULL)
         return SY_EINVAL;
     m->value = sy_str(v, (size_t)(p - v));
-    m->member = sy_str(k, (size_t)(p - k));
+    m->member = sy_str(m->member.p, (size_t)(p - m->member.p));
     it->p = p;
     it->first = false;
     return SY_OK;
+}
+
+int sy_json_members_next(sy_json_members_t *it, sy_json_span_t *m)
+{
+    int rc = sy_json_members_key(it, m);
+    return rc == SY_OK ? sy_json_members_value(it, m, 0) : rc;
 }

@@ -403,21 +403,35 @@ static int rd_object(usage_rd_t *r, int detail)
     }
 }
 
-int sy_openai_usage_text(sy_str_t text, sy_openai_counts_t *c)
+/* A usage object at the start of text: SY_OK with its counts and *len its
+ * length (the text may go on after it), or SY_EAGAIN. */
+static int usage_object(sy_str_t text, sy_openai_counts_t *c, size_t *len)
 {
     usage_rd_t r = {text.p, text.p + text.len, c, 0};
     memset(c, 0, sizeof(*c));
-    rd_ws(&r);
     if (r.p == r.end || *r.p != '{' || rd_object(&r, -1) != SY_OK)
         return SY_EAGAIN;
+    *len = (size_t)(r.p - text.p);
+    return SY_OK;
+}
+
+int sy_openai_usage_text(sy_str_t text, sy_openai_counts_t *c)
+{
+    usage_rd_t r = {text.p, text.p + text.len, c, 0};
+    size_t len;
+    rd_ws(&r);
+    if (usage_object(sy_str(r.p, (size_t)(r.end - r.p)), c, &len) != SY_OK)
+        return SY_EAGAIN;
+    r.p += len;
     rd_ws(&r);
     return r.p == r.end ? SY_OK : SY_EAGAIN;
 }
 
 /* The usage of a whole answer relayed as it is, without its tree: the
  * top-level members are walked (a string that mentions "usage" inside
- * choices is skipped with its value) and only the usage object is read,
- * from its text when sy_openai_usage_text can, else parsed.
+ * choices is skipped with its value) and only the usage object is read:
+ * from its text where it stands when the text reader can (the walk then
+ * goes on after it instead of skipping it too), else parsed.
  * Unsure (not an object, an error member, choices missing or not an array
  * of objects, a key written with escapes, usage twice or malformed):
  * SY_EAGAIN, and the caller decodes the whole answer. */
@@ -426,13 +440,22 @@ int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out
     sy_json_members_t it;
     sy_json_span_t m;
     sy_str_t usage = SY_STR_NULL;
-    bool choices = false;
+    sy_openai_counts_t c;
+    bool choices = false, counted = false;
     int rc = sy_json_members_init(&it, body);
-    while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
+    while (rc == SY_OK && (rc = sy_json_members_key(&it, &m)) == SY_OK) {
         if (m.key_escaped)
             return SY_EAGAIN;
         /* (lengths first: compares of a known length are inlined) */
-        if (m.key.len == 5 && memcmp(m.key.p, "usage", 5) == 0) {
+        bool is_usage = m.key.len == 5 && memcmp(m.key.p, "usage", 5) == 0;
+        size_t len = 0; /* of a usage object read where it stands */
+        if (is_usage && usage.p == NULL && *m.value.p == '{' &&
+            usage_object(sy_str(m.value.p, (size_t)(body.p + body.len - m.value.p)), &c, &len) ==
+                SY_OK)
+            counted = true;
+        if ((rc = sy_json_members_value(&it, &m, len)) != SY_OK)
+            break;
+        if (is_usage) {
             if (usage.p)
                 return SY_EAGAIN;
             usage = m.value;
@@ -452,10 +475,9 @@ int sy_openai_passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out
         return SY_EAGAIN;
     sy_ir_usage_t got;
     memset(&got, 0, sizeof(got));
-    sy_openai_counts_t c;
     if (usage.p == NULL || sy_str_eq(usage, SY_STR("null"))) {
         /* none reported */
-    } else if (usage.p[0] == '{' && sy_openai_usage_text(usage, &c) == SY_OK) {
+    } else if (counted) {
         sy_openai_usage_from_counts(&c, &got);
     } else {
         sy_json_t *u = NULL;

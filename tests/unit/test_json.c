@@ -908,6 +908,23 @@ static void test_members(void)
     CHECK_STR(m.member, "\"a\" :  [ 1 ]");
     CHECK_INT(sy_json_members_next(&it, &m), SY_ENOTFOUND);
     CHECK_INT(sy_json_members_next(&it, &m), SY_ENOTFOUND);
+    /* in two steps: the value's start, then its length from the caller */
+    CHECK_INT(sy_json_members_init(&it, SY_STR("{\"a\": {\"b\":1} , \"c\":2}")), SY_OK);
+    CHECK_INT(sy_json_members_key(&it, &m), SY_OK);
+    CHECK_STR(m.key, "a");
+    CHECK(m.value.len == 0 && *m.value.p == '{');
+    CHECK_INT(sy_json_members_value(&it, &m, 7), SY_OK);
+    CHECK_STR(m.value, "{\"b\":1}");
+    CHECK_STR(m.member, "\"a\": {\"b\":1}");
+    CHECK_INT(sy_json_members_key(&it, &m), SY_OK);
+    CHECK_INT(sy_json_members_value(&it, &m, 0), SY_OK);
+    CHECK_STR(m.member, "\"c\":2");
+    CHECK_INT(sy_json_members_key(&it, &m), SY_ENOTFOUND);
+    CHECK_INT(sy_json_members_init(&it, SY_STR("{\"a\":1}")), SY_OK);
+    CHECK_INT(sy_json_members_key(&it, &m), SY_OK);
+    CHECK_INT(sy_json_members_value(&it, &m, 3), SY_EINVAL); /* past the end */
+    CHECK_INT(sy_json_members_init(&it, SY_STR("{\"a\": ")), SY_OK);
+    CHECK_INT(sy_json_members_key(&it, &m), SY_EINVAL); /* no value */
     /* malformed: the walk says so (at the latest at the member it cannot read) */
     const char *bad[] = {"", "[1]", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1,}", "{\"a\" 1}",
                          "{a:1}", "{\"a\":[1}", "{\"a\":{]}", "{\"a\":\"x}", "{\"a\":1}}", "{\"a\":1} 2",
@@ -1049,7 +1066,11 @@ static void test_members_random(void)
         sy_json_span_t m;
         uint32_t k = 0;
         int rc = sy_json_members_init(&it, sy_str(text, len));
-        while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
+        /* every other text in two steps: _key, then _value skipping it */
+        bool two = iter & 8;
+        while (rc == SY_OK &&
+               (rc = two ? sy_json_members_key(&it, &m) : sy_json_members_next(&it, &m)) == SY_OK &&
+               (!two || (rc = sy_json_members_value(&it, &m, 0)) == SY_OK)) {
             CHECK(m.member.p >= text && m.value.p + m.value.len <= text + len);
             if (!valid)
                 continue;
