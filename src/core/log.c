@@ -3,14 +3,15 @@
  */
 #include "core/log.h"
 
-#include "json/json.h"
-
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static _Atomic int g_level = SY_LOG_INFO;
 static _Atomic int g_format = SY_LOG_JSON;
@@ -42,26 +43,51 @@ const char *sy_log_level_name(sy_log_level_t l)
     return (unsigned)l < SY_ARRAY_LEN(level_names) ? level_names[l] : "info";
 }
 
-/* sy_json_plain_prefix in whole 16-byte steps only. Its byte-at-a-time tail
- * is most of what a short value costs (a log line's values are mostly ids
- * and names of 4 to 40 bytes), so the last partial step is scanned as an
- * overlapping window of the last 16 bytes (bytes before it in the window are
- * known plain), and a value under 16 bytes from a copy padded with plain
- * bytes. */
-static size_t plain_prefix(const char *s, size_t n)
+/* Bytes the log escapes: control characters, '"', '\\' and DEL. Bytes >= 0x80
+ * go out as they are. */
+static inline bool log_plain(unsigned char c) { return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f; }
+
+#if defined(__SSE2__)
+/* Bit k set when s[k] is escaped (16 bytes at s). Signed compares: bytes
+ * >= 0x80 are negative, so "< 0x20 and not negative" is a control byte. */
+static inline unsigned esc_mask16(const char *s)
 {
-    if (n >= 16) {
-        size_t whole = n & ~(size_t)15;
-        size_t k = sy_json_plain_prefix(s, whole);
-        if (k < whole || whole == n)
-            return k;
-        return n - 16 + sy_json_plain_prefix(s + n - 16, 16);
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i ctl = _mm_andnot_si128(_mm_cmplt_epi8(x, _mm_setzero_si128()),
+                                   _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                          _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                             _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)), ctl));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* The first byte at or after j that is escaped, or len. A log line's values
+ * are mostly ids and names of 4 to 40 bytes and its route member is JSON
+ * with a quote every few bytes, so the cost that matters is per run, not
+ * per byte: one 16-byte test finds a run's end (DEL and bytes >= 0x80 in
+ * the same test), the last partial step is an overlapping window of the
+ * value's last 16 bytes (its bytes before j shifted out), and a value under
+ * 16 bytes is scanned a byte at a time. */
+static inline size_t run_end(const char *s, size_t j, size_t len)
+{
+#if defined(__SSE2__)
+    if (len >= 16) {
+        while (len - j >= 16) {
+            unsigned m = esc_mask16(s + j);
+            if (m)
+                return j + (size_t)__builtin_ctz(m);
+            j += 16;
+        }
+        if (j == len)
+            return len;
+        unsigned m = esc_mask16(s + len - 16) >> (16 - (len - j));
+        return m ? j + (size_t)__builtin_ctz(m) : len;
     }
-    char pad[16];
-    memset(pad, 'a', sizeof(pad));
-    memcpy(pad, s, n);
-    size_t k = sy_json_plain_prefix(pad, sizeof(pad));
-    return k < n ? k : n;
+#endif
+    while (j < len && log_plain((unsigned char)s[j]))
+        j++;
+    return j;
 }
 
 size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
@@ -69,31 +95,37 @@ size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     size_t i = 0;
-    while (i < len) {
-        /* A run of bytes that go out as they are: one copy. The JSON scanner
-         * finds plain ASCII 16 bytes at a time; it stops at bytes >= 0x80 too,
-         * which the log keeps as they are (so they extend the run), and lets
-         * DEL through, which the log escapes (so the run ends before one). */
-        size_t j = i + plain_prefix(s + i, len - i);
-        while (j < len && (unsigned char)s[j] >= 0x80) {
-            j++;
-            j += plain_prefix(s + j, len - j);
+#if defined(__SSE2__)
+    /* A value under 16 bytes that needs no escape (most of a log line's):
+     * one test of a zero-padded copy, and when the output has room for 16
+     * bytes one store (the bytes after len are scratch the caller overwrites
+     * or ignores: it gave max bytes). */
+    if (len < 16 && max >= 16) {
+        char pad[16] = {0};
+        memcpy(pad, s, len);
+        if ((esc_mask16(pad) & ((1u << len) - 1)) == 0) {
+            _mm_storeu_si128((__m128i *)(void *)out,
+                             _mm_loadu_si128((const __m128i *)(const void *)pad));
+            return len;
         }
-        const char *del = j > i ? memchr(s + i, 0x7f, j - i) : NULL;
-        if (del)
-            j = (size_t)(del - s);
+    }
+#endif
+    while (i < len) {
+        /* A run of bytes that go out as they are: one copy. */
+        size_t j = run_end(s, i, len);
         size_t run = j - i;
         if (run) {
-            if (run > max - o)
-                run = max - o;
+            if (run > max - o) {
+                memcpy(out + o, s + i, max - o);
+                return max; /* out of room */
+            }
             memcpy(out + o, s + i, run);
             o += run;
-            if (i + run < j)
-                break; /* out of room */
-            i = j;
-            continue;
+            if (j == len)
+                break;
         }
-        unsigned char c = (unsigned char)s[i++];
+        unsigned char c = (unsigned char)s[j];
+        i = j + 1;
         char tmp[6];
         size_t n;
         if (c == '"' || c == '\\') {

@@ -33,11 +33,14 @@ void sy_log(sy_log_level_t level, const char *msg, const char *fmt_fields, ...) 
 /* Write an already-built JSON object line (used by the access log). */
 void sy_log_raw(const char *line, size_t len);
 
-/* JSON-escape s into out (NUL-terminated, truncated to fit). Returns out. */
+/* JSON-escape s into out (NUL-terminated, truncated to fit; bytes of out
+ * after the NUL may be overwritten). Returns out. */
 char *sy_log_esc(char *out, size_t outsz, const char *s, size_t len);
 /* JSON-escape s into out, at most max bytes (an escape sequence is never cut:
  * the output stops before one that does not fit), no NUL. Returns the bytes
- * written. For writers that escape straight into their own buffer. */
+ * written. For writers that escape straight into their own buffer: out has
+ * room for max bytes, and bytes of it after the returned length may be
+ * overwritten too (a short value is stored 16 bytes at a time). */
 size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len);
 
 #define sy_debug(msg, ...) \
