@@ -18,7 +18,6 @@ bool sy_str_eq(sy_str_t a, sy_str_t b)
     return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
 
-bool sy_str_eq_c(sy_str_t a, const char *cstr) { return sy_str_eq(a, sy_str_c(cstr)); }
 
 static inline unsigned char lower(unsigned char c)
 {

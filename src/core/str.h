@@ -8,6 +8,7 @@
 #ifndef SY_CORE_STR_H
 #define SY_CORE_STR_H
 
+#include <string.h>
 #include "core/common.h"
 
 typedef struct sy_arena sy_arena_t;
@@ -34,7 +35,15 @@ static inline int sy_hex_digit(char c)
 sy_str_t sy_str_c(const char *cstr); /* view of a C string (NULL -> empty) */
 
 bool sy_str_eq(sy_str_t a, sy_str_t b);
-bool sy_str_eq_c(sy_str_t a, const char *cstr);
+/* Inline: with a literal the strlen folds and the compare is a few
+ * instructions (the request path compares methods, roles and types). */
+static inline bool sy_str_eq_c(sy_str_t a, const char *cstr)
+{
+    if (cstr == NULL) /* as an empty string, like sy_str_c(NULL) */
+        return a.len == 0;
+    size_t n = strlen(cstr);
+    return a.len == n && (n == 0 || memcmp(a.p, cstr, n) == 0);
+}
 bool sy_str_ieq(sy_str_t a, sy_str_t b);      /* ASCII case-insensitive */
 bool sy_str_ieq_c(sy_str_t a, const char *cstr);
 bool sy_str_starts_with(sy_str_t s, sy_str_t prefix);
