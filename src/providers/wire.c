@@ -221,13 +221,21 @@ sy_str_t sy_wire_url_authority(sy_str_t url)
 
 /* ------------------------------------------------------------ passthrough --- */
 
+/* An append to a relayed body; out of room is SY_ETOOBIG whatever the buffer
+ * said, so that the caller can tell it from a body it cannot relay. */
+#define RELAY_PUT(expr)                                                                            \
+    do {                                                                                           \
+        if ((expr) != SY_OK)                                                                       \
+            return SY_ETOOBIG;                                                                     \
+    } while (0)
+
 /* stream_options with include_usage true: {"include_usage":true} followed by
  * the client's other members. */
 static int relay_stream_options(sy_buf_t *b, sy_str_t value)
 {
-    sy_buf_append_c(b, "{\"include_usage\":true");
+    RELAY_PUT(sy_buf_append_lit(b, "{\"include_usage\":true"));
     if (sy_str_eq(value, SY_STR("null")))
-        return sy_buf_append_c(b, "}");
+        return sy_buf_append_lit(b, "}") == SY_OK ? SY_OK : SY_ETOOBIG;
     sy_json_members_t it;
     sy_json_span_t m;
     int rc;
@@ -238,60 +246,81 @@ static int relay_stream_options(sy_buf_t *b, sy_str_t value)
             return SY_EAGAIN;
         if (sy_str_eq(m.key, SY_STR("include_usage")))
             continue;
-        sy_buf_append_c(b, ",");
-        sy_buf_append_str(b, m.member);
+        RELAY_PUT(sy_buf_append_lit(b, ","));
+        RELAY_PUT(sy_buf_append_str(b, m.member));
     }
     if (rc != SY_ENOTFOUND)
         return SY_EAGAIN;
-    return sy_buf_append_c(b, "}");
+    RELAY_PUT(sy_buf_append_lit(b, "}"));
+    return SY_OK;
 }
 
-int sy_wire_relay_body(sy_arena_t *a, sy_str_t body, sy_str_t model, bool stream_usage,
-                       sy_str_t *out)
+/* The relayed body into b: SY_OK, SY_EAGAIN (see sy_wire_relay_body) or
+ * SY_ETOOBIG (b out of room). */
+static int relay_into(sy_buf_t *b, sy_str_t body, sy_str_t model, bool stream_usage)
 {
-    sy_buf_t b;
-    sy_buf_init(&b, SY_WIRE_MAX_BODY);
-    sy_buf_reserve(&b, body.len + model.len + 48);
     sy_json_members_t it;
     sy_json_span_t m;
     int rc = sy_json_members_init(&it, body);
     bool first = true, so_seen = false;
-    sy_buf_append_c(&b, "{");
+    RELAY_PUT(sy_buf_append_lit(b, "{"));
     while (rc == SY_OK && (rc = sy_json_members_next(&it, &m)) == SY_OK) {
-        if (m.key_escaped) {
-            rc = SY_EAGAIN;
-            break;
-        }
+        if (m.key_escaped)
+            return SY_EAGAIN;
+        bool so = stream_usage && sy_str_eq(m.key, SY_STR("stream_options"));
+        if (so && so_seen)
+            continue; /* a duplicate: one merged member is enough */
         if (!first)
-            sy_buf_append_c(&b, ",");
+            RELAY_PUT(sy_buf_append_lit(b, ","));
         first = false;
         if (sy_str_eq(m.key, SY_STR("model"))) {
-            sy_buf_append_c(&b, "\"model\":\"");
-            sy_wire_json_escape(&b, model);
-            sy_buf_append_c(&b, "\"");
-        } else if (stream_usage && sy_str_eq(m.key, SY_STR("stream_options"))) {
-            if (so_seen) { /* a duplicate: one merged member is enough */
-                b.len--; /* its comma */
-                continue;
-            }
+            RELAY_PUT(sy_buf_append_lit(b, "\"model\":\""));
+            RELAY_PUT(sy_wire_json_escape(b, model));
+            RELAY_PUT(sy_buf_append_lit(b, "\""));
+        } else if (so) {
             so_seen = true;
-            sy_buf_append_c(&b, "\"stream_options\":");
-            if (relay_stream_options(&b, m.value) != SY_OK) {
-                rc = SY_EAGAIN;
-                break;
-            }
+            RELAY_PUT(sy_buf_append_lit(b, "\"stream_options\":"));
+            int so_rc = relay_stream_options(b, m.value);
+            if (so_rc != SY_OK)
+                return so_rc;
         } else {
-            sy_buf_append_str(&b, m.member);
+            RELAY_PUT(sy_buf_append_str(b, m.member));
         }
     }
-    if (rc != SY_ENOTFOUND) {
-        sy_buf_free(&b);
+    if (rc != SY_ENOTFOUND)
         return SY_EAGAIN;
-    }
     if (stream_usage && !so_seen)
-        sy_buf_append_c(&b, first ? "\"stream_options\":{\"include_usage\":true}"
-                                  : ",\"stream_options\":{\"include_usage\":true}");
-    if (sy_buf_append_c(&b, "}") != SY_OK) {
+        RELAY_PUT(first ? sy_buf_append_lit(b, "\"stream_options\":{\"include_usage\":true}")
+                        : sy_buf_append_lit(b, ",\"stream_options\":{\"include_usage\":true}"));
+    RELAY_PUT(sy_buf_append_lit(b, "}"));
+    return SY_OK;
+}
+
+/* Bytes of the arena tried first: the body, the model escaped at its longest
+ * (6 bytes a byte) once, and the stream_options added. Only a body with more
+ * than one model member can need more. */
+#define RELAY_SLACK 96
+
+int sy_wire_relay_body(sy_arena_t *a, sy_str_t body, sy_str_t model, bool stream_usage,
+                       sy_str_t *out)
+{
+    /* Straight into the request arena: a buffer whose cap is its limit
+     * (off stays 0, so it can only fail with SY_ETOOBIG, never grow), which
+     * saves the heap buffer, its growth and the copy out of it. */
+    size_t room = body.len + 6 * model.len + RELAY_SLACK;
+    char *mem = sy_arena_alloc(a, room + 1);
+    sy_buf_t b = {mem, 0, 0, room, room};
+    int rc = relay_into(&b, body, model, stream_usage);
+    if (rc == SY_OK) {
+        mem[b.len] = '\0';
+        *out = sy_str(mem, b.len);
+        return SY_OK;
+    }
+    if (rc != SY_ETOOBIG)
+        return SY_EAGAIN;
+    /* Longer than that: a growing buffer, as far as the wire limit. */
+    sy_buf_init(&b, SY_WIRE_MAX_BODY);
+    if (relay_into(&b, body, model, stream_usage) != SY_OK) {
         sy_buf_free(&b);
         return SY_EAGAIN;
     }

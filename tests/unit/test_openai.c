@@ -725,6 +725,41 @@ static void test_passthrough_body(void)
     /* a key written with escapes may spell "model": not relayed */
     CHECK_INT(sy_provider_openai.passthrough(a, &cx, SY_STR("{\"mod\\u0065l\":\"m\"}"), false, &u), SY_EAGAIN);
     CHECK_INT(sy_provider_openai.passthrough(a, &cx, SY_STR("{\"model\":\"m\""), false, &u), SY_EAGAIN);
+    /* a duplicate stream_options: one merged member */
+    CHECK_INT(sy_provider_openai.passthrough(
+                  a, &cx, SY_STR("{\"stream_options\":{\"x\":1},\"model\":\"m\",\"stream_options\":{}}"),
+                  true, &u),
+              SY_OK);
+    CHECK_STR(u.body, "{\"stream_options\":{\"include_usage\":true,\"x\":1},\"model\":\"up\\\"model\"}");
+    sy_arena_free(a);
+}
+
+/* A body that grows past the room tried first in the arena (many model
+ * members, each rewritten longer): relayed the same through the growing
+ * buffer. */
+static void test_passthrough_body_grows(void)
+{
+    sy_arena_t *a = sy_arena_new(0);
+    sy_provider_ctx_t cx = ctx("http://127.0.0.1:9/v1", "/v1", false);
+    cx.model = SY_STR("a-rather-long-upstream-model-name\x01");
+    for (int members = 1; members <= 40; members++) {
+        char body[1024], want[8192];
+        size_t bn = 0, wn = 0;
+        body[bn++] = '{';
+        wn += (size_t)snprintf(want + wn, sizeof(want) - wn, "{");
+        for (int i = 0; i < members; i++) {
+            bn += (size_t)snprintf(body + bn, sizeof(body) - bn, "%s\"model\":%d", i ? "," : "", i);
+            wn += (size_t)snprintf(want + wn, sizeof(want) - wn,
+                                   "%s\"model\":\"a-rather-long-upstream-model-name\\u0001\"", i ? "," : "");
+        }
+        body[bn++] = '}';
+        want[wn++] = '}';
+        want[wn] = '\0';
+        sy_upstream_req_t u;
+        CHECK_INT(sy_provider_openai.passthrough(a, &cx, sy_str(body, bn), false, &u), SY_OK);
+        CHECK_STR(u.body, want);
+        CHECK(u.body.p[u.body.len] == '\0');
+    }
     sy_arena_free(a);
 }
 
@@ -743,5 +778,6 @@ int main(void)
     RUN(test_passthrough_usage);
     RUN(test_usage_text_random);
     RUN(test_passthrough_body);
+    RUN(test_passthrough_body_grows);
     return unit_done();
 }
