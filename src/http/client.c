@@ -1030,6 +1030,8 @@ static void do_read(sy_http_creq_t *r)
     size_t budget = CLIENT_READ_BUDGET;
     while (!r->finished && !r->paused && r->conn) {
         sy_pool_conn_t *c = r->conn;
+        if (c->rbuf.data == NULL)
+            sy_pool_rbuf_take(c);
         if (sy_buf_reserve(&c->rbuf, CLIENT_READ_CHUNK) != SY_OK) {
             fail(r, SY_HTTP_CLIENT_EPROTOCOL, "upstream read buffer cap exceeded");
             return;
@@ -1040,7 +1042,7 @@ static void do_read(sy_http_creq_t *r)
              * goes back to the allocator (and to the next connection that
              * has bytes) instead of staying with every open stream. */
             if (c->rbuf.len == 0)
-                sy_buf_free(&c->rbuf);
+                sy_pool_rbuf_drop(c);
             update_events(r);
             return;
         }

@@ -11,6 +11,8 @@
 #include "core/map.h"
 
 #define POOL_RBUF_MAX (1024 * 1024)
+/* A drained read buffer this size or under is kept as the pool's spare. */
+#define POOL_SPARE_MAX (64 * 1024)
 
 struct sy_pool {
     sy_loop_t *loop;
@@ -21,6 +23,11 @@ struct sy_pool {
     uint64_t next_id;
     sy_pool_stats_t stats;
     sy_pool_origin_t *last; /* the origin looked up last: requests come in runs */
+    /* One drained read buffer kept for the next connection that reads:
+     * connections give theirs up when drained (an idle or waiting one holds
+     * none), and every request would otherwise allocate and free one. */
+    char *spare;
+    size_t spare_cap;
 };
 
 static void reap_cb(sy_defer_t *d)
@@ -74,6 +81,7 @@ void sy_pool_free(sy_pool_t *p)
     sy_map_free(&p->origins);
     sy_defer_cancel(p->loop, &p->reap);
     reap_cb(&p->reap);
+    free(p->spare);
     free(p);
 }
 
@@ -265,7 +273,7 @@ void sy_pool_release(sy_pool_conn_t *c, bool reusable)
         sy_pool_close(c);
         return;
     }
-    sy_buf_free(&c->rbuf); /* empty (checked above): an idle connection holds no read buffer */
+    sy_pool_rbuf_drop(c); /* empty (checked above): an idle connection holds no read buffer */
     c->requests++;
     c->idle = true;
     c->prev = NULL;
@@ -282,6 +290,34 @@ void sy_pool_release(sy_pool_conn_t *c, bool reusable)
     }
     sy_timer_start(&c->idle_timer, p->opt.idle_timeout_ms);
     wake_one(po);
+}
+
+void sy_pool_rbuf_drop(sy_pool_conn_t *c)
+{
+    sy_pool_t *p = c->origin->pool;
+    sy_buf_t *b = &c->rbuf;
+    if (b->data && b->len == 0 && p->spare == NULL && b->cap <= POOL_SPARE_MAX) {
+        p->spare = b->data;
+        p->spare_cap = b->cap;
+        b->data = NULL;
+        b->off = 0;
+        b->cap = 0;
+        return;
+    }
+    sy_buf_free(b);
+}
+
+void sy_pool_rbuf_take(sy_pool_conn_t *c)
+{
+    sy_pool_t *p = c->origin->pool;
+    sy_buf_t *b = &c->rbuf;
+    if (b->data == NULL && p->spare) {
+        b->data = p->spare;
+        b->cap = p->spare_cap;
+        b->off = 0;
+        b->len = 0;
+        p->spare = NULL;
+    }
 }
 
 void sy_pool_keep_session(sy_pool_conn_t *c)

@@ -124,6 +124,12 @@ void sy_pool_close(sy_pool_conn_t *c);
 int sy_pool_wait(sy_pool_origin_t *po, sy_pool_waiter_t *w, bool front);
 void sy_pool_wait_cancel(sy_pool_waiter_t *w);
 
+/* The read buffer of a drained connection (rbuf.len 0) given up: kept as
+ * the pool's one spare when there is none yet, else freed. */
+void sy_pool_rbuf_drop(sy_pool_conn_t *c);
+/* A connection about to read with no read buffer takes the spare, if any. */
+void sy_pool_rbuf_take(sy_pool_conn_t *c);
+
 /* Store the connection's TLS session for the origin if it is resumable. */
 void sy_pool_keep_session(sy_pool_conn_t *c);
 

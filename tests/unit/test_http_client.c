@@ -189,9 +189,41 @@ static void test_pool_bookkeeping(void)
     sy_pool_release(e, true);
     CHECK_INT(po->nidle, 0);
     close(dummy);
+    /* a drained read buffer is kept as the one spare and taken by the next
+     * connection that reads; one too large, or a second, is freed */
+    int fpeer, gpeer;
+    sy_pool_conn_t *f = fake_conn(po, &fpeer);
+    sy_pool_conn_t *g = fake_conn(po, &gpeer);
+    CHECK(f && g);
+    sy_buf_append(&f->rbuf, "abc", 3);
+    sy_buf_consume(&f->rbuf, 3);
+    char *kept = f->rbuf.data;
+    sy_pool_rbuf_drop(f);
+    CHECK(f->rbuf.data == NULL && f->rbuf.cap == 0 && f->rbuf.off == 0 && f->rbuf.len == 0);
+    sy_buf_append(&g->rbuf, "x", 1);
+    sy_buf_consume(&g->rbuf, 1);
+    sy_pool_rbuf_drop(g); /* the spare is taken: freed */
+    CHECK(g->rbuf.data == NULL && g->rbuf.cap == 0);
+    sy_pool_rbuf_take(g);
+    CHECK(g->rbuf.data == kept && g->rbuf.len == 0 && g->rbuf.off == 0);
+    sy_pool_rbuf_take(f); /* none left */
+    CHECK(f->rbuf.data == NULL);
+    CHECK_INT(sy_buf_append(&g->rbuf, "hello", 5), SY_OK);
+    CHECK_MEM(sy_buf_ptr(&g->rbuf), g->rbuf.len, "hello");
+    sy_buf_reserve(&f->rbuf, 128 * 1024); /* over the spare limit */
+    sy_pool_rbuf_drop(f);
+    CHECK(f->rbuf.data == NULL);
+    sy_pool_rbuf_take(f);
+    CHECK(f->rbuf.data == NULL);
+    sy_buf_consume(&g->rbuf, 5);
+    sy_pool_release(g, true); /* idle: its buffer is the spare again */
+    CHECK(g->rbuf.data == NULL);
+    sy_pool_release(f, false);
+    close(fpeer);
+    close(gpeer);
     for (int i = 0; i < 3; i++)
         close(peers[i]);
-    sy_pool_free(p);
+    sy_pool_free(p); /* frees the spare */
 }
 
 /* ---- the test servers ---- */
