@@ -25,6 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -417,10 +420,33 @@ static bool token_ok(const char *p, size_t n) { return n > 0 && sy_http_token_sp
 /* No CR, LF or NUL: the bytes that would end or cut the line. */
 static bool value_ok(sy_str_t v) { return sy_http_value_span(v.p, 0, v.len, true) == v.len; }
 
+#if defined(__SSE2__)
+/* Bit k set when p[k] is a space, a control byte or DEL (16 bytes at p).
+ * Signed compares: bytes >= 0x80 are negative and allowed. */
+static inline unsigned target_bad16(const char *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i low = _mm_andnot_si128(_mm_cmplt_epi8(x, _mm_setzero_si128()),
+                                   _mm_cmplt_epi8(x, _mm_set1_epi8(33)));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(x, _mm_set1_epi8(127))));
+}
+#endif
+
+/* No byte <= 32 or DEL. A target of 16 bytes or more is tested 16 at a time,
+ * its last partial step as the window of its last 16 bytes. */
 static bool target_ok(sy_str_t t)
 {
     if (t.len == 0)
         return false;
+#if defined(__SSE2__)
+    if (t.len >= 16) {
+        size_t i = 0;
+        for (; t.len - i >= 16; i += 16)
+            if (target_bad16(t.p + i))
+                return false;
+        return i == t.len || target_bad16(t.p + t.len - 16) == 0;
+    }
+#endif
     for (size_t i = 0; i < t.len; i++) {
         unsigned char ch = (unsigned char)t.p[i];
         if (ch <= 32 || ch == 127)

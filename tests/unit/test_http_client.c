@@ -719,6 +719,20 @@ static void test_request_head_bytes(void)
         {"GE T", "/echo", "X-V", "v", NULL, NULL},
         {"GET", "/ec ho", "X-V", "v", NULL, NULL},
         {"GET", "", "X-V", "v", NULL, NULL},
+        /* targets of 16 bytes and more: tested 16 at a time and as the
+         * window of their last 16 bytes */
+        {"GET", "/echo?0123456789abcdef/~!$*+,;=", "X-V", "v", NULL,
+         "GET /echo?0123456789abcdef/~!$*+,;= HTTP/1.1\r\nHost: %s\r\nX-V: v\r\nX-Two: b c\r\n\r\n"},
+        {"GET", "/echo?0123456789", "X-V", "v", NULL,
+         "GET /echo?0123456789 HTTP/1.1\r\nHost: %s\r\nX-V: v\r\nX-Two: b c\r\n\r\n"},
+        {"GET", "/echo?0123456789abcdefghij/klmnopq", "X-V", "v", NULL,
+         "GET /echo?0123456789abcdefghij/klmnopq HTTP/1.1\r\nHost: %s\r\nX-V: v\r\nX-Two: b c\r\n\r\n"},
+        {"GET", "/echo/012345678 ", "X-V", "v", NULL, NULL},
+        {"GET", " echo/0123456789", "X-V", "v", NULL, NULL},
+        {"GET", "/echo/0123456789abc\x7f", "X-V", "v", NULL, NULL},
+        {"GET", "/echo/0123456789abcdefghij\tklmnop", "X-V", "v", NULL, NULL},
+        {"GET", "/echo/0123456789abcdefghij/klmno\x01", "X-V", "v", NULL, NULL},
+        {"GET", "/echo/01234\x1f" "6789abcdefghij/klmnop", "X-V", "v", NULL, NULL},
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
         result_t res;
