@@ -6,12 +6,6 @@
 #include <string.h>
 #include "core/arena.h"
 
-sy_str_t sy_str_c(const char *cstr)
-{
-    if (cstr == NULL)
-        return SY_STR_NULL;
-    return (sy_str_t){cstr, strlen(cstr)};
-}
 
 bool sy_str_eq(sy_str_t a, sy_str_t b)
 {

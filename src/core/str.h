@@ -32,7 +32,14 @@ static inline int sy_hex_digit(char c)
     c = (char)(c | 32);
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
-sy_str_t sy_str_c(const char *cstr); /* view of a C string (NULL -> empty) */
+/* View of a C string (NULL -> empty). Inline: with a literal the strlen
+ * folds (header names, JSON keys and fixed values go through here). */
+static inline sy_str_t sy_str_c(const char *cstr)
+{
+    if (cstr == NULL)
+        return SY_STR_NULL;
+    return (sy_str_t){cstr, strlen(cstr)};
+}
 
 bool sy_str_eq(sy_str_t a, sy_str_t b);
 /* Inline: with a literal the strlen folds and the compare is a few

@@ -145,8 +145,12 @@ size_t sy_json_len(const sy_json_t *v);
  * value the gateway checks is the value the provider acts on.
  * The result points into the tree (non-const for editing, like strchr).
  */
-sy_json_t *sy_json_get(const sy_json_t *obj, const char *key);
 sy_json_t *sy_json_get_str(const sy_json_t *obj, sy_str_t key);
+/* Inline, so that a literal key's length is folded. */
+static inline sy_json_t *sy_json_get(const sy_json_t *obj, const char *key)
+{
+    return sy_json_get_str(obj, sy_str_c(key));
+}
 
 /* Element i of an array, or NULL (not an array, out of range). */
 sy_json_t *sy_json_index(const sy_json_t *arr, size_t i);

@@ -58,11 +58,6 @@ sy_json_t *sy_json_get_str(const sy_json_t *obj, sy_str_t key)
     return NULL;
 }
 
-sy_json_t *sy_json_get(const sy_json_t *obj, const char *key)
-{
-    return sy_json_get_str(obj, sy_str_c(key));
-}
-
 sy_json_t *sy_json_index(const sy_json_t *arr, size_t i)
 {
     if (arr == NULL || arr->type != SY_JSON_ARRAY || i >= arr->u.arr.len)
