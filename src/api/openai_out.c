@@ -188,20 +188,20 @@ static sy_str_t make_id(sy_arena_t *a, const sy_ir_request_t *req)
  * not member by member through the writer. */
 static void write_usage(sy_json_writer_t *w, const sy_ir_usage_t *u)
 {
-    static const char *const piece[] = {
-        "{\"prompt_tokens\":", ",\"completion_tokens\":", ",\"total_tokens\":",
-        ",\"prompt_tokens_details\":{\"cached_tokens\":",
-        ",\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":",
-        ",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
+    /* (lengths known at compile time: no strlen per piece) */
+    static const sy_str_t piece[] = {
+        SY_STR("{\"prompt_tokens\":"), SY_STR(",\"completion_tokens\":"), SY_STR(",\"total_tokens\":"),
+        SY_STR(",\"prompt_tokens_details\":{\"cached_tokens\":"),
+        SY_STR(",\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":"),
+        SY_STR(",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"),
     };
     const uint64_t num[] = {u->input, u->output, u->input + u->output, u->cached_input,
                             u->reasoning};
     char text[384]; /* the pieces (244 bytes) and five numbers of at most 20 digits */
     size_t n = 0;
     for (size_t i = 0; i < SY_ARRAY_LEN(piece); i++) {
-        size_t len = strlen(piece[i]);
-        memcpy(text + n, piece[i], len);
-        n += len;
+        memcpy(text + n, piece[i].p, piece[i].len);
+        n += piece[i].len;
         if (i < SY_ARRAY_LEN(num))
             n += sy_fmt_u64(text + n, num[i]);
     }
