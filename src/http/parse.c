@@ -421,9 +421,9 @@ static int split_target(scan_t *s, sy_http_request_t *r)
         if (r->host.len == 0 || !all_host_chars(r->host))
             return bad(s, "invalid authority in the request target");
     }
-    size_t q = i;
-    while (q < t.len && t.p[q] != '?')
-        q++;
+    /* (memchr: the path of every request is scanned for its query) */
+    const char *qm = i < t.len ? memchr(t.p + i, '?', t.len - i) : NULL;
+    size_t q = qm ? (size_t)(qm - t.p) : t.len;
     r->path = q > i ? sy_str(t.p + i, q - i) : SY_STR("/");
     r->query = q < t.len ? sy_str(t.p + q + 1, t.len - q - 1) : sy_str(t.p + t.len, 0);
     return SY_OK;
