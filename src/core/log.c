@@ -109,6 +109,16 @@ size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
             return len;
         }
     }
+    /* 16 to 32 bytes (ids, paths, model names) with none to escape: two
+     * overlapping 16-byte tests and copies. */
+    if (len >= 16 && len <= 32 && max >= len &&
+        (esc_mask16(s) | esc_mask16(s + len - 16)) == 0) {
+        __m128i head = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i tail = _mm_loadu_si128((const __m128i *)(const void *)(s + len - 16));
+        _mm_storeu_si128((__m128i *)(void *)out, head);
+        _mm_storeu_si128((__m128i *)(void *)(out + len - 16), tail);
+        return len;
+    }
 #endif
     while (i < len) {
         /* A run of bytes that go out as they are: one copy. */
