@@ -39,6 +39,7 @@ typedef struct {
     sy_arena_block_t *head;
     size_t bytes;
     bool keyed; /* the destructor is registered for this thread */
+    bool dead;  /* the thread is exiting: its cache was freed, keep nothing */
 } block_cache_t;
 
 static _Thread_local block_cache_t t_cache;
@@ -54,6 +55,10 @@ static void cache_drop(void *arg)
         free(b);
     }
     c->bytes = 0;
+    /* Destructors of other keys may still free arenas on this thread after
+     * this one ran: their blocks are freed, not cached where nobody would
+     * free them again. */
+    c->dead = true;
 }
 
 static void cache_key_make(void)
@@ -85,7 +90,8 @@ static sy_arena_block_t *block_new(size_t size)
 static void block_release(sy_arena_block_t *b)
 {
     block_cache_t *c = &t_cache;
-    if (b->size > BLOCK_CACHE_MAX_BLOCK || c->bytes + b->size > BLOCK_CACHE_MAX_BYTES) {
+    if (c->dead || b->size > BLOCK_CACHE_MAX_BLOCK ||
+        c->bytes + b->size > BLOCK_CACHE_MAX_BYTES) {
         free(b);
         return;
     }

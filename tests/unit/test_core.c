@@ -183,6 +183,40 @@ static void test_arena_block_cache_thread(void)
     CHECK_INT(pthread_join(t, NULL), 0);
 }
 
+/* A destructor of another thread-specific key that runs after the cache's
+ * own (keys are destroyed in creation order, and the cache's key exists by
+ * now) and frees an arena: its blocks must be freed, not cached where no one
+ * frees them (ASan's leak check in the asan build). */
+static pthread_key_t late_key;
+
+static void late_free(void *arg)
+{
+    sy_arena_t *a = arg;
+    for (int k = 0; k < 4; k++)
+        memset(sy_arena_alloc(a, 3000), k, 3000);
+    sy_arena_reset(a);
+    sy_arena_free(a);
+}
+
+static void *late_thread(void *arg)
+{
+    (void)arg;
+    sy_arena_t *warm = sy_arena_new(4096);
+    memset(sy_arena_alloc(warm, 5000), 1, 5000); /* this thread's cache in use */
+    sy_arena_free(warm);
+    (void)pthread_setspecific(late_key, sy_arena_new(4096));
+    return NULL;
+}
+
+static void test_arena_block_cache_late_free(void)
+{
+    CHECK_INT(pthread_key_create(&late_key, late_free), 0);
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, late_thread, NULL), 0);
+    CHECK_INT(pthread_join(t, NULL), 0);
+    CHECK_INT(pthread_key_delete(late_key), 0);
+}
+
 int main(void)
 {
     RUN(test_arena_basic);
@@ -190,6 +224,7 @@ int main(void)
     RUN(test_arena_tails);
     RUN(test_arena_block_reuse);
     RUN(test_arena_block_cache_thread);
+    RUN(test_arena_block_cache_late_free);
     RUN(test_str);
     RUN(test_buf_cap);
     return unit_done();
