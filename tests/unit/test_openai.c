@@ -580,6 +580,24 @@ static void usage_put(sy_buf_t *b, const char *s)
         sy_buf_append_c(b, usage_rand(2) ? " " : "\n\t");
 }
 
+static void usage_value(sy_buf_t *b, int depth);
+
+/* An object of n members, each a key drawn from keys and a random value. */
+static void usage_members(sy_buf_t *b, const char *const *keys, size_t nkeys, unsigned n,
+                          int depth)
+{
+    usage_put(b, "{");
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            usage_put(b, ",");
+        usage_put(b, "\"");
+        sy_buf_append_c(b, keys[usage_rand((unsigned)nkeys)]);
+        usage_put(b, "\":");
+        usage_value(b, depth);
+    }
+    usage_put(b, "}");
+}
+
 static void usage_value(sy_buf_t *b, int depth)
 {
     static const char *counts[] = {"0", "7", "16", "123456789", "9999999999999999999",
@@ -591,19 +609,10 @@ static void usage_value(sy_buf_t *b, int depth)
     if (depth < 2 && usage_rand(6) == 0)
         k = SY_ARRAY_LEN(counts); /* an object */
     if (k >= SY_ARRAY_LEN(counts)) {
-        static const char *keys[] = {"cached_tokens", "reasoning_tokens", "audio_tokens",
-                                     "accepted_prediction_tokens", "prompt_tokens"};
-        unsigned n = usage_rand(4);
-        usage_put(b, "{");
-        for (unsigned i = 0; i < n; i++) {
-            if (i)
-                usage_put(b, ",");
-            usage_put(b, "\"");
-            sy_buf_append_c(b, keys[usage_rand(SY_ARRAY_LEN(keys))]);
-            usage_put(b, "\":");
-            usage_value(b, depth + 1);
-        }
-        usage_put(b, "}");
+        static const char *const keys[] = {"cached_tokens", "reasoning_tokens",
+                                           "audio_tokens", "accepted_prediction_tokens",
+                                           "prompt_tokens"};
+        usage_members(b, keys, SY_ARRAY_LEN(keys), usage_rand(4), depth + 1);
         return;
     }
     usage_put(b, counts[k]);
@@ -611,21 +620,11 @@ static void usage_value(sy_buf_t *b, int depth)
 
 static void usage_object(sy_buf_t *b)
 {
-    static const char *keys[] = {"prompt_tokens", "completion_tokens", "total_tokens",
-                                 "prompt_cache_hit_tokens", "prompt_tokens_details",
-                                 "completion_tokens_details", "cached_tokens", "x", "",
-                                 "pro\\u006dpt_tokens", "\xc3\xa9", "queue_time"};
-    unsigned n = usage_rand(8);
-    usage_put(b, "{");
-    for (unsigned i = 0; i < n; i++) {
-        if (i)
-            usage_put(b, ",");
-        usage_put(b, "\"");
-        sy_buf_append_c(b, keys[usage_rand(SY_ARRAY_LEN(keys))]);
-        usage_put(b, "\":");
-        usage_value(b, 0);
-    }
-    usage_put(b, "}");
+    static const char *const keys[] = {"prompt_tokens", "completion_tokens", "total_tokens",
+                                       "prompt_cache_hit_tokens", "prompt_tokens_details",
+                                       "completion_tokens_details", "cached_tokens", "x", "",
+                                       "pro\\u006dpt_tokens", "\xc3\xa9", "queue_time"};
+    usage_members(b, keys, SY_ARRAY_LEN(keys), usage_rand(8), 0);
 }
 
 static void test_usage_text_random(void)
