@@ -208,7 +208,20 @@ void sy_proxy_request_id(sy_gateway_worker_t *w, char out[32])
 
 #define REQUEST_ID_LEN 28 /* what sy_proxy_request_id writes */
 
-static inline uint64_t now_ms(void) { return sy_now_ns() / 1000000ull; }
+/* Time along a request (loop.h, "Time"). Most marks take the loop's cached
+ * clock, i.e. when the event being handled was seen: the circuit and rate
+ * windows, the deadline check, when the answer or an error came back
+ * (t_up_end), an attempt's time in the route notes. Three take a fresh
+ * reading, because they open or close a reported duration: the upstream
+ * request's start (launch: t_up_start and the attempt's t_start, so the
+ * request's own parsing and routing count as overhead, not upstream time),
+ * the first token (t_ttft), and the end (finish: total). Every reading is
+ * also the cache's new value, so no mark is earlier than one before it:
+ * t_start <= t_up_start <= t_up_end <= end, and overhead = total - upstream
+ * cannot go negative. */
+static inline uint64_t now_ms(const proxy_t *p) { return sy_loop_now(p->w->loop); }
+static inline uint64_t now_ns(const proxy_t *p) { return sy_loop_now_ns(p->w->loop); }
+static inline uint64_t fresh_ns(const proxy_t *p) { return sy_loop_update_time(p->w->loop); }
 
 static sy_str_t group_name(const proxy_t *p)
 {
@@ -312,7 +325,7 @@ static void route_note(proxy_t *p, const attempt_t *a, const char *action, const
     }
     if (a->t_start) {
         /* milliseconds with three decimals, rounded to the microsecond */
-        uint64_t us = (sy_now_ns() - a->t_start + 500) / 1000;
+        uint64_t us = (now_ns(p) - a->t_start + 500) / 1000;
         n += PUT_LIT(t + n, ",\"ms\":");
         n += sy_fmt_u64(t + n, us / 1000);
         t[n++] = '.';
@@ -494,7 +507,7 @@ static sy_route_drop_t shared_outcome(proxy_t *p, attempt_t *a, const sy_gov_dep
     if (a->probe) {
         sy_circuit_params_t cp;
         circuit_params(p, &cp);
-        sy_circuit_abandon(&a->state->circuit, &cp, now_ms(), a->probe);
+        sy_circuit_abandon(&a->state->circuit, &cp, now_ms(p), a->probe);
         a->probe = false;
     }
     limit_refused(p, a->dep, why, o->retry_after_ms);
@@ -532,7 +545,7 @@ static sy_route_drop_t admit(proxy_t *p, attempt_t *a, const sy_config_deploymen
     sy_route_state_t *s = d->state;
     if (s == NULL)
         return SY_DROP_NONE;
-    uint64_t now = now_ms();
+    uint64_t now = now_ms(p);
     sy_circuit_params_t cp;
     circuit_params(p, &cp);
     if (!sy_circuit_allow(&s->circuit, &cp, now, &a->probe))
@@ -578,7 +591,7 @@ static void give_verdict(proxy_t *p, attempt_t *a, end_how_t how)
         return;
     sy_circuit_params_t cp;
     circuit_params(p, &cp);
-    uint64_t now = now_ms();
+    uint64_t now = now_ms(p);
     if (how == END_FAILED && sy_route_counts_against_circuit(a->err.cls)) {
         if (a->heard_fail)
             return;
@@ -612,7 +625,7 @@ static void attempt_end(attempt_t *a, end_how_t how)
         if (a->probe && a->state) {
             sy_circuit_params_t cp;
             circuit_params(a->p, &cp);
-            sy_circuit_abandon(&a->state->circuit, &cp, now_ms(), a->probe);
+            sy_circuit_abandon(&a->state->circuit, &cp, now_ms(a->p), a->probe);
             a->probe = false;
         }
         return;
@@ -684,7 +697,7 @@ static void finish(proxy_t *p, int status)
      * client is gone). */
     for (int i = 0; i < 2; i++)
         attempt_end(&p->att[i], status < 400 ? END_OK : END_CANCELLED);
-    uint64_t now = sy_now_ns();
+    uint64_t now = fresh_ns(p);
     bool priced = p->dep && p->dep->priced;
     uint64_t cost = priced ? sy_cost_pico(&p->dep->cost, &p->usage) : 0;
     sy_str_t provider = p->dep ? p->dep->provider : SY_STR("");
@@ -822,6 +835,19 @@ static void begin_client_stream(proxy_t *p)
     sy_http_stream_begin(p->req, 200, "text/event-stream");
 }
 
+/* The first token of the request and of this attempt: one fresh reading
+ * (time to first token is reported) for whichever is still unset. */
+static void first_token(proxy_t *p, attempt_t *a)
+{
+    if (p->t_ttft && a->t_first)
+        return;
+    uint64_t now = fresh_ns(p);
+    if (!p->t_ttft)
+        p->t_ttft = now;
+    if (!a->t_first)
+        a->t_first = now;
+}
+
 static int on_delta(void *ctx, const sy_ir_delta_t *d)
 {
     attempt_t *a = ctx;
@@ -836,16 +862,10 @@ static int on_delta(void *ctx, const sy_ir_delta_t *d)
     case SY_IR_DELTA_TOOL_ARGS:
         p->streamed_bytes += d->text.len;
         p->streamed_deltas++;
-        if (!p->t_ttft)
-            p->t_ttft = sy_now_ns();
-        if (!a->t_first)
-            a->t_first = sy_now_ns();
+        first_token(p, a);
         break;
     case SY_IR_DELTA_BLOCK_START:
-        if (!p->t_ttft)
-            p->t_ttft = sy_now_ns();
-        if (!a->t_first)
-            a->t_first = sy_now_ns();
+        first_token(p, a);
         break;
     case SY_IR_DELTA_END:
         p->saw_end = true;
@@ -1026,7 +1046,7 @@ static sy_http_client_body_cb on_head(sy_http_creq_t *r, const sy_http_client_he
          * breaks later is a failure of its own). */
         give_verdict(p, a, END_OK);
         if (a->state && !a->up.stream)
-            sy_route_state_sample_ttft(a->state, sy_now_ns() - a->t_start, now_ms());
+            sy_route_state_sample_ttft(a->state, now_ns(p) - a->t_start, now_ms(p));
         if (a->up.stream) {
             a->dec = a->vt->stream_new(p->req->arena, &a->pcx, &p->ir);
             /* Output guardrails sit between the decoder and the front door:
@@ -1056,9 +1076,9 @@ static void sample_stream(proxy_t *p, attempt_t *a)
 {
     if (a->state == NULL || !a->t_first)
         return;
-    sy_route_state_sample_ttft(a->state, a->t_first - a->t_start, now_ms());
+    sy_route_state_sample_ttft(a->state, a->t_first - a->t_start, now_ms(p));
     if (p->usage.has_output)
-        sy_route_state_sample_tpot(a->state, sy_now_ns() - a->t_first, p->usage.output);
+        sy_route_state_sample_tpot(a->state, now_ns(p) - a->t_first, p->usage.output);
 }
 
 static void answered(proxy_t *p, attempt_t *a)
@@ -1081,7 +1101,7 @@ static void on_done(sy_http_creq_t *r)
     attempt_t *a = sy_http_creq_data(r);
     proxy_t *p = a->p;
     a->creq = NULL;
-    p->t_up_end = sy_now_ns();
+    p->t_up_end = now_ns(p); /* when the loop saw the answer end */
     if (a->up_status < 200 || a->up_status >= 300) {
         sy_ir_error_t e;
         memset(&e, 0, sizeof(e));
@@ -1220,7 +1240,7 @@ static void on_error(sy_http_creq_t *r, const sy_http_client_error_t *err)
     attempt_t *a = sy_http_creq_data(r);
     proxy_t *p = a->p;
     a->creq = NULL;
-    p->t_up_end = sy_now_ns();
+    p->t_up_end = now_ns(p); /* when the loop saw the answer end */
     a->err.cls = client_error_class(err->code);
     a->err.status = 0;
     a->err.message = sy_str_dup(p->req->arena, sy_str_c(err->message));
@@ -1300,14 +1320,14 @@ static void attempt_failed(attempt_t *a)
         .tries_here = p->tries[a->cand],
         .attempts = p->attempts,
         .others_left = others_left(p),
-        .elapsed_ms = (sy_now_ns() - p->t_start) / 1000000ull,
+        .elapsed_ms = (now_ns(p) - p->t_start) / 1000000ull,
     };
     uint64_t wait = 0;
     const char *why = NULL;
     sy_route_next_t next = sy_route_decide(&p->cfg->router, &f, p->rc.rng, &wait, &why);
     sy_str_t reason = sy_str_c(sy_ir_error_class_name(a->err.cls));
     if (a->err.cls == SY_IR_ERR_RATE_LIMITED && a->err.retry_after_ms && a->state)
-        sy_route_state_cool(a->state, now_ms() + SY_MIN(a->err.retry_after_ms, 3600000ull));
+        sy_route_state_cool(a->state, now_ms(p) + SY_MIN(a->err.retry_after_ms, 3600000ull));
     tried_note(p, a);
     switch (next) {
     case SY_NEXT_RETRY: {
@@ -1457,7 +1477,7 @@ static void launch(proxy_t *p, attempt_t *a, uint32_t ci, bool hedge)
     a->dep = dep;
     a->state = dep->state;
     a->hedge = hedge;
-    if (sy_now_ns() >= p->deadline_ns || p->attempts >= p->cfg->router.max_attempts) {
+    if (now_ns(p) >= p->deadline_ns || p->attempts >= p->cfg->router.max_attempts) {
         if (!hedge) {
             if (!p->err.cls) {
                 p->err.cls = SY_IR_ERR_TIMEOUT;
@@ -1556,7 +1576,7 @@ static void go(proxy_t *p, attempt_t *a)
     for (sy_upstream_header_t *h = a->up.headers; h && nh < SY_PROXY_MAX_HEADERS; h = h->next)
         hs[nh++] = (sy_http_header_t){h->name, h->value};
     const sy_config_limits_t *lim = &p->cfg->limits;
-    uint64_t now = sy_now_ns();
+    uint64_t now = fresh_ns(p); /* the upstream request leaves now */
     /* A whole response must arrive within the request's deadline; a stream
      * is bounded by the first-byte and idle timeouts instead (it may rightly
      * last longer). */
@@ -1792,7 +1812,7 @@ static void route_and_go(proxy_t *p, sy_str_t capture)
         return;
     p->deps = sy_route_deployments(p->req->arena, p->model, capture, &p->ndeps);
     p->plan = sy_arena_alloc(p->req->arena, sizeof(*p->plan));
-    p->rc.now_ms = now_ms();
+    p->rc.now_ms = now_ms(p);
     if (sy_route_plan(&p->rc, p->model, p->deps, p->ndeps, &p->need, p->plan) == 0) {
         char msg[2048];
         uint64_t ra = 0;
@@ -1931,7 +1951,7 @@ int sy_proxy_explain(sy_arena_t *a, const sy_config_t *cfg, sy_str_t model,
     const sy_config_deployment_t *deps = sy_route_deployments(a, g, capture, &n);
     sy_route_plan_t *plan = sy_arena_alloc(a, sizeof(*plan));
     uint64_t rng = 0x853c49e6748fea9bULL ^ (uint64_t)sy_now_ns();
-    sy_route_ctx_t rc = {.cfg = &cfg->router, .now_ms = now_ms(), .rng = &rng, .explain = true};
+    sy_route_ctx_t rc = {.cfg = &cfg->router, .now_ms = sy_now_ms(), .rng = &rng, .explain = true};
     sy_route_plan(&rc, g, deps, n, &need, plan);
     if (json)
         sy_route_explain_json(&rc, plan, &need, model, out);

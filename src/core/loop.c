@@ -16,9 +16,9 @@
 #define SY_LOOP_MAX_EVENTS 256
 
 struct sy_loop {
+    sy_loop_clock_t clock; /* first: loop.h reads it inline */
     int epfd;
     bool stop;
-    uint64_t now;
     uint64_t timer_seq;
     sy_timer_t **heap;
     size_t heap_len, heap_cap;
@@ -105,7 +105,7 @@ void sy_timer_start(sy_timer_t *t, uint64_t after_ms)
 {
     sy_loop_t *l = t->loop;
     sy_timer_stop(t);
-    t->when = l->now + after_ms;
+    t->when = l->clock.ms + after_ms;
     t->seq = l->timer_seq++;
     if (l->heap_len == l->heap_cap) {
         l->heap_cap = l->heap_cap ? l->heap_cap * 2 : 64;
@@ -118,7 +118,7 @@ void sy_timer_start(sy_timer_t *t, uint64_t after_ms)
 
 static void run_timers(sy_loop_t *l)
 {
-    while (l->heap_len && l->heap[0]->when <= l->now) {
+    while (l->heap_len && l->heap[0]->when <= l->clock.ms) {
         sy_timer_t *t = l->heap[0];
         sy_timer_stop(t);
         t->cb(t);
@@ -287,16 +287,25 @@ void sy_loop_wake(sy_loop_t *l)
 
 void sy_loop_stop(sy_loop_t *l) { l->stop = true; }
 
-uint64_t sy_loop_now(const sy_loop_t *l) { return l->now; }
-
-void sy_loop_update_time(sy_loop_t *l) { l->now = sy_now_ms(); }
+uint64_t sy_loop_update_time(sy_loop_t *l)
+{
+    uint64_t ns = sy_now_ns();
+    l->clock.ns = ns;
+    l->clock.ms = ns / 1000000u;
+    return ns;
+}
 
 int sy_loop_run(sy_loop_t *l)
 {
     struct epoll_event events[SY_LOOP_MAX_EVENTS];
     l->stop = false;
+    /* The clock is read once per turn, right after the wait, as nginx does:
+     * timers, the sleep's length and the callbacks' marks all use that
+     * reading, and a mark that must be exact reads it afresh with
+     * sy_loop_update_time(). A turn's own work (microseconds) can make a
+     * timer fire that much late, never early. */
+    sy_loop_update_time(l);
     while (!l->stop) {
-        sy_loop_update_time(l);
         run_timers(l);
         run_deferred(l);
         if (l->stop)
@@ -306,13 +315,14 @@ int sy_loop_run(sy_loop_t *l)
             timeout = 0;
         else if (l->heap_len) {
             uint64_t due = l->heap[0]->when;
-            sy_loop_update_time(l);
-            timeout = due <= l->now ? 0 : (int)SY_MIN(due - l->now, (uint64_t)60000);
+            timeout = due <= l->clock.ms ? 0 : (int)SY_MIN(due - l->clock.ms, (uint64_t)60000);
         }
         int n = epoll_wait(l->epfd, events, SY_LOOP_MAX_EVENTS, timeout);
         if (n < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR) {
+                sy_loop_update_time(l);
                 continue;
+            }
             sy_error("epoll_wait failed", "\"errno\":%d", errno);
             return SY_ERR;
         }

@@ -7,12 +7,21 @@
  * Close contract: stop a handle before freeing the memory that holds it.
  *
  * One turn of sy_loop_run(), written out in that function in this order:
- *   1. update the cached clock;
- *   2. run expired timers;
- *   3. run deferred calls (work queued for "before sleeping", such as
+ *   1. run expired timers;
+ *   2. run deferred calls (work queued for "before sleeping", such as
  *      flushing responses batched from pipelined requests);
- *   4. wait in epoll_wait until the next timer is due (or forever);
+ *   3. wait in epoll_wait until the next timer is due (or forever);
+ *   4. update the cached clock (the turn's one clock read);
  *   5. dispatch I/O callbacks; wakeups from other threads arrive here too.
+ *
+ * Time. The cached clock is what the loop read after its last wait (or what
+ * the last sy_loop_update_time() read, whichever is later): "when the event
+ * being handled was seen". Marks that only need that (timers, circuit and
+ * rate windows, when a response arrived) read it for free; a mark that
+ * closes a duration whose length matters (when a request left for its
+ * upstream, when the answer was done) calls sy_loop_update_time(), which
+ * also moves the cache on for the marks after it. The cache never goes
+ * back: every reading is CLOCK_MONOTONIC on the loop's one thread.
  */
 #ifndef SY_CORE_LOOP_H
 #define SY_CORE_LOOP_H
@@ -69,9 +78,21 @@ void sy_loop_free(sy_loop_t *loop);
 /* Run until sy_loop_stop(). Returns 0, or a negative error if epoll fails. */
 int sy_loop_run(sy_loop_t *loop);
 void sy_loop_stop(sy_loop_t *loop);
-/* Cached monotonic milliseconds, updated once per turn. */
-uint64_t sy_loop_now(const sy_loop_t *loop);
-void sy_loop_update_time(sy_loop_t *loop);
+/* The cached monotonic clock (see "Time" above). Every loop starts with
+ * one, so these read it inline. */
+typedef struct {
+    uint64_t ms, ns;
+} sy_loop_clock_t;
+static inline uint64_t sy_loop_now(const sy_loop_t *loop)
+{
+    return ((const sy_loop_clock_t *)(const void *)loop)->ms;
+}
+static inline uint64_t sy_loop_now_ns(const sy_loop_t *loop)
+{
+    return ((const sy_loop_clock_t *)(const void *)loop)->ns;
+}
+/* Read the clock now into the cache; returns it in nanoseconds. */
+uint64_t sy_loop_update_time(sy_loop_t *loop);
 
 /* Thread-safe: make the loop call cb(loop, data) from its own thread soon.
  * Several wakes before the loop runs coalesce into one call. */

@@ -257,7 +257,7 @@ static void retire(sy_http_creq_t *r)
     sy_loop_t *loop = c->loop;
     r->finished = true;
     r->state = R_DONE;
-    r->info.end = sy_now_ns();
+    r->info.end = sy_loop_now_ns(r->client->loop);
     sy_timer_stop(&r->timer);
     sy_timer_stop(&r->total_timer);
     sy_defer_cancel(loop, &r->kick);
@@ -537,7 +537,7 @@ static const char *build_request(sy_http_creq_t *r, const sy_http_client_req_t *
 static void begin_send(sy_http_creq_t *r)
 {
     r->state = R_SENDING;
-    r->info.conn_ready = sy_now_ns();
+    r->info.conn_ready = sy_loop_now_ns(r->client->loop);
     arm(r, T_SEND, r->to.idle_ms);
     do_write(r);
 }
@@ -856,7 +856,7 @@ static void do_write(sy_http_creq_t *r)
         }
         if (n == 0) {
             r->sent = true;
-            r->info.sent = sy_now_ns();
+            r->info.sent = sy_loop_now_ns(r->client->loop);
             if (!r->got_byte && r->state == R_SENDING)
                 arm(r, T_FIRST_BYTE, r->to.first_byte_ms);
             break;
@@ -911,7 +911,7 @@ static void got_head(sy_http_creq_t *r, const sy_http_response_t *resp, size_t n
     r->head.content_length = resp->content_length;
     r->head.keep_alive = resp->keep_alive;
     sy_buf_consume(&c->rbuf, n);
-    r->info.head = sy_now_ns();
+    r->info.head = sy_loop_now_ns(r->client->loop);
     if (!r->sent) {
         /* An early answer (413, 401...): stop sending; the connection is
          * not reusable with half a request on it. */
@@ -1083,7 +1083,7 @@ static void do_read(sy_http_creq_t *r)
         sy_buf_commit(&c->rbuf, (size_t)n);
         if (!r->got_byte) {
             r->got_byte = true;
-            r->info.first_byte = sy_now_ns();
+            r->info.first_byte = sy_loop_now_ns(r->client->loop);
         }
         if (r->sent || r->state == R_BODY)
             arm(r, T_IDLE, r->to.idle_ms);
@@ -1178,7 +1178,7 @@ sy_http_creq_t *sy_http_client_start(sy_http_client_t *c, const sy_http_client_r
         r->to.idle_ms = d->idle_ms;
     if (!r->to.total_ms)
         r->to.total_ms = d->total_ms;
-    r->info.start = sy_now_ns();
+    r->info.start = sy_loop_now_ns(c->loop);
     sy_timer_init(&r->timer, c->loop, timer_cb, r);
     sy_timer_init(&r->total_timer, c->loop, total_timer_cb, r);
     sy_defer_init(&r->kick, kick_cb, r);

@@ -152,7 +152,8 @@ void sy_http_client_pause(sy_http_creq_t *r);
 void sy_http_client_resume(sy_http_creq_t *r);
 
 void *sy_http_creq_data(const sy_http_creq_t *r);
-/* Monotonic nanosecond stamps (0: not reached) for latency metrics. */
+/* Nanosecond stamps (0: not reached) from the loop's cached clock (loop.h,
+ * "Time"): when the loop saw the event that reached each. */
 typedef struct {
     uint64_t start, conn_ready, sent, first_byte, head, end;
     bool reused;       /* served on a pooled connection */

@@ -581,7 +581,7 @@ static void conn_process(sy_http_conn_t *c)
                 break;
             c->state = CONN_HANDLING;
             conn_arm_timer(c, false);
-            c->req.start_ns = sy_now_ns();
+            c->req.start_ns = sy_loop_now_ns(c->srv->loop);
             c->req.seq = c->served;
             c->in_handler = true;
             srv->handler(&c->req, srv->ctx);

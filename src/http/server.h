@@ -72,7 +72,7 @@ struct sy_http_req {
     sy_arena_t *arena;        /* per request; reset when the request ends */
     sy_http_request_t head;   /* method, path, headers... (views) */
     sy_str_t body;            /* decoded body (views into the read buffer) */
-    uint64_t start_ns;        /* monotonic time the head was complete */
+    uint64_t start_ns;        /* loop clock (ns) when the read that completed the request was seen */
     uint64_t seq;             /* requests served on this connection before this one */
     void *data;               /* the handler's per-request state */
     sy_http_req_cb on_abort;  /* client went away before the response ended */

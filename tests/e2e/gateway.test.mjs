@@ -580,6 +580,15 @@ async function exchange(sdk, f, model, upModel, params, mode) {
   assert.equal(entry.tokens_out, up.output, 'access log tokens_out');
   assert.equal(raw.match(/"cost_usd":([0-9.e-]+)/)?.[1], cost, 'access log cost_usd');
   assert.ok(!entry.client_aborted);
+  // The timings keep their order: the upstream's share is part of the whole
+  // (overhead = duration - upstream is never negative), and so is the time
+  // to first token of a stream.
+  assert.ok(entry.upstream_ms > 0, `access log upstream_ms ${entry.upstream_ms} > 0`);
+  assert.ok(entry.upstream_ms <= entry.duration_ms, `upstream_ms ${entry.upstream_ms} <= duration_ms ${entry.duration_ms}`);
+  if (mode !== 'whole') {
+    assert.ok(entry.ttft_ms > 0, `access log ttft_ms ${entry.ttft_ms} > 0`);
+    assert.ok(entry.ttft_ms <= entry.duration_ms, `ttft_ms ${entry.ttft_ms} <= duration_ms ${entry.duration_ms}`);
+  }
   return { got, upReq, up };
 }
 
