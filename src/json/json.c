@@ -24,9 +24,14 @@
 
 /* ------------------------------------------------------------ scanning --- */
 
-/* First byte in [p, end) that is '"', '\\', < 0x20 or >= 0x80, or end. */
-static inline const char *scan_plain(const char *p, const char *end)
+/* First byte in [p, end) that is '"', '\\', < 0x20 or >= 0x80, or end.
+ * base <= p is where the readable text starts: fewer than 16 bytes before
+ * end are tested as the window of the text's last 16 bytes when there are
+ * that many (the bytes before p masked off), else by the byte loop, which
+ * is the definition (tests/unit/test_json.c compares the two). */
+static inline const char *scan_plain(const char *base, const char *p, const char *end)
 {
+    SY_UNUSED(base); /* (the SSE2 path's) */
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i bslash = _mm_set1_epi8('\\');
@@ -41,6 +46,14 @@ static inline const char *scan_plain(const char *p, const char *end)
         if (mask)
             return p + __builtin_ctz(mask);
         p += 16;
+    }
+    if (p < end && end - base >= 16) {
+        const char *w = end - 16;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)w);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                                 _mm_cmplt_epi8(x, space));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m) >> (p - w);
+        return mask ? p + __builtin_ctz(mask) : end;
     }
 #elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* Eight bytes at a time with the classic "has zero byte" tricks; the
@@ -70,7 +83,7 @@ size_t sy_json_plain_prefix(const char *p, size_t n)
 {
     if (n == 0)
         return 0;
-    return (size_t)(scan_plain(p, p + n) - p);
+    return (size_t)(scan_plain(p, p, p + n) - p);
 }
 
 /*
@@ -288,7 +301,7 @@ static const char *parse_string(parser_t *ps, const char *p, sy_str_t *out, uint
     const char *start = p, *end = ps->end;
     bool esc = false, high = false;
     for (;;) {
-        p = scan_plain(p, end);
+        p = scan_plain(ps->src, p, end);
         if (SY_UNLIKELY(p == end))
             return fail(ps, start - 1, SY_EINVAL, "unterminated string");
         unsigned char c = (unsigned char)*p;

@@ -348,6 +348,7 @@ typedef struct {
 
 typedef struct {
     const char *p, *end;
+    const char *start; /* the text's first byte (bytes from here on may be read) */
     bool first, done;
 } sy_json_members_t;
 

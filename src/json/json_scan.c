@@ -20,29 +20,44 @@
 
 static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-static const char *skip_ws(const char *p, const char *end)
+static inline const char *skip_ws(const char *p, const char *end)
 {
+    if (p < end && (unsigned char)*p > ' ')
+        return p; /* the usual case: no whitespace (one test, not four) */
     while (p < end && is_ws(*p))
         p++;
     return p;
 }
 
 /* The first '"' or '\\' in [p, end), or end: 16 bytes at a time with SSE2
- * (baseline on x86-64), a byte loop elsewhere and for the last few bytes.
- * Unlike the parser's scan it ignores control and non-ASCII bytes: a skip
- * only has to find where a string ends, and the full parser judges the
- * rest when it matters. */
-static inline const char *find_quote(const char *p, const char *end)
-{
+ * (baseline on x86-64), a byte loop elsewhere. The last few bytes are the
+ * window of the text's last 16 (base <= p: where the text starts; the
+ * bytes before p masked off) when the text has that many, else the byte
+ * loop's. Unlike the parser's scan it ignores control and non-ASCII bytes:
+ * a skip only has to find where a string ends, and the full parser judges
+ * the rest when it matters. */
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+static inline unsigned quote_mask16(const char *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return (unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+}
+#endif
+
+static inline const char *find_quote(const char *base, const char *p, const char *end)
+{
+    SY_UNUSED(base); /* (the SSE2 path's) */
+#if defined(__SSE2__)
     while (end - p >= 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned mask = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+        unsigned mask = quote_mask16(p);
         if (mask)
             return p + __builtin_ctz(mask);
         p += 16;
+    }
+    if (p < end && end - base >= 16) {
+        unsigned mask = quote_mask16(end - 16) >> (p - (end - 16));
+        return mask ? p + __builtin_ctz(mask) : end;
     }
 #endif
     while (p < end && *p != '"' && *p != '\\')
@@ -53,10 +68,10 @@ static inline const char *find_quote(const char *p, const char *end)
 /* p is just past an opening quote: the position just past the closing one,
  * or NULL. *escaped is set when the string holds a backslash escape (the
  * byte after a backslash never closes the string). */
-static const char *skip_string(const char *p, const char *end, bool *escaped)
+static const char *skip_string(const char *base, const char *p, const char *end, bool *escaped)
 {
     for (;;) {
-        p = find_quote(p, end);
+        p = find_quote(base, p, end);
         if (p >= end)
             return NULL;
         if (*p == '"')
@@ -240,13 +255,13 @@ static const char *skip_container(const char *p, const char *end)
 /* One value starting at p (no leading whitespace): the position just past
  * it, or NULL when it is malformed or nested deeper than
  * SY_JSON_SCAN_MAX_DEPTH. */
-static const char *skip_value(const char *p, const char *end)
+static const char *skip_value(const char *base, const char *p, const char *end)
 {
     bool esc = false;
     if (p >= end)
         return NULL;
     if (*p == '"')
-        return skip_string(p + 1, end, &esc);
+        return skip_string(base, p + 1, end, &esc);
     if (*p == '{' || *p == '[')
         return skip_container(p, end);
     const char *s = p;
@@ -262,6 +277,7 @@ int sy_json_members_init(sy_json_members_t *it, sy_str_t text)
     if (p == end || *p != '{')
         return SY_EINVAL;
     it->p = p + 1;
+    it->start = text.p;
     it->end = end;
     it->first = true;
     it->done = false;
@@ -291,7 +307,7 @@ int sy_json_members_key(sy_json_members_t *it, sy_json_span_t *m)
         return SY_EINVAL;
     const char *k = p;
     bool esc = false;
-    p = skip_string(p + 1, end, &esc);
+    p = skip_string(it->start, p + 1, end, &esc);
     if (p == NULL)
         return SY_EINVAL;
     m->key = sy_str(k + 1, (size_t)(p - k - 2));
@@ -311,7 +327,7 @@ int sy_json_members_key(sy_json_members_t *it, sy_json_span_t *m)
 int sy_json_members_value(sy_json_members_t *it, sy_json_span_t *m, size_t len)
 {
     const char *v = it->p;
-    const char *p = len ? (len <= (size_t)(it->end - v) ? v + len : NULL) : skip_value(v, it->end);
+    const char *p = len ? (len <= (size_t)(it->end - v) ? v + len : NULL) : skip_value(it->start, v, it->end);
     if (p == NULL)
         return SY_EINVAL;
     m->value = sy_str(v, (size_t)(p - v));

@@ -951,6 +951,83 @@ static void test_members(void)
 }
 
 /*
+ * The scans' last partial step (fewer than 16 bytes before the end of the
+ * text), which looks at the window of the text's last 16 bytes, against the
+ * byte loop (a text under 16 bytes) and the 16-byte steps (the same value
+ * followed by 16 spaces): a string of random bytes (plain, quotes,
+ * backslashes and escapes, control and non-ASCII bytes) ending at every
+ * distance from the end, parsed, and walked as an object's member. The
+ * three must agree on the outcome, the string and its flags.
+ */
+static void test_scan_tails(void)
+{
+    static const char *pieces[] = {"a", "Z", " ", "\"", "\\", "\\n", "\\u00e9", "\x01",
+                                   "\x1f", "\x7f", "\xc3\xa9", "\xff", "\\\"", "{", "]"};
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    size_t mismatches = 0, cases = 0;
+    sy_arena_t *a = sy_arena_new(0);
+    for (int round = 0; round < 4000; round++) {
+        char str[40];
+        size_t n = 0;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        unsigned len = (unsigned)(x % 6);
+        for (unsigned i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const char *piece = pieces[(x >> 8) % SY_ARRAY_LEN(pieces)];
+            size_t pl = strlen(piece);
+            memcpy(str + n, piece, pl);
+            n += pl;
+        }
+        /* {"k":"<str>"} with 0..20 spaces before it (the string's end moves
+         * through the last 16 bytes), and with 16 spaces after it */
+        for (size_t lead = 0; lead <= 20; lead++) {
+            char text[128], ref[128];
+            size_t t = 0;
+            memset(text, ' ', lead);
+            t = lead;
+            memcpy(text + t, "{\"k\":\"", 6);
+            t += 6;
+            memcpy(text + t, str, n);
+            t += n;
+            memcpy(text + t, "\"}", 2);
+            t += 2;
+            memcpy(ref, text, t);
+            memset(ref + t, ' ', 16);
+            size_t rlen = t + 16;
+            sy_json_t *v1 = NULL, *v2 = NULL;
+            int r1 = sy_json_parse(a, text, t, NULL, &v1, NULL);
+            int r2 = sy_json_parse(a, ref, rlen, NULL, &v2, NULL);
+            cases++;
+            if (r1 != r2) {
+                mismatches++;
+                continue;
+            }
+            if (r1 == SY_OK) {
+                const sy_json_t *s1 = sy_json_get(v1, "k"), *s2 = sy_json_get(v2, "k");
+                if (!s1 || !s2 || s1->flags != s2->flags || !sy_str_eq(s1->u.str, s2->u.str))
+                    mismatches++;
+            }
+            /* the walk: the same members, the same outcome */
+            sy_json_members_t i1, i2;
+            sy_json_span_t m1, m2;
+            int w1 = sy_json_members_init(&i1, sy_str(text, t));
+            int w2 = sy_json_members_init(&i2, sy_str(ref, rlen));
+            while (w1 == SY_OK && w2 == SY_OK) {
+                w1 = sy_json_members_next(&i1, &m1);
+                w2 = sy_json_members_next(&i2, &m2);
+                if (w1 == SY_OK && w2 == SY_OK &&
+                    (!sy_str_eq(m1.key, m2.key) || !sy_str_eq(m1.value, m2.value)))
+                    mismatches++;
+            }
+            mismatches += w1 != w2;
+        }
+    }
+    sy_arena_free(a);
+    printf("scan_tails: %zu cases\n", cases);
+    CHECK_INT(mismatches, 0);
+}
+
+/*
  * The walk against the parser on random objects: long strings with and
  * without escapes (so the 64-byte blocks of the container skip meet
  * escapes, quotes and brackets at every offset, block edges included),
@@ -1175,6 +1252,7 @@ int main(void)
     RUN(test_modify);
     RUN(test_members);
     RUN(test_members_random);
+    RUN(test_scan_tails);
     RUN(test_jsontestsuite);
     sy_arena_free(A);
     return unit_done();
