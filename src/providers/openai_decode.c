@@ -212,13 +212,61 @@ typedef struct {
     unsigned seen; /* counts and details objects met, by index */
 } usage_rd_t;
 
-static void rd_ws(usage_rd_t *r)
+static inline void rd_ws(usage_rd_t *r)
 {
     const char *p = r->p;
+    if (p < r->end && (unsigned char)*p > ' ')
+        return; /* the usual case: no whitespace at all (one test, not four) */
     while (p < r->end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
         p++;
     r->p = p;
 }
+
+/* The keys OpenAI writes in a usage object and its details objects, each
+ * with its closing quote: a key that is one of them ends there, without the
+ * scan for its end (the scan would stop at the same quote: they are plain). */
+#define KEY_IS(p, n, lit) ((n) >= sizeof(lit) - 1 && memcmp((p), lit, sizeof(lit) - 1) == 0)
+static size_t known_key(const char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    switch (*p) {
+    case 'p':
+        if (KEY_IS(p, n, "prompt_tokens\""))
+            return 13;
+        if (KEY_IS(p, n, "prompt_tokens_details\""))
+            return 21;
+        break;
+    case 'c':
+        if (KEY_IS(p, n, "completion_tokens\""))
+            return 17;
+        if (KEY_IS(p, n, "completion_tokens_details\""))
+            return 25;
+        if (KEY_IS(p, n, "cached_tokens\""))
+            return 13;
+        break;
+    case 't':
+        if (KEY_IS(p, n, "total_tokens\""))
+            return 12;
+        break;
+    case 'a':
+        if (KEY_IS(p, n, "audio_tokens\""))
+            return 12;
+        if (KEY_IS(p, n, "accepted_prediction_tokens\""))
+            return 26;
+        break;
+    case 'r':
+        if (KEY_IS(p, n, "reasoning_tokens\""))
+            return 16;
+        if (KEY_IS(p, n, "rejected_prediction_tokens\""))
+            return 26;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+#undef KEY_IS
 
 /* A key at r->p (its opening quote) of printable ASCII without '"' or
  * '\\' (the parser's own vectorised scan finds its end), which the parser
@@ -226,7 +274,8 @@ static void rd_ws(usage_rd_t *r)
 static int rd_key(usage_rd_t *r, sy_str_t *key)
 {
     const char *s = ++r->p;
-    r->p += sy_json_plain_prefix(s, (size_t)(r->end - s));
+    size_t known = known_key(s, (size_t)(r->end - s));
+    r->p += known ? known : sy_json_plain_prefix(s, (size_t)(r->end - s));
     if (r->p == r->end || *r->p != '"')
         return SY_EAGAIN;
     *key = sy_str(s, (size_t)(r->p - s));
@@ -306,6 +355,32 @@ static bool rd_first(usage_rd_t *r, int k)
  * still be an integer (1.0e2): unsure. */
 static int rd_scalar(usage_rd_t *r, int k)
 {
+    const char *p = r->p, *end = r->end;
+    unsigned d = (unsigned)(unsigned char)*p - '0';
+    if (d < 10) {
+        /* The usual case, a count of 1 to 19 plain digits: read at once
+         * (and stored unless k < 0). Anything else after the digits
+         * (another digit past 19, a fraction, an exponent) goes to
+         * rd_number below, from the start. */
+        const char *s = p++;
+        uint64_t n = d;
+        if (d != 0)
+            while (p < end && p - s < 19 && (d = (unsigned)(unsigned char)*p - '0') < 10) {
+                n = n * 10 + d;
+                p++;
+            }
+        if (p == end || ((unsigned)(unsigned char)*p - '0' >= 10 && *p != '.' && *p != 'e' &&
+                         *p != 'E')) {
+            if (p - s > SY_JSON_MAX_NUMBER)
+                return SY_EAGAIN;
+            r->p = p;
+            if (k >= 0) {
+                r->c->n[k] = n;
+                r->c->has[k] = true;
+            }
+            return SY_OK;
+        }
+    }
     char c = *r->p;
     if (c == '-' || (unsigned)(c - '0') < 10) {
         bool plain;
