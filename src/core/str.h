@@ -72,4 +72,37 @@ char *sy_str_cdup(sy_arena_t *a, sy_str_t s);
 
 uint64_t sy_hash_bytes(const void *p, size_t len); /* FNV-1a 64 */
 
+/* Copy n bytes (the buffers do not overlap): up to 32 as two overlapping
+ * loads and stores of 4, 8 or 16 bytes (header names and values, member
+ * names, short values) rather than a call to memcpy; more through memcpy. */
+static inline void sy_copy_short(char *d, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n > 16 && n <= 32) {
+        struct {
+            uint64_t w[2];
+        } a, b;
+        memcpy(&a, s, 16);
+        memcpy(&b, s + n - 16, 16);
+        memcpy(d, &a, 16);
+        memcpy(d + n - 16, &b, 16);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n > 32) {
+        memcpy(d, s, n);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
 #endif

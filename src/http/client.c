@@ -455,9 +455,9 @@ static bool target_ok(sy_str_t t)
     return true;
 }
 
-static char *put(char *w, const void *p, size_t n)
+static inline char *put(char *w, const char *p, size_t n)
 {
-    memcpy(w, p, n);
+    sy_copy_short(w, p, n);
     return w + n;
 }
 #define PUT_LIT(w, lit) put((w), "" lit, sizeof(lit) - 1)

@@ -104,6 +104,7 @@ struct sy_http_server {
     /* cached Date header value, refreshed once a second */
     time_t date_sec;
     char date[40];
+    size_t date_len;
     char *scratch; /* SY_HTTP_SCRATCH bytes: see conn_read */
 };
 
@@ -125,15 +126,17 @@ void sy_http_server_limits_default(sy_http_server_limits_t *l)
 
 /* ---- response writing ---- */
 
-static const char *date_header(sy_http_server_t *srv)
+/* The Date header's text (its length in *len), formatted once per second. */
+static const char *date_header(sy_http_server_t *srv, size_t *len)
 {
     time_t now = time(NULL);
     if (now != srv->date_sec) {
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(srv->date, sizeof(srv->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        srv->date_len = strftime(srv->date, sizeof(srv->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
         srv->date_sec = now;
     }
+    *len = srv->date_len;
     return srv->date;
 }
 
@@ -159,9 +162,9 @@ void sy_http_req_close_after(sy_http_req_t *req)
         req->conn->close_after = true;
 }
 
-static char *put_bytes(char *p, const char *s, size_t n)
+static inline char *put_bytes(char *p, const char *s, size_t n)
 {
-    memcpy(p, s, n);
+    sy_copy_short(p, s, n);
     return p + n;
 }
 #define PUT_LIT(p, lit) put_bytes((p), (lit), sizeof(lit) - 1)
@@ -189,8 +192,9 @@ static int write_head(sy_http_conn_t *c, sy_http_req_t *req, int status, const c
         codelen = sy_fmt_u64(code, status > 0 ? (uint64_t)status : 0);
     }
     const char *reason = sy_http_reason(status);
-    const char *date = date_header(c->srv);
-    size_t rlen = strlen(reason), dlen = strlen(date), clen = ctype ? strlen(ctype) : 0;
+    size_t dlen;
+    const char *date = date_header(c->srv, &dlen);
+    size_t rlen = strlen(reason), clen = ctype ? strlen(ctype) : 0;
     size_t need = 128 + codelen + rlen + dlen + clen;
     for (sy_http_out_header_t *h = req->out_headers; h; h = h->next)
         need += h->name.len + h->value.len + 4;
@@ -200,7 +204,8 @@ static int write_head(sy_http_conn_t *c, sy_http_req_t *req, int status, const c
         return SY_ETOOBIG;
     char *start = sy_buf_tail(w), *p = start;
     p = PUT_LIT(p, "HTTP/1.1 ");
-    p = put_bytes(p, code, codelen);
+    memcpy(p, code, codelen);
+    p += codelen;
     *p++ = ' ';
     p = put_bytes(p, reason, rlen);
     p = PUT_LIT(p, "\r\nServer: switchyard\r\nDate: ");

@@ -27,30 +27,6 @@ static inline void w_fail(sy_json_writer_t *w, int rc)
         w->err = rc;
 }
 
-/* Copy n bytes; up to 16 as two overlapping loads and stores of 4 or 8
- * bytes (member names, short values) rather than a call to memcpy. */
-static inline void copy_short(char *d, const char *s, size_t n)
-{
-    if (n >= 8 && n <= 16) {
-        uint64_t a, b;
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4 && n < 8) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else if (n > 16) {
-        memcpy(d, s, n);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            d[i] = s[i];
-    }
-}
-
 /* Append n bytes; the common case is one bounds check and a copy. */
 static inline void put(sy_json_writer_t *w, const char *p, size_t n)
 {
@@ -58,7 +34,7 @@ static inline void put(sy_json_writer_t *w, const char *p, size_t n)
     if (SY_UNLIKELY(w->err) || n == 0)
         return;
     if (SY_LIKELY(sy_buf_room(b) >= n && (b->max == 0 || b->len + n <= b->max))) {
-        copy_short(sy_buf_tail(b), p, n);
+        sy_copy_short(sy_buf_tail(b), p, n);
         b->len += n;
         return;
     }
@@ -93,7 +69,7 @@ static inline char *claim(sy_json_writer_t *w, size_t n)
 static inline size_t quoted_at(char *t, const char *p, size_t n, char tail)
 {
     t[0] = '"';
-    copy_short(t + 1, p, n);
+    sy_copy_short(t + 1, p, n);
     t[n + 1] = '"';
     if (tail == 0)
         return n + 2;
