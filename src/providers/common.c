@@ -8,9 +8,15 @@
 
 void sy_upstream_add_header(sy_arena_t *a, sy_upstream_req_t *r, const char *name, sy_str_t value)
 {
+    sy_upstream_add_header_ref(a, r, name, sy_str_dup(a, value));
+}
+
+void sy_upstream_add_header_ref(sy_arena_t *a, sy_upstream_req_t *r, const char *name,
+                                sy_str_t value)
+{
     sy_upstream_header_t *h = sy_arena_alloc(a, sizeof(*h));
-    h->name = sy_str_dup(a, sy_str_c(name));
-    h->value = sy_str_dup(a, value);
+    h->name = sy_str_c(name);
+    h->value = value;
     h->next = NULL;
     sy_upstream_header_t **pp = &r->headers;
     while (*pp)

@@ -501,8 +501,8 @@ static void set_target(sy_arena_t *a, const sy_provider_ctx_t *cx, const char *e
         out->path = sy_wire_join(a, base, sy_str(ep, n + 1));
         if (cx->api_key.len) {
             /* local servers (Ollama, llama.cpp, vLLM) often run keyless */
-            sy_upstream_add_header(a, out, "Authorization",
-                                   sy_wire_join(a, SY_STR("Bearer "), cx->api_key));
+            sy_upstream_add_header_ref(a, out, "Authorization",
+                                       sy_wire_join(a, SY_STR("Bearer "), cx->api_key));
         }
     }
 }
@@ -531,7 +531,7 @@ static int openai_encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir
     out->stream = req->stream;
     set_target(a, cx, "chat/completions", out);
     if (req->stream)
-        sy_upstream_add_header(a, out, "Accept", SY_STR("text/event-stream"));
+        sy_upstream_add_header_ref(a, out, "Accept", SY_STR("text/event-stream"));
     return SY_OK;
 }
 
@@ -546,7 +546,7 @@ static int openai_passthrough(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str
     out->stream = stream;
     set_target(a, cx, "chat/completions", out);
     if (stream)
-        sy_upstream_add_header(a, out, "Accept", SY_STR("text/event-stream"));
+        sy_upstream_add_header_ref(a, out, "Accept", SY_STR("text/event-stream"));
     return SY_OK;
 }
 

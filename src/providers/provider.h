@@ -68,8 +68,12 @@ typedef struct {
     bool stream; /* the response will be a stream */
 } sy_upstream_req_t;
 
-/* Add a header to an upstream request (name and value copied into a). */
+/* Add a header to an upstream request. The name is a literal (not copied);
+ * the value is copied into a, or, with _ref, kept as it is: it must live as
+ * long as the request (in a, or in the configuration). */
 void sy_upstream_add_header(sy_arena_t *a, sy_upstream_req_t *r, const char *name, sy_str_t value);
+void sy_upstream_add_header_ref(sy_arena_t *a, sy_upstream_req_t *r, const char *name,
+                                sy_str_t value);
 
 typedef struct sy_provider_vt {
     const char *kind;   /* "openai", "anthropic", "gemini", "bedrock" */
