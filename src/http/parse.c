@@ -556,6 +556,21 @@ static int content_length(scan_t *s, fields_t *f, sy_str_t v)
         return bad(s, "Content-Length and Transfer-Encoding together are not allowed");
     if (!s->response && f->has_cl)
         return bad(s, "duplicate Content-Length header");
+    if (v.len && v.len <= 18) {
+        /* The usual value, digits alone (below 10^18, so within INT64_MAX):
+         * what the list walk below gives for it, without the walk. */
+        uint64_t n = 0;
+        size_t k = 0;
+        for (; k < v.len && (unsigned)(unsigned char)v.p[k] - '0' < 10; k++)
+            n = n * 10 + (unsigned)(unsigned char)v.p[k] - '0';
+        if (k == v.len) {
+            if (f->has_cl && n != f->cl)
+                return bad(s, "conflicting Content-Length values");
+            f->has_cl = true;
+            f->cl = n;
+            return SY_OK;
+        }
+    }
     size_t i = 0;
     for (;;) {
         size_t j = i;
