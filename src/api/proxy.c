@@ -732,11 +732,13 @@ static void finish(proxy_t *p, int status)
         mr.cost_pico = cost;
     }
     sy_metrics_request(p->w->metrics, &mr);
+    sy_str_t cost_text = SY_STR_NULL;
     if (status < 400 && p->usage.has_output && !p->client_started && priced) {
-        /* written where the response head will read it (no copies) */
+        /* written where the response head will read it (no copies); the
+         * access line copies the same text */
         char *usd = sy_arena_alloc(p->req->arena, 32);
-        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-cost-usd"),
-                               sy_str(usd, sy_cost_fmt(usd, cost)));
+        cost_text = sy_str(usd, sy_cost_fmt(usd, cost));
+        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-cost-usd"), cost_text);
     }
     /* The route array is closed for the log and the record (which copy it)
      * and opened again after them. */
@@ -767,6 +769,7 @@ static void finish(proxy_t *p, int status)
         .ttft_ns = p->t_ttft ? p->t_ttft - p->t_start : 0,
         .usage = p->usage,
         .cost_pico = cost,
+        .cost_text = cost_text,
         .cost_known = priced && (p->usage.has_input || p->usage.has_output),
         .client_aborted = p->aborted,
         .usage_estimated = p->usage_estimated,
@@ -1625,7 +1628,12 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
                           const sy_frontdoor_vt_t *fd)
 {
     proxy_t *p = sy_arena_alloc(req->arena, sizeof(*p));
-    memset(p, 0, offsetof(proxy_t, need));
+    /* Zeroed but for the attempts (a third of the struct) and the needs: an
+     * attempt is zeroed by launch() when it starts, and until then only its
+     * admitting and active flags are read (attempt_end: both false, nothing
+     * to end) and its body buffer (initialised below). */
+    memset(p, 0, offsetof(proxy_t, att));
+    memset(&p->cur, 0, offsetof(proxy_t, need) - offsetof(proxy_t, cur));
     p->req = req;
     p->w = w;
     p->cfg = cfg;
@@ -1636,8 +1644,11 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     p->rc.cfg = &cfg->router;
     p->rc.rng = sy_route_rng();
     sy_buf_init(&p->tried, 1024);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        p->att[i].admitting = false;
+        p->att[i].active = false;
         sy_buf_init(&p->att[i].body, SY_PROXY_MAX_RESPONSE);
+    }
     sy_buf_init(&p->out, 4 * 1024 * 1024);
     sy_timer_init(&p->retry_timer, w->loop, retry_timer_cb, p);
     sy_timer_init(&p->hedge_timer, w->loop, hedge_timer_cb, p);

@@ -198,7 +198,10 @@ void sy_access_write(sy_access_log_t *l, const sy_access_entry_t *e)
     }
     if (e->cost_known) {
         n += LIT(t + n, ",\"cost_usd\":");
-        n += sy_cost_fmt(t + n, e->cost_pico);
+        if (e->cost_text.len && e->cost_text.len <= 32)
+            n += put_lit(t + n, e->cost_text.p, e->cost_text.len);
+        else
+            n += sy_cost_fmt(t + n, e->cost_pico);
     }
     if (e->client_aborted)
         n += LIT(t + n, ",\"client_aborted\":true");

@@ -36,6 +36,7 @@ typedef struct {
     uint64_t duration_ns, upstream_ns, ttft_ns;
     sy_ir_usage_t usage;
     uint64_t cost_pico;
+    sy_str_t cost_text;   /* sy_cost_fmt(cost_pico) when the caller has it already, or empty */
     bool cost_known;
     bool client_aborted;
     bool usage_estimated; /* the provider's usage never arrived: tokens estimated */
