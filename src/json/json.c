@@ -83,6 +83,15 @@ size_t sy_json_plain_prefix(const char *p, size_t n)
 {
     if (n == 0)
         return 0;
+#if defined(__SSE2__)
+    if (n < 16) {
+        /* A short text (a model name, a key): one test of a zero-padded
+         * copy, the NUL after it stopping the scan at n at the latest. */
+        char pad[16] = {0};
+        sy_copy_short(pad, p, n);
+        return (size_t)(scan_plain(pad, pad, pad + 16) - pad);
+    }
+#endif
     return (size_t)(scan_plain(p, p, p + n) - p);
 }
 

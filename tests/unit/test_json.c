@@ -957,7 +957,9 @@ static void test_members(void)
  * followed by 16 spaces): a string of random bytes (plain, quotes,
  * backslashes and escapes, control and non-ASCII bytes) ending at every
  * distance from the end, parsed, and walked as an object's member. The
- * three must agree on the outcome, the string and its flags.
+ * three must agree on the outcome, the string and its flags. Also
+ * sy_json_plain_prefix on every prefix of the string (under 16 bytes: a
+ * zero-padded copy) against the byte loop.
  */
 static void test_scan_tails(void)
 {
@@ -977,6 +979,15 @@ static void test_scan_tails(void)
             size_t pl = strlen(piece);
             memcpy(str + n, piece, pl);
             n += pl;
+        }
+        /* sy_json_plain_prefix (a zero-padded copy under 16 bytes) against
+         * the byte loop, for every length of the string's text */
+        for (size_t k = 0; k <= n; k++) {
+            size_t want = 0;
+            while (want < k && (unsigned char)str[want] >= 0x20 &&
+                   (unsigned char)str[want] < 0x80 && str[want] != '"' && str[want] != '\\')
+                want++;
+            mismatches += sy_json_plain_prefix(str, k) != want;
         }
         /* {"k":"<str>"} with 0..20 spaces before it (the string's end moves
          * through the last 16 bytes), and with 16 spaces after it */
