@@ -104,8 +104,24 @@ void sy_timer_stop(sy_timer_t *t)
 void sy_timer_start(sy_timer_t *t, uint64_t after_ms)
 {
     sy_loop_t *l = t->loop;
-    sy_timer_stop(t);
-    t->when = l->clock.ms + after_ms;
+    uint64_t when = l->clock.ms + after_ms;
+    if (t->heap_idx) {
+        /* Re-armed while pending (an I/O timeout pushed back on each read
+         * and write): its key changes where it stands, sifted down when
+         * later (the new seq makes an equal due time later too), up when
+         * earlier. Timers run in (when, seq) order, the same as after a
+         * stop and a start, without taking it out and putting it back. */
+        size_t i = t->heap_idx - 1;
+        bool later = when >= t->when;
+        t->when = when;
+        t->seq = l->timer_seq++;
+        if (later)
+            heap_down(l, i);
+        else
+            heap_up(l, i);
+        return;
+    }
+    t->when = when;
     t->seq = l->timer_seq++;
     if (l->heap_len == l->heap_cap) {
         l->heap_cap = l->heap_cap ? l->heap_cap * 2 : 64;

@@ -112,6 +112,68 @@ static void defer_never_cb(sy_defer_t *d)
     defer_count += 100;
 }
 
+/* Timers re-armed while pending (sy_timer_start on an active timer changes
+ * its key in place) run in the order a stop and a fresh start would give:
+ * ascending due time, and among equal due times the order of their last
+ * start. Random starts, re-starts (earlier, later, the same due time) and
+ * stops against a model of (due time, start order). */
+#define REARM_N 64
+static sy_timer_t rearm[REARM_N];
+static int rearm_fired[REARM_N], rearm_nfired;
+static void rearm_cb(sy_timer_t *t) { rearm_fired[rearm_nfired++] = (int)(intptr_t)t->data; }
+
+static void test_timer_rearm_order(void)
+{
+    for (int round = 0; round < 20; round++) {
+        sy_loop_t *l = sy_loop_new();
+        uint64_t t0 = sy_loop_now(l);
+        uint64_t due[REARM_N], order[REARM_N], seq = 0;
+        bool on[REARM_N];
+        srand((unsigned)round + 100);
+        for (int i = 0; i < REARM_N; i++) {
+            sy_timer_init(&rearm[i], l, rearm_cb, (void *)(intptr_t)i);
+            on[i] = false;
+        }
+        for (int op = 0; op < 600; op++) {
+            int i = rand() % REARM_N;
+            if (rand() % 5 == 0) {
+                sy_timer_stop(&rearm[i]);
+                on[i] = false;
+            } else {
+                uint64_t after = (uint64_t)(rand() % 6);
+                sy_timer_start(&rearm[i], after);
+                on[i] = true;
+                due[i] = t0 + after;
+                order[i] = seq++;
+            }
+        }
+        /* the model's order: by (due, start order) */
+        int want[REARM_N], nwant = 0;
+        for (int i = 0; i < REARM_N; i++)
+            if (on[i])
+                want[nwant++] = i;
+        for (int a = 1; a < nwant; a++)
+            for (int b = a; b > 0; b--) {
+                int x = want[b - 1], y = want[b];
+                if (due[x] < due[y] || (due[x] == due[y] && order[x] < order[y]))
+                    break;
+                want[b - 1] = y;
+                want[b] = x;
+            }
+        sy_timer_t stop;
+        sy_timer_init(&stop, l, stop_loop_cb, NULL);
+        sy_timer_start(&stop, 20);
+        rearm_nfired = 0;
+        sy_loop_run(l);
+        CHECK_INT(rearm_nfired, nwant);
+        int same = 0;
+        for (int k = 0; k < nwant && k < rearm_nfired; k++)
+            same += rearm_fired[k] == want[k];
+        CHECK_INT(same, nwant);
+        sy_loop_free(l);
+    }
+}
+
 static void test_defer(void)
 {
     sy_loop_t *l = sy_loop_new();
@@ -346,6 +408,7 @@ int main(void)
 {
     RUN(test_timer_order);
     RUN(test_timer_heap_fires_in_order);
+    RUN(test_timer_rearm_order);
     RUN(test_defer);
     RUN(test_defer_cancel_in_batch);
     RUN(test_io_pipe);
