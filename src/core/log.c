@@ -102,7 +102,7 @@ size_t sy_log_esc_to(char *out, size_t max, const char *s, size_t len)
      * or ignores: it gave max bytes). */
     if (len < 16 && max >= 16) {
         char pad[16] = {0};
-        memcpy(pad, s, len);
+        sy_copy_short(pad, s, len);
         if ((esc_mask16(pad) & ((1u << len) - 1)) == 0) {
             _mm_storeu_si128((__m128i *)(void *)out,
                              _mm_loadu_si128((const __m128i *)(const void *)pad));

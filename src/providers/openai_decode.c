@@ -224,58 +224,58 @@ static inline void rd_ws(usage_rd_t *r)
 
 /* The keys OpenAI writes in a usage object and its details objects, each
  * with its closing quote: a key that is one of them ends there, without the
- * scan for its end (the scan would stop at the same quote: they are plain). */
-#define KEY_IS(p, n, lit) ((n) >= sizeof(lit) - 1 && memcmp((p), lit, sizeof(lit) - 1) == 0)
-static size_t known_key(const char *p, size_t n)
+ * scan for its end (the scan would stop at the same quote: they are plain),
+ * and *uk and *dk are what usage_key and details_key below say of it (the
+ * count it names in a usage object; the details count it names, or -1). */
+#define KEY(lit, u, d)                                                                             \
+    do {                                                                                           \
+        if (n >= sizeof(lit) - 1 && memcmp(p, lit, sizeof(lit) - 1) == 0) {                       \
+            *uk = (u);                                                                             \
+            *dk = (d);                                                                             \
+            return sizeof(lit) - 2;                                                                \
+        }                                                                                          \
+    } while (0)
+static size_t known_key(const char *p, size_t n, int *uk, int *dk)
 {
     if (n == 0)
         return 0;
     switch (*p) {
     case 'p':
-        if (KEY_IS(p, n, "prompt_tokens\""))
-            return 13;
-        if (KEY_IS(p, n, "prompt_tokens_details\""))
-            return 21;
+        KEY("prompt_tokens\"", SY_OPENAI_PROMPT, -1);
+        KEY("prompt_tokens_details\"", SY_OPENAI_NCOUNTS, -1);
         break;
     case 'c':
-        if (KEY_IS(p, n, "completion_tokens\""))
-            return 17;
-        if (KEY_IS(p, n, "completion_tokens_details\""))
-            return 25;
-        if (KEY_IS(p, n, "cached_tokens\""))
-            return 13;
+        KEY("completion_tokens\"", SY_OPENAI_COMPLETION, -1);
+        KEY("completion_tokens_details\"", SY_OPENAI_NCOUNTS + 1, -1);
+        KEY("cached_tokens\"", -1, SY_OPENAI_CACHED);
         break;
     case 't':
-        if (KEY_IS(p, n, "total_tokens\""))
-            return 12;
+        KEY("total_tokens\"", SY_OPENAI_TOTAL, -1);
         break;
     case 'a':
-        if (KEY_IS(p, n, "audio_tokens\""))
-            return 12;
-        if (KEY_IS(p, n, "accepted_prediction_tokens\""))
-            return 26;
+        KEY("audio_tokens\"", -1, -1);
+        KEY("accepted_prediction_tokens\"", -1, -1);
         break;
     case 'r':
-        if (KEY_IS(p, n, "reasoning_tokens\""))
-            return 16;
-        if (KEY_IS(p, n, "rejected_prediction_tokens\""))
-            return 26;
+        KEY("reasoning_tokens\"", -1, SY_OPENAI_REASONING);
+        KEY("rejected_prediction_tokens\"", -1, -1);
         break;
     default:
         break;
     }
     return 0;
 }
-#undef KEY_IS
+#undef KEY
 
 /* A key at r->p (its opening quote) of printable ASCII without '"' or
  * '\\' (the parser's own vectorised scan finds its end), which the parser
- * would take as it is. */
-static int rd_key(usage_rd_t *r, sy_str_t *key)
+ * would take as it is. *known: one of known_key's, with *uk and *dk set. */
+static int rd_key(usage_rd_t *r, sy_str_t *key, bool *known, int *uk, int *dk)
 {
     const char *s = ++r->p;
-    size_t known = known_key(s, (size_t)(r->end - s));
-    r->p += known ? known : sy_json_plain_prefix(s, (size_t)(r->end - s));
+    size_t len = known_key(s, (size_t)(r->end - s), uk, dk);
+    *known = len != 0;
+    r->p += len ? len : sy_json_plain_prefix(s, (size_t)(r->end - s));
     if (r->p == r->end || *r->p != '"')
         return SY_EAGAIN;
     *key = sy_str(s, (size_t)(r->p - s));
@@ -443,7 +443,9 @@ static int rd_object(usage_rd_t *r, int detail)
     }
     for (;;) {
         sy_str_t key;
-        if (r->p == r->end || *r->p != '"' || rd_key(r, &key) != SY_OK)
+        bool known;
+        int uk = -1, dk = -1;
+        if (r->p == r->end || *r->p != '"' || rd_key(r, &key, &known, &uk, &dk) != SY_OK)
             return SY_EAGAIN;
         rd_ws(r);
         if (r->p == r->end || *r->p != ':')
@@ -452,7 +454,8 @@ static int rd_object(usage_rd_t *r, int detail)
         rd_ws(r);
         if (r->p == r->end)
             return SY_EAGAIN;
-        int k = detail < 0 ? usage_key(key) : details_key(key, detail);
+        int k = known ? (detail < 0 ? uk : dk == detail ? detail : -1)
+                      : detail < 0 ? usage_key(key) : details_key(key, detail);
         if (!rd_first(r, k))
             return SY_EAGAIN;
         int rc;
