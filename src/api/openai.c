@@ -408,6 +408,19 @@ static void path_cat(char *dst, size_t cap, const char *a, const char *b)
     dst[na + nb] = '\0';
 }
 
+/* "messages[i]" into mp, the base of a message's field paths: built where
+ * a path is used (an error, a content that is not a string, tool calls),
+ * not for every message. */
+static const char *msg_path(char *mp, size_t cap, size_t i)
+{
+    char num[24];
+    size_t nl = sy_fmt_u64(num, i);
+    num[nl] = ']';
+    num[nl + 1] = '\0';
+    path_cat(mp, cap, "messages[", num);
+    return mp;
+}
+
 static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
 {
     sy_arena_t *a = p->a;
@@ -424,18 +437,13 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
     for (size_t i = 0; i < n; i++) {
         const sy_json_t *m = sy_json_index(msgs, i);
         char mp[64], fp[128];
-        char num[24];
-        size_t nl = sy_fmt_u64(num, i);
-        num[nl] = ']';
-        num[nl + 1] = '\0';
-        path_cat(mp, sizeof(mp), "messages[", num);
         if (!sy_json_is(m, SY_JSON_OBJECT))
-            return bad_type(p, mp, "an object", m);
+            return bad_type(p, msg_path(mp, sizeof(mp), i), "an object", m);
         msg_fields_t mf;
         msg_fields(m, &mf);
         const sy_json_t *role = mf.role;
         if (!present(role) || role->type != SY_JSON_STRING) {
-            path_cat(fp, sizeof(fp), mp, ".role");
+            path_cat(fp, sizeof(fp), msg_path(mp, sizeof(mp), i), ".role");
             return present(role) ? bad_type(p, fp, "a string", role) : missing(p, fp);
         }
         sy_str_t rs = role->u.str;
@@ -445,11 +453,11 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
         if (present(content) && content->type == SY_JSON_STRING)
             fp[0] = '\0';
         else
-            path_cat(fp, sizeof(fp), mp, ".content");
+            path_cat(fp, sizeof(fp), msg_path(mp, sizeof(mp), i), ".content");
         sy_str_t name = SY_STR_NULL;
         if (present(mf.name) && mf.name->type != SY_JSON_STRING) {
             char np[128];
-            path_cat(np, sizeof(np), mp, ".name");
+            path_cat(np, sizeof(np), msg_path(mp, sizeof(mp), i), ".name");
             return bad_type(p, np, "a string", mf.name);
         }
         if (present(mf.name))
@@ -479,12 +487,12 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
                 parse_content(p, content, fp, ALLOW_TEXT | ALLOW_REFUSAL, parts, &np_) != SY_OK)
                 return SY_EINVAL;
             const sy_json_t *tcs = mf.tool_calls;
-            if (present(tcs) && parse_tool_calls(p, tcs, mp, parts, &np_) != SY_OK)
+            if (present(tcs) && parse_tool_calls(p, tcs, msg_path(mp, sizeof(mp), i), parts, &np_) != SY_OK)
                 return SY_EINVAL;
             im->role = SY_IR_ASSISTANT;
         } else if (sy_str_eq_c(rs, "tool")) {
             char ip[128];
-            sy_snprintf(ip, sizeof(ip), "%s.tool_call_id", mp);
+            sy_snprintf(ip, sizeof(ip), "%s.tool_call_id", msg_path(mp, sizeof(mp), i));
             const sy_json_t *id = mf.tool_call_id;
             if (!present(id))
                 return missing(p, ip);
@@ -519,12 +527,12 @@ static int parse_messages(pctx_t *p, const sy_json_t *msgs, sy_ir_request_t *r)
             return perr(p,
                         "Invalid value for '%s.role': 'function' messages are deprecated and not "
                         "supported by this gateway; use 'tool' messages.",
-                        mp);
+                        msg_path(mp, sizeof(mp), i));
         } else {
             return perr(p,
                         "Invalid value for '%s.role': '%.*s'. Supported values are: 'system', "
                         "'assistant', 'user', 'function', 'tool', and 'developer'.",
-                        mp, SY_STR_FMT(rs));
+                        msg_path(mp, sizeof(mp), i), SY_STR_FMT(rs));
         }
         im->parts = parts;
         im->nparts = np_;
