@@ -77,6 +77,8 @@ for t in tests/e2e/test_*.py; do
     [ -e "$t" ] || continue
     run_step "e2e/$(basename "$t" .py)" timeout 600 python3 "$t"
 done
+# The audit trail's acceptance once more on the append-only audit file.
+run_step "e2e/test_audit-file" env SY_AUDIT_STORE=file timeout 600 python3 tests/e2e/test_audit.py
 for t in tests/e2e/*.test.mjs; do
     [ -e "$t" ] || continue
     run_step "e2e/$(basename "$t" .test.mjs)" timeout 600 node --test "$t"

@@ -75,15 +75,16 @@ int sy_audit_start(const sy_config_t *c, char *err, size_t errsz)
         snprintf(err, errsz, "the audit log is already running");
         return SY_ERR;
     }
+    const sy_config_store_t *store_cfg = sy_config_audit_store(c);
     char dbpath[4096], keypath[4096];
-    if (sy_config_resolve_path(c, c->store.path, dbpath, sizeof(dbpath)) != SY_OK ||
+    if (sy_config_resolve_path(c, store_cfg->path, dbpath, sizeof(dbpath)) != SY_OK ||
         sy_config_resolve_path(c, c->audit.signing_key_file, keypath, sizeof(keypath)) != SY_OK) {
         snprintf(err, errsz, "audit: a path is too long");
         return SY_ERR;
     }
     sy_store_opts_t so = {.readonly = false,
                           .sync_full = c->audit.synchronous == SY_CONFIG_AUDIT_SYNC_FULL};
-    sy_store_t *store = sy_store_open(&c->store, dbpath, &so, err, errsz);
+    sy_store_t *store = sy_store_open(store_cfg, dbpath, &so, err, errsz);
     if (store == NULL)
         return SY_ERR;
     bool created = false;
@@ -95,9 +96,9 @@ int sy_audit_start(const sy_config_t *c, char *err, size_t errsz)
     audit_t *a = sy_calloc(1, sizeof(*a));
     a->cfg = c->audit;
     a->cfg.signing_key_file = SY_STR(""); /* a view into c: keypath holds it */
-    a->store_url = sy_malloc(c->store.url.len + 1);
-    memcpy(a->store_url, c->store.url.p, c->store.url.len);
-    a->store_url[c->store.url.len] = '\0';
+    a->store_url = sy_malloc(store_cfg->url.len + 1);
+    memcpy(a->store_url, store_cfg->url.p, store_cfg->url.len);
+    a->store_url[store_cfg->url.len] = '\0';
     a->keypath = sy_strdup(keypath);
     atomic_init(&a->content, (uint32_t)c->audit.content);
     atomic_init(&a->max_content, c->audit.max_content_bytes);
@@ -131,7 +132,7 @@ int sy_audit_start(const sy_config_t *c, char *err, size_t errsz)
     sy_info("audit log open",
             "\"store\":\"%s\",\"records\":%llu,\"key_id\":\"%s\",\"public_key\":\"%s\","
             "\"flush_interval_ms\":%llu",
-            c->store.kind == SY_CONFIG_STORE_SQLITE ? dbpath : "postgres",
+            store_cfg->kind == SY_CONFIG_STORE_POSTGRES ? "postgres" : dbpath,
             (unsigned long long)sy_audit_log_size(a->log), kid, pubhex,
             (unsigned long long)c->audit.flush_interval_ms);
     sy_writer_opts_t wo = {
@@ -198,13 +199,14 @@ void sy_audit_reload(const sy_config_t *c)
         return;
     }
     char esc1[4200], esc2[4200];
-    if (!sy_str_eq(c->store.url, sy_str_c(a->store_url))) {
+    const sy_config_store_t *store_cfg = sy_config_audit_store(c);
+    if (!sy_str_eq(store_cfg->url, sy_str_c(a->store_url))) {
         sy_buf_t run, req;
         sy_buf_init(&run, 0);
         sy_buf_init(&req, 0);
         store_shown(sy_str_c(a->store_url), &run);
-        store_shown(c->store.url, &req);
-        refuse("store", sy_buf_ptr(&run), sy_buf_ptr(&req));
+        store_shown(store_cfg->url, &req);
+        refuse(c->audit.store.url.len ? "audit.store" : "store", sy_buf_ptr(&run), sy_buf_ptr(&req));
         sy_buf_free(&run);
         sy_buf_free(&req);
     }

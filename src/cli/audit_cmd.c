@@ -21,9 +21,10 @@ static const char audit_usage[] =
     "         (JSON; docs/internals/audit.md shows how to check it by hand)\n"
     "summary  totals of the records: count, cost and tokens, by model and provider\n"
     "\n"
-    "  -c, --config FILE    take the store (sqlite:FILE or postgres://...) and signing key\n"
+    "  -c, --config FILE    take the store (audit.store, else store: file:FILE,\n"
+    "                       sqlite:FILE or postgres://...) and signing key\n"
     "                       from this configuration\n"
-    "  --db PATH            a SQLite audit database (instead of -c)\n"
+    "  --db PATH            an audit file (file:) or SQLite audit database (instead of -c)\n"
     "  --public-key FILE    the log's public key (PEM or 64 hex digits); by default the\n"
     "                       public half of audit.signing_key_file from -c\n";
 
@@ -37,7 +38,8 @@ static int open_store(const audit_opts_t *o, sy_config_t **cfg_out, sy_store_t *
     sy_store_opts_t so = {.readonly = true};
     *cfg_out = NULL;
     if (o->db) {
-        *out = sy_store_sqlite_open(o->db, &so, err, sizeof(err));
+        *out = sy_store_file_sniff(o->db) ? sy_store_file_open(o->db, &so, err, sizeof(err))
+                                          : sy_store_sqlite_open(o->db, &so, err, sizeof(err));
     } else {
         char *cerr = NULL;
         sy_config_t *c = sy_config_load(o->config, &cerr);
@@ -47,12 +49,13 @@ static int open_store(const audit_opts_t *o, sy_config_t **cfg_out, sy_store_t *
             return 1;
         }
         char path[4096];
-        if (sy_config_resolve_path(c, c->store.path, path, sizeof(path)) != SY_OK) {
+        const sy_config_store_t *sc = sy_config_audit_store(c);
+        if (sy_config_resolve_path(c, sc->path, path, sizeof(path)) != SY_OK) {
             fprintf(stderr, "switchyard audit: the store path is too long\n");
             sy_config_unref(c);
             return 1;
         }
-        *out = sy_store_open(&c->store, path, &so, err, sizeof(err));
+        *out = sy_store_open(sc, path, &so, err, sizeof(err));
         *cfg_out = c;
     }
     if (*out == NULL) {

@@ -239,12 +239,13 @@ typedef struct {
 typedef enum {
     SY_CONFIG_STORE_SQLITE,
     SY_CONFIG_STORE_POSTGRES,
+    SY_CONFIG_STORE_FILE, /* audit.store only: the audit log as an append-only file */
 } sy_config_store_kind_t;
 
 typedef struct {
     sy_str_t url;
     int kind;      /* sy_config_store_kind_t */
-    sy_str_t path; /* SQLite: the file part of the URL, as written */
+    sy_str_t path; /* SQLite and file: the file part of the URL, as written */
 } sy_config_store_t;
 
 /* `audit.content`: how much of a request's content its audit record keeps. */
@@ -273,6 +274,7 @@ typedef struct {
     uint64_t checkpoint_interval_ms;
     sy_str_t signing_key_file; /* relative to the configuration file's directory */
     int synchronous;           /* sy_config_audit_sync_t */
+    sy_config_store_t store;   /* url empty: the top-level `store` */
 } sy_config_audit_t;
 
 /* `admin`: the admin API. An empty master key turns the admin API and
@@ -640,6 +642,10 @@ int sy_config_link_gateway(sy_cfg_ctx_t *cx, sy_config_t *c);
 /* Store and audit sections (config/store.c). */
 int sy_config_parse_store(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path, void *field);
 void sy_config_format_store(const void *field, sy_buf_t *out, bool redact);
+int sy_config_parse_audit_store(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                                void *field);
+/* Where the audit log is kept: audit.store when set, else the top-level store. */
+const sy_config_store_t *sy_config_audit_store(const sy_config_t *c);
 extern const sy_cfg_section_t sy_config_audit_section;
 /* Admin, counters and governance sections (config/governance.c). */
 extern const sy_cfg_section_t sy_config_admin_section;

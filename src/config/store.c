@@ -1,9 +1,11 @@
 /*
  * store.c - the `store` and `audit` sections of the configuration.
  *
- * `store` is one URL naming where the background writer keeps records:
+ * `store` is one URL naming where the background writers keep records:
  * "sqlite:PATH" (the default, a file beside the configuration) or
- * "postgres://user:password@host/db". `audit` is a table of settings for the
+ * "postgres://user:password@host/db". `audit.store` may put the audit log
+ * elsewhere, including "file:PATH" (an append-only file, store/file.c),
+ * which holds nothing but the audit log. `audit` is a table of settings for the
  * tamper-evident decision log; what each one means is in README.md and
  * docs/internals/audit.md.
  */
@@ -23,23 +25,39 @@
 
 /* ---- store ---- */
 
-static int store_from(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, sy_str_t s,
-                      sy_config_store_t *out)
+/* A store named by a file: "SCHEME:FILE" (also spelled "SCHEME://FILE"). */
+static int store_file(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, sy_str_t s,
+                      size_t scheme_len, int kind, const char *example, sy_config_store_t *out)
 {
-    if (sy_str_starts_with(s, SY_STR("sqlite:"))) {
-        sy_str_t file = sy_str_sub(s, 7, s.len);
-        /* sqlite:///abs/path and sqlite://rel are common spellings elsewhere */
-        if (sy_str_starts_with(file, SY_STR("//")))
-            file = sy_str_sub(file, 2, file.len);
-        if (file.len == 0) {
-            sy_cfg_error(cx, n, path, "sqlite: needs a file name, as in sqlite:switchyard.db");
+    sy_str_t file = sy_str_sub(s, scheme_len, s.len);
+    /* sqlite:///abs/path and sqlite://rel are common spellings elsewhere */
+    if (sy_str_starts_with(file, SY_STR("//")))
+        file = sy_str_sub(file, 2, file.len);
+    if (file.len == 0) {
+        sy_cfg_error(cx, n, path, "%.*s needs a file name, as in %s", (int)scheme_len, s.p,
+                     example);
+        return SY_EINVAL;
+    }
+    out->kind = kind;
+    out->url = sy_str_dup(cx->arena, s);
+    out->path = sy_str_dup(cx->arena, file);
+    return SY_OK;
+}
+
+static int store_from(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *path, sy_str_t s,
+                      bool audit, sy_config_store_t *out)
+{
+    if (sy_str_starts_with(s, SY_STR("file:"))) {
+        if (!audit) {
+            sy_cfg_error(cx, n, path,
+                         "file: holds only the audit log: set it as audit.store, and keep store "
+                         "as sqlite:FILE or postgres://... for keys, teams and spend");
             return SY_EINVAL;
         }
-        out->kind = SY_CONFIG_STORE_SQLITE;
-        out->url = sy_str_dup(cx->arena, s);
-        out->path = sy_str_dup(cx->arena, file);
-        return SY_OK;
+        return store_file(cx, n, path, s, 5, SY_CONFIG_STORE_FILE, "file:audit.log", out);
     }
+    if (sy_str_starts_with(s, SY_STR("sqlite:")))
+        return store_file(cx, n, path, s, 7, SY_CONFIG_STORE_SQLITE, "sqlite:switchyard.db", out);
     if (sy_str_starts_with(s, SY_STR("postgres://")) ||
         sy_str_starts_with(s, SY_STR("postgresql://"))) {
         out->kind = SY_CONFIG_STORE_POSTGRES;
@@ -47,8 +65,8 @@ static int store_from(sy_cfg_ctx_t *cx, const sy_yaml_node_t *n, const char *pat
         out->path = SY_STR("");
         return SY_OK;
     }
-    sy_cfg_error(cx, n, path,
-                 "expected sqlite:FILE or postgres://USER@HOST/DB, got %s", sy_cfg_shown(cx, n));
+    sy_cfg_error(cx, n, path, "expected sqlite:FILE%s or postgres://USER@HOST/DB, got %s",
+                 audit ? ", file:FILE" : "", sy_cfg_shown(cx, n));
     return SY_EINVAL;
 }
 
@@ -56,7 +74,7 @@ int sy_config_parse_store(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char 
 {
     sy_config_store_t *out = field;
     if (v == NULL)
-        return store_from(cx, NULL, path, SY_STR(SY_CONFIG_DEFAULT_STORE), out);
+        return store_from(cx, NULL, path, SY_STR(SY_CONFIG_DEFAULT_STORE), false, out);
     if (v->invalid)
         return SY_EINVAL;
     if (v->kind != SY_YAML_SCALAR || v->is_null) {
@@ -64,7 +82,35 @@ int sy_config_parse_store(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char 
                      sy_cfg_shown(cx, v));
         return SY_EINVAL;
     }
-    return store_from(cx, v, path, sy_str_trim(v->str), out);
+    return store_from(cx, v, path, sy_str_trim(v->str), false, out);
+}
+
+int sy_config_parse_audit_store(sy_cfg_ctx_t *cx, const sy_yaml_node_t *v, const char *path,
+                                void *field)
+{
+    sy_config_store_t *out = field;
+    memset(out, 0, sizeof(*out));
+    out->url = SY_STR("");
+    out->path = SY_STR("");
+    if (v == NULL || v->is_null)
+        return SY_OK; /* the top-level store */
+    if (v->invalid)
+        return SY_EINVAL;
+    if (v->kind != SY_YAML_SCALAR) {
+        sy_cfg_error(cx, v, path,
+                     "expected file:FILE, sqlite:FILE or postgres://USER@HOST/DB, got %s",
+                     sy_cfg_shown(cx, v));
+        return SY_EINVAL;
+    }
+    sy_str_t s = sy_str_trim(v->str);
+    if (s.len == 0)
+        return SY_OK;
+    return store_from(cx, v, path, s, true, out);
+}
+
+const sy_config_store_t *sy_config_audit_store(const sy_config_t *c)
+{
+    return c->audit.store.url.len ? &c->audit.store : &c->store;
 }
 
 void sy_config_format_store(const void *field, sy_buf_t *out, bool redact)
@@ -144,6 +190,11 @@ static const sy_cfg_field_t audit_fields[] = {
      .offset = offsetof(sy_config_audit_t, synchronous),
      .names = audit_sync_names,
      .def = SY_CONFIG_AUDIT_SYNC_FULL},
+    {.key = "store",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_config_audit_t, store),
+     .parse = sy_config_parse_audit_store,
+     .format = sy_config_format_store},
 };
 
 const sy_cfg_section_t sy_config_audit_section = {"audit", audit_fields,

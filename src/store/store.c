@@ -1,5 +1,5 @@
 /*
- * store.c - choosing a store backend from the `store` URL.
+ * store.c - choosing a store backend from the `store` (or `audit.store`) URL.
  */
 #include "store/store.h"
 
@@ -11,6 +11,8 @@ sy_store_t *sy_store_open(const sy_config_store_t *cfg, const char *path,
     switch (cfg->kind) {
     case SY_CONFIG_STORE_SQLITE:
         return sy_store_sqlite_open(path, opts, err, errsz);
+    case SY_CONFIG_STORE_FILE:
+        return sy_store_file_open(path, opts, err, errsz);
     case SY_CONFIG_STORE_POSTGRES: {
         char url[2048];
         snprintf(url, sizeof(url), "%.*s", SY_STR_FMT(cfg->url));

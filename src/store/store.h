@@ -1,8 +1,9 @@
 /*
  * store.h - where the background writer keeps the audit log: one small
- * interface, SQLite and PostgreSQL behind it.
+ * interface, SQLite, PostgreSQL and an append-only file (file.c) behind it.
  *
- * The log is three tables (docs/internals/audit.md):
+ * In SQLite and PostgreSQL the log is three tables (docs/internals/audit.md;
+ * the file store keeps the same things as frames, see file.c):
  *   audit_records      seq (leaf index, 0..n-1), request_id, time_ms,
  *                      leaf (SHA-256 leaf hash, 32 bytes), record (the
  *                      canonical JSON that was hashed)
@@ -135,6 +136,10 @@ sy_store_t *sy_store_sqlite_open(const char *path, const sy_store_opts_t *opts, 
                                  size_t errsz);
 sy_store_t *sy_store_postgres_open(const char *url, const sy_store_opts_t *opts, char *err,
                                    size_t errsz);
+sy_store_t *sy_store_file_open(const char *path, const sy_store_opts_t *opts, char *err,
+                               size_t errsz);
+/* Whether the file at path begins as an audit file (file.c) does. */
+bool sy_store_file_sniff(const char *path);
 
 static inline void sy_store_close(sy_store_t *s)
 {

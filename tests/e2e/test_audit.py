@@ -1,4 +1,6 @@
-"""End-to-end acceptance of the audit trail (switchyard serve + sim, SQLite).
+"""End-to-end acceptance of the audit trail (switchyard serve + sim), on the
+SQLite store or, with SY_AUDIT_STORE=file, on the append-only audit file
+(audit.store: file:audit.log; tests/run.sh runs both).
 
 1. Requests of every kind (OpenAI and Anthropic front doors, streamed and
    whole, an unknown model, a malformed body) each get one record whose
@@ -14,6 +16,9 @@
    than the durability window (audit.flush_interval + one batch commit, see
    README) before the kill has its record; the log verifies and grows on, and
    the records left uncovered by the kill get a checkpoint at restart.
+6. (audit file) a batch cut short at the end of the file, as a crash during
+   its write leaves it: the restarted gateway moves those bytes aside, says so
+   in its log, and the log verifies and grows on.
 """
 import hashlib
 import json
@@ -21,6 +26,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,9 @@ FLUSH_MS = 100
 # worst case is read from switchyard_audit_write_lag_max_seconds and checked
 # against the same bound.
 WINDOW_S = (FLUSH_MS + 400) / 1000.0
+
+FILE = os.environ.get("SY_AUDIT_STORE") == "file"
+LOGNAME = "audit.log" if FILE else "audit.db"
 
 sim = Server(["sim", "--listen", "127.0.0.1:{port}"])
 
@@ -63,7 +72,8 @@ audit:
   flush_interval: %dms
   checkpoint_records: 50
   checkpoint_interval: 300ms
-""" % (KEY, s, s, db or "audit.db", key or "audit-signing.key", FLUSH_MS)
+""" % (KEY, s, s, "gov.db" if FILE else (db or "audit.db"), key or "audit-signing.key", FLUSH_MS) + (
+        "  store: file:%s\n" % (db or "audit.log") if FILE else "")
 
 
 def started(srv):
@@ -105,12 +115,104 @@ def run(*args, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
+def crc32c(data, crc=0):
+    """CRC-32C (Castagnoli), the audit file's frame checksum."""
+    if not hasattr(crc32c, "table"):
+        t = []
+        for i in range(256):
+            c = i
+            for _ in range(8):
+                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+            t.append(c)
+        crc32c.table = t
+    t = crc32c.table
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def frames(path):
+    """The audit file's frames: (offset, type, payload), read as docs/internals/audit.md says."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"SYAUDIT1", data[:8]
+    out, off = [], 16
+    while off + 24 <= len(data):
+        magic, typ, n, crc, _ = struct.unpack_from("<IIQII", data, off)
+        if magic != 0x52465953 or off + 24 + n > len(data):
+            break
+        out.append((off, typ, data[off + 24:off + 24 + n]))
+        off += 24 + n
+    return out
+
+
+def file_batches(path):
+    """(first seq, rows [(request id, record)], checkpoint tree size or None) per batch frame."""
+    for _, typ, p in frames(path):
+        if typ != 1:
+            continue
+        first, n, flen, has_cp = struct.unpack_from("<QIII", p, 0)
+        q = 24 + flen
+        cp = None
+        if has_cp:
+            cp = struct.unpack_from("<Q", p, q)[0]
+            q += 8 + 32 + 8 + 16 + 64
+        rows = []
+        for _ in range(n):
+            rl, cl = struct.unpack_from("<II", p, q + 40)
+            q += 48
+            rows.append((p[q:q + rl].decode(), p[q + rl:q + rl + cl].decode()))
+            q += rl + cl
+        yield first, rows, cp
+
+
 def records(db):
+    if FILE:
+        out = {}
+        for first, rows, _ in file_batches(db):
+            for i, (rid, rec) in enumerate(rows):
+                out[rid] = (first + i, rec)
+        return out
     c = sqlite3.connect(db)
     try:
         return {r[0]: (r[1], r[2]) for r in c.execute("SELECT request_id, seq, record FROM audit_records")}
     finally:
         c.close()
+
+
+def last_checkpoint(db):
+    if FILE:
+        return max([cp for _, _, cp in file_batches(db) if cp is not None], default=None)
+    c = sqlite3.connect(db)
+    try:
+        return c.execute("SELECT max(tree_size) FROM audit_checkpoints").fetchone()[0]
+    finally:
+        c.close()
+
+
+def tamper(db, seq, old, new):
+    """Record seq's text changed from old to new (same length); in the audit
+    file the frame's CRC is made to match, as a forger would."""
+    if not FILE:
+        c = sqlite3.connect(db)
+        c.execute("UPDATE audit_records SET record = ? WHERE seq = ?", (new, seq))
+        c.commit()
+        c.close()
+        return
+    with open(db, "rb") as f:
+        data = bytearray(f.read())
+    for off, typ, p in frames(db):
+        i = p.find(old.encode())
+        if typ == 1 and i >= 0:
+            start = off + 24 + i
+            data[start:start + len(old.encode())] = new.encode()
+            n = len(p)
+            crc = crc32c(bytes(data[off + 24:off + 24 + n]), crc32c(bytes(data[off + 4:off + 16])))
+            struct.pack_into("<I", data, off + 16, crc)
+            break
+    with open(db, "wb") as f:
+        f.write(data)
 
 
 def metric(port, name):
@@ -134,7 +236,7 @@ def post_get(port, path):
 
 gw = started(Server(["serve", "-c", "{config}"], gateway_config()))
 cfg = gw.config_path
-db = os.path.join(gw.tmp, "audit.db")
+db = os.path.join(gw.tmp, LOGNAME)
 check("the signing key is created 0600 with its public half beside it",
       os.path.exists(os.path.join(gw.tmp, "audit-signing.key"))
       and (os.stat(os.path.join(gw.tmp, "audit-signing.key")).st_mode & 0o777) == 0o600
@@ -199,16 +301,13 @@ rc, out, err = run("verify", "--db", db)
 check("audit verify refuses to trust the database's own key", rc == 2 and "--public-key" in err, err)
 
 tdir = tempfile.mkdtemp(prefix="sy-audit-tamper-")
-tdb = os.path.join(tdir, "audit.db")
+tdb = os.path.join(tdir, LOGNAME)
 shutil.copy(db, tdb)
 victim_id = sent[17][0]
 victim_seq, victim_rec = recs[victim_id]
 i = victim_rec.index('"duration_us":') + len('"duration_us":')
 flipped = victim_rec[:i] + ("1" if victim_rec[i] != "1" else "2") + victim_rec[i + 1:]
-c = sqlite3.connect(tdb)
-c.execute("UPDATE audit_records SET record = ? WHERE seq = ?", (flipped, victim_seq))
-c.commit()
-c.close()
+tamper(tdb, victim_seq, victim_rec, flipped)
 rc, out, err = run("verify", "--db", tdb, "--public-key", pub)
 check("one changed byte: verify fails and names that record by id and index",
       rc == 1 and victim_id in out and ("index %d" % victim_seq) in out, out + err)
@@ -258,7 +357,7 @@ check("audit summary totals equal the sum of the records' costs",
 # ---- 5. kill -9 under load ----
 
 gw = started(Server(["serve", "-c", "{config}"], gateway_config()))
-db2 = os.path.join(gw.tmp, "audit.db")
+db2 = os.path.join(gw.tmp, LOGNAME)
 completed = []  # (request id, monotonic completion time)
 lock = threading.Lock()
 stop = threading.Event()
@@ -325,9 +424,7 @@ check("kill -9: every response completed more than %.0f ms before the kill has i
 seqs = sorted(s for s, _ in after.values())
 check("records after the crash are whole and numbered without gaps", seqs == list(range(len(seqs))),
       seqs[-5:])
-c = sqlite3.connect(db2)
-last_cp = c.execute("SELECT max(tree_size) FROM audit_checkpoints").fetchone()[0]
-c.close()
+last_cp = last_checkpoint(db2)
 check("the restart signs a checkpoint over the records the kill left uncovered", last_cp == len(after),
       (last_cp, len(after)))
 n_before = len(after)
@@ -343,6 +440,34 @@ check("the log continues after the restart", len(after2) == n_before + 20 and se
 rc, out, err = run("verify", "--db", db2, "--public-key", os.path.join(gw.tmp, "audit-signing.key.pub"))
 check("the log verifies after kill -9 and restart, fully covered",
       rc == 0 and ("ok: %d records" % len(after2)) in out and "not covered" not in out, out + err)
+
+# ---- 6. (audit file) a batch cut short by a crash ----
+
+if FILE:
+    last = frames(db2)[-1]
+    with open(db2, "rb") as f:
+        data = f.read()
+    cut = last[0] + 24 + len(last[2]) // 2
+    with open(db2, "wb") as f:
+        f.write(data[:cut])
+    kept = len(records(db2))
+    rc, out, err = run("verify", "--db", db2, "--public-key", os.path.join(gw.tmp, "audit-signing.key.pub"))
+    check("a reader stops before an unfinished batch at the end (it is being written)", rc == 0, out + err)
+    gw3 = started(Server(["serve", "-c", "{config}"], gateway_config(db2, os.path.join(gw.tmp, "audit-signing.key"))))
+    aside = "%s.damaged-%d" % (db2, last[0])
+    log3 = gw3.logtext()
+    check("the restart moves the unfinished batch aside and says so",
+          os.path.exists(aside) and os.path.getsize(aside) == cut - last[0]
+          and "moved aside" in log3 and os.path.getsize(db2) == last[0], log3[-600:])
+    sock = None
+    for i in range(5):
+        st, h, b, sock = post(gw3.port, "/v1/chat/completions", chat("gpt-4o-mini", False, "torn %d" % i), sock)
+    sock.close()
+    gw3.stop()
+    after3 = records(db2)
+    rc, out, err = run("verify", "--db", db2, "--public-key", os.path.join(gw.tmp, "audit-signing.key.pub"))
+    check("after the torn batch the log grows on and verifies",
+          len(after3) == kept + 5 and rc == 0 and ("ok: %d records" % len(after3)) in out, out + err)
 
 sim.stop()
 done()

@@ -609,6 +609,7 @@ static void test_defaults(void)
                          "  checkpoint_interval: 10s\n"
                          "  signing_key_file: \"audit-signing.key\"\n"
                          "  synchronous: full\n"
+                         "  store: \"\"\n"
                          "admin:\n"
                          "  master_key: \"\"\n"
                          "counters: local\n"
