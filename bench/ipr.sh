@@ -21,7 +21,10 @@
 #   nginx-static    nginx returning the static body
 # The upstream of the proxies is the sim, outside valgrind.
 #
-# With BENCH_AUDIT=false the Switchyard rows are named sy-...-noaudit.
+# With BENCH_AUDIT=false the Switchyard rows are named sy-...-noaudit; with the
+# audit log in the append-only audit file (BENCH_AUDIT_STORE=file, the default)
+# sy-...-auditfile; sy-passthrough and sy-translate are the audit log in
+# SQLite (BENCH_AUDIT_STORE=sqlite), as every row before the audit file was.
 #
 # Appends one row per scenario to bench/results/ipr.tsv:
 #   date commit scenario requests instructions_per_request connections
@@ -131,6 +134,7 @@ if has sy-passthrough || has sy-translate; then
         rm -f "$BENCH_TMP"/cg-gw.*.[0-9]*
         measure gw "$PID_gw" "http://127.0.0.1:$GW/v1/chat/completions" "$body" "Authorization: Bearer $GW_KEY"
         label=$s
+        [ "$BENCH_AUDIT" != false ] && [ "$BENCH_AUDIT_STORE" = file ] && label=$s-auditfile
         [ "$BENCH_AUDIT" = false ] && label=$s-noaudit
         sed -i "\$s/^gw\t/$label\t/" "$BENCH_TMP/ipr.rows"
         mkdir -p "$BENCH_TMP/keep-$s"

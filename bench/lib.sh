@@ -11,6 +11,9 @@
 #   BENCH_KEEP=1    keep the temporary directory (logs, configs) after the run
 #   BENCH_RT=0      do not run latency measurements under SCHED_RR (see rt_on)
 #   BENCH_AUDIT     true|false: the gateway's audit log (default true)
+#   BENCH_AUDIT_STORE  file|sqlite: where the audit log goes (default file:
+#                   audit.store: file:..., the append-only audit file; sqlite:
+#                   the SQLite store beside keys and spend)
 #   BENCH_GOVERNANCE=1  authenticate with a virtual key that has a budget and
 #                   an RPM limit (admin API, governance on) instead of a
 #                   static key
@@ -24,6 +27,7 @@ BENCH_CONF=$BENCH_ROOT/bench/configs
 BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_ROOT/bench/results}
 PORTKEY_VERSION=$(sed -n 's/.*"@portkey-ai\/gateway": *"\([^"]*\)".*/\1/p' "$BENCH_ROOT/bench/package.json")
 export BENCH_AUDIT=${BENCH_AUDIT:-true}
+export BENCH_AUDIT_STORE=${BENCH_AUDIT_STORE:-file}
 BENCH_PIDS=()
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -239,8 +243,15 @@ start_gateway() {
     shift 3
     local master=""
     [ "${BENCH_GOVERNANCE:-0}" = 1 ] && master="sk-bench-master-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+    local audit_store=""
+    case $BENCH_AUDIT_STORE in
+    file) audit_store="file:$BENCH_TMP/$name-audit.log" ;;
+    sqlite) ;;
+    *) die "BENCH_AUDIT_STORE must be file or sqlite, not $BENCH_AUDIT_STORE" ;;
+    esac
     start_bg "$name" env BENCH_GW_PORT="$port" BENCH_UPSTREAM_PORT="$up" \
-        BENCH_MASTER_KEY="$master" "$@" "$SY" serve -c "$BENCH_CONF/gateway.yaml"
+        BENCH_MASTER_KEY="$master" BENCH_AUDIT_STORE_URL="$audit_store" "$@" \
+        "$SY" serve -c "$BENCH_CONF/gateway.yaml"
     wait_port "$port" 60 || die "$name did not start: $(tail -5 "$BENCH_TMP/$name.log")"
     GW_KEY=sk-bench-static-key-0001
     if [ -n "$master" ]; then

@@ -267,4 +267,4 @@ cp "$RUNS" "$BENCH_RESULTS/proxy-runs.tsv"
 cat "$BENCH_TMP/lat.tsv" >>"$BENCH_RESULTS/proxy-runs.tsv"
 python3 "$BENCH_ROOT/bench/report.py" proxy --runs "$RUNS" --lat "$BENCH_TMP/lat.tsv" \
     --rss "$BENCH_TMP/rss.tsv" --direct "$DIRECT" --hist-dir "$BENCH_TMP" --out "$BENCH_RESULTS" \
-    --meta "upstream=$UPSTREAM repeat=$REPEAT duration=${DURATION}s wrk=-t$WRK_THREADS/-c$WRK_CONNS rate=$RATE lat_duration=${LAT_DURATION}s${BURN:+ burn=$BURN} rt=$(rt_ok && echo on || echo off) audit=$BENCH_AUDIT governance=${BENCH_GOVERNANCE:-0}"
+    --meta "upstream=$UPSTREAM repeat=$REPEAT duration=${DURATION}s wrk=-t$WRK_THREADS/-c$WRK_CONNS rate=$RATE lat_duration=${LAT_DURATION}s${BURN:+ burn=$BURN} rt=$(rt_ok && echo on || echo off) audit=$BENCH_AUDIT audit_store=$BENCH_AUDIT_STORE governance=${BENCH_GOVERNANCE:-0}"

@@ -131,6 +131,6 @@ run_client "$VIA" "http://127.0.0.1:$PORT/v1/chat/completions" "${PIDARGS[@]}"
 echo
 python3 "$BENCH_ROOT/bench/report.py" streams --in "$OUT" | tee "$BENCH_TMP/table.md"
 {
-    echo "# $(date -u +%Y-%m-%dT%H:%MZ) N=$N tps=$TPS tokens=$TOKENS ramp=$RAMP via=$VIA gateway_procs=$GW_PROCS workers=$GW_WORKERS sources=$SOURCES rt=${BENCH_STREAMS_RT:-0} audit=$BENCH_AUDIT"
+    echo "# $(date -u +%Y-%m-%dT%H:%MZ) N=$N tps=$TPS tokens=$TOKENS ramp=$RAMP via=$VIA gateway_procs=$GW_PROCS workers=$GW_WORKERS sources=$SOURCES rt=${BENCH_STREAMS_RT:-0} audit=$BENCH_AUDIT audit_store=$BENCH_AUDIT_STORE"
     grep -E '^(RESULT|RSS) ' "$OUT"
 } >"$BENCH_RESULTS/streams-$VIA.txt"
