@@ -412,11 +412,10 @@ static void rt_u64(route_text_t *t, uint64_t v)
  * they are queued without copies. */
 static void add_common_headers(proxy_t *p)
 {
-    sy_http_add_header_ref(p->req, SY_STR("x-switchyard-request-id"), sy_str_c(p->request_id));
+    sy_http_add_header_ref(p->req, SY_STR("x-switchyard-request-id"),
+                           sy_str(p->request_id, REQUEST_ID_LEN));
     sy_gov_headers(p->gov, p->fd->format, p->req);
     if (p->dep) {
-        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-provider"), p->dep->provider);
-        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-model"), p->dep->model);
         route_text_t t = {sy_arena_alloc(p->req->arena, 700), 0, 700};
         rt_put(&t, p->dep->label.p, SY_MIN(p->dep->label.len, (size_t)150));
         rt_c(&t, "; attempts=");
@@ -437,7 +436,10 @@ static void add_common_headers(proxy_t *p)
             rt_c(&t, "; tried=");
             rt_put(&t, sy_buf_ptr(&p->tried), SY_MIN(p->tried.len, (size_t)420));
         }
-        sy_http_add_header_ref(p->req, SY_STR("x-switchyard-route"), sy_str(t.p, t.len));
+        sy_http_header_t hs[] = {{SY_STR("x-switchyard-provider"), p->dep->provider},
+                                 {SY_STR("x-switchyard-model"), p->dep->model},
+                                 {SY_STR("x-switchyard-route"), sy_str(t.p, t.len)}};
+        sy_http_add_headers_ref(p->req, hs, SY_ARRAY_LEN(hs));
     }
 }
 
@@ -1877,7 +1879,7 @@ void sy_proxy_chat(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_t *cfg,
         respond_error(p, status, NULL, NULL, message ? message : "invalid request body");
         return;
     }
-    p->ir.request_id = sy_str_c(p->request_id);
+    p->ir.request_id = sy_str(p->request_id, REQUEST_ID_LEN);
     sy_str_t capture;
     p->model = sy_config_match_model(cfg, p->ir.model, &capture);
     if (p->model == NULL) {

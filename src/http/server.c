@@ -140,14 +140,24 @@ static const char *date_header(sy_http_server_t *srv, size_t *len)
     return srv->date;
 }
 
+void sy_http_add_headers_ref(sy_http_req_t *req, const sy_http_header_t *hs, size_t n)
+{
+    if (n == 0)
+        return;
+    sy_http_out_header_t *h = sy_arena_alloc(req->arena, n * sizeof(*h));
+    for (size_t i = 0; i < n; i++) {
+        h[i].next = NULL;
+        h[i].name = hs[i].name;
+        h[i].value = hs[i].value;
+        *req->out_tail = &h[i];
+        req->out_tail = &h[i].next;
+    }
+}
+
 void sy_http_add_header_ref(sy_http_req_t *req, sy_str_t name, sy_str_t value)
 {
-    sy_http_out_header_t *h = sy_arena_alloc(req->arena, sizeof(*h));
-    h->next = NULL;
-    h->name = name;
-    h->value = value;
-    *req->out_tail = h;
-    req->out_tail = &h->next;
+    sy_http_header_t h = {name, value};
+    sy_http_add_headers_ref(req, &h, 1);
 }
 
 void sy_http_add_header(sy_http_req_t *req, const char *name, sy_str_t value)

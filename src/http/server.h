@@ -107,6 +107,8 @@ void sy_http_add_header(sy_http_req_t *req, const char *name, sy_str_t value);
 /* The same without copies: name and value must stay valid until the
  * response head is written (literals, or memory of the request arena). */
 void sy_http_add_header_ref(sy_http_req_t *req, sy_str_t name, sy_str_t value);
+/* n of them in order, their list nodes in one allocation. */
+void sy_http_add_headers_ref(sy_http_req_t *req, const sy_http_header_t *hs, size_t n);
 /* A whole response with a Content-Length body. content_type may be NULL. */
 void sy_http_respond(sy_http_req_t *req, int status, const char *content_type, const void *body,
                      size_t len);
