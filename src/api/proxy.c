@@ -92,6 +92,7 @@ typedef struct {
     int up_status;
     const sy_http_client_head_t *up_head;
     sy_buf_t body; /* whole 2xx body, or an error body */
+    bool body_in_arena; /* body's storage is request arena memory (body_room) */
     void *dec;
     sy_ir_error_t err;
     uint64_t t_start, t_first; /* ns: sent; first token (streams) */
@@ -809,7 +810,8 @@ static void release_cb(void *arg)
     sy_timer_stop(&p->hedge_timer);
     for (int i = 0; i < 2; i++) {
         attempt_end(&p->att[i], END_CANCELLED);
-        sy_buf_free(&p->att[i].body);
+        if (!p->att[i].body_in_arena)
+            sy_buf_free(&p->att[i].body);
     }
     sy_buf_free(&p->tried);
     sy_buf_free(&p->out);
@@ -1038,6 +1040,29 @@ static void won(proxy_t *p, attempt_t *a)
     p->dep = a->dep;
 }
 
+/* Room for a whole (not streamed) answer of at most max bytes. With its
+ * Content-Length known (and within max) that is exactly so many bytes of
+ * the request arena: a buffer whose cap is its limit (off stays 0, so it
+ * can only refuse with SY_ETOOBIG, never grow; the client holds the
+ * upstream to its Content-Length anyway), with no heap buffer to allocate
+ * and free per request. Otherwise the heap buffer, capped at max. */
+static void body_room(proxy_t *p, attempt_t *a, const sy_http_client_head_t *head, size_t max)
+{
+    if (head->content_length > 0 && (uint64_t)head->content_length <= max) {
+        size_t n = (size_t)head->content_length;
+        if (!a->body_in_arena)
+            sy_buf_free(&a->body);
+        a->body = (sy_buf_t){sy_arena_alloc(p->req->arena, n), 0, 0, n, n};
+        a->body_in_arena = true;
+        return;
+    }
+    if (a->body_in_arena) {
+        sy_buf_init(&a->body, max);
+        a->body_in_arena = false;
+    }
+    a->body.max = max;
+}
+
 static sy_http_client_body_cb on_head(sy_http_creq_t *r, const sy_http_client_head_t *head)
 {
     attempt_t *a = sy_http_creq_data(r);
@@ -1068,10 +1093,10 @@ static sy_http_client_body_cb on_head(sy_http_creq_t *r, const sy_http_client_he
             }
             return stream_body_cb;
         }
-        a->body.max = SY_PROXY_MAX_RESPONSE;
+        body_room(p, a, head, SY_PROXY_MAX_RESPONSE);
         return collect_body_cb;
     }
-    a->body.max = SY_PROXY_MAX_ERROR_BODY;
+    body_room(p, a, head, SY_PROXY_MAX_ERROR_BODY);
     return collect_body_cb;
 }
 
@@ -1475,8 +1500,10 @@ static void launch(proxy_t *p, attempt_t *a, uint32_t ci, bool hedge)
 {
     const sy_config_deployment_t *dep = p->plan->cand[ci].dep;
     sy_buf_t body = a->body;
+    bool body_in_arena = a->body_in_arena;
     memset(a, 0, sizeof(*a));
     a->body = body;
+    a->body_in_arena = body_in_arena;
     a->p = p;
     a->cand = ci;
     a->dep = dep;
@@ -1633,7 +1660,7 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     /* Zeroed but for the attempts (a third of the struct) and the needs: an
      * attempt is zeroed by launch() when it starts, and until then only its
      * admitting and active flags are read (attempt_end: both false, nothing
-     * to end) and its body buffer (initialised below). */
+     * to end) and its body buffer (initialised below, on the heap). */
     memset(p, 0, offsetof(proxy_t, att));
     memset(&p->cur, 0, offsetof(proxy_t, need) - offsetof(proxy_t, cur));
     p->req = req;
@@ -1649,6 +1676,7 @@ static proxy_t *proxy_new(sy_http_req_t *req, sy_gateway_worker_t *w, sy_config_
     for (int i = 0; i < 2; i++) {
         p->att[i].admitting = false;
         p->att[i].active = false;
+        p->att[i].body_in_arena = false;
         sy_buf_init(&p->att[i].body, SY_PROXY_MAX_RESPONSE);
     }
     sy_buf_init(&p->out, 4 * 1024 * 1024);
