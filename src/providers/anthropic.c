@@ -576,23 +576,62 @@ static int decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body, sy_
                   SY_STR("anthropic: the response body is not a JSON object"));
         return SY_EINVAL;
     }
-    sy_str_t type = sy_json_str(sy_json_get(root, "type"));
+    /* The root's members in one pass, the last of a repeated key kept
+     * (what sy_json_get finds), instead of a lookup per member. */
+    const sy_json_t *jtype = NULL, *jerror = NULL, *content = NULL, *jid = NULL, *jmodel = NULL,
+                    *jstop = NULL, *jstopseq = NULL, *jusage = NULL;
+    for (size_t i = 0; i < root->u.obj.len; i++) {
+        const sy_json_member_t *m = &root->u.obj.items[i];
+        sy_str_t k = m->key;
+        switch (k.len) {
+        case 2:
+            if (memcmp(k.p, "id", 2) == 0)
+                jid = &m->value;
+            break;
+        case 4:
+            if (memcmp(k.p, "type", 4) == 0)
+                jtype = &m->value;
+            break;
+        case 5:
+            if (memcmp(k.p, "model", 5) == 0)
+                jmodel = &m->value;
+            else if (memcmp(k.p, "usage", 5) == 0)
+                jusage = &m->value;
+            else if (memcmp(k.p, "error", 5) == 0)
+                jerror = &m->value;
+            break;
+        case 7:
+            if (memcmp(k.p, "content", 7) == 0)
+                content = &m->value;
+            break;
+        case 11:
+            if (memcmp(k.p, "stop_reason", 11) == 0)
+                jstop = &m->value;
+            break;
+        case 13:
+            if (memcmp(k.p, "stop_sequence", 13) == 0)
+                jstopseq = &m->value;
+            break;
+        default:
+            break;
+        }
+    }
+    sy_str_t type = sy_json_str(jtype);
     if (sy_str_eq_c(type, "error")) {
-        const sy_json_t *e = sy_json_get(root, "error");
+        const sy_json_t *e = jerror;
         sy_str_t et = sy_json_str(sy_json_get(e, "type"));
         sy_str_t msg = sy_json_str(sy_json_get(e, "message"));
         set_error(err, sy_anthropic_error_class(et, msg, 0), 0, et,
                   msg.len ? msg : SY_STR("anthropic: upstream error"));
         return SY_EINVAL;
     }
-    const sy_json_t *content = sy_json_get(root, "content");
     if ((type.len && !sy_str_eq_c(type, "message")) || !sy_json_is(content, SY_JSON_ARRAY)) {
         set_error(err, SY_IR_ERR_BAD_RESPONSE, 0, SY_STR_NULL,
                   SY_STR("anthropic: the response is not a message"));
         return SY_EINVAL;
     }
-    out->id = sy_json_str(sy_json_get(root, "id"));
-    out->model = sy_json_str(sy_json_get(root, "model"));
+    out->id = sy_json_str(jid);
+    out->model = sy_json_str(jmodel);
     size_t n = sy_json_len(content);
     out->parts = sy_arena_calloc(a, (n + 1) * sizeof(*out->parts));
     for (size_t i = 0; i < n; i++) {
@@ -628,13 +667,13 @@ static int decode(sy_arena_t *a, const sy_provider_ctx_t *cx, sy_str_t body, sy_
         }
         out->nparts++;
     }
-    out->finish = sy_anthropic_finish(sy_json_str(sy_json_get(root, "stop_reason")));
+    out->finish = sy_anthropic_finish(sy_json_str(jstop));
     if (out->finish == SY_IR_FINISH_UNSET) /* a compatible server that leaves it out */
         out->finish = SY_IR_FINISH_STOP;
-    out->stop_sequence = sy_json_str(sy_json_get(root, "stop_sequence"));
+    out->stop_sequence = sy_json_str(jstopseq);
     sy_anthropic_usage_t u;
     memset(&u, 0, sizeof(u));
-    sy_anthropic_usage_read(sy_json_get(root, "usage"), &u);
+    sy_anthropic_usage_read(jusage, &u);
     out->usage = sy_anthropic_usage_to_ir(&u);
     return SY_OK;
 }

@@ -126,16 +126,43 @@ static void read_count(const sy_json_t *obj, const char *key, uint64_t *v, bool 
     }
 }
 
+/* v as a count into *n / *has, when it is one. */
+static void take_count(const sy_json_t *v, uint64_t *n, bool *has)
+{
+    uint64_t x;
+    if (sy_json_as_u64(v, &x) == SY_OK) {
+        *n = x;
+        *has = true;
+    }
+}
+
 void sy_anthropic_usage_read(const sy_json_t *usage, sy_anthropic_usage_t *u)
 {
     if (!sy_json_is(usage, SY_JSON_OBJECT))
         return;
-    read_count(usage, "input_tokens", &u->input, &u->has_input);
-    read_count(usage, "cache_read_input_tokens", &u->cache_read, &u->has_cache_read);
-    read_count(usage, "cache_creation_input_tokens", &u->cache_creation, &u->has_cache_creation);
-    read_count(usage, "output_tokens", &u->output, &u->has_output);
-    read_count(sy_json_get(usage, "output_tokens_details"), "thinking_tokens", &u->thinking,
-               &u->has_thinking);
+    /* The members in one pass, the last of a repeated key kept (what
+     * sy_json_get finds), instead of a lookup per count. */
+    const sy_json_t *in = NULL, *cread = NULL, *ccreate = NULL, *out = NULL, *details = NULL;
+    for (size_t i = 0; i < usage->u.obj.len; i++) {
+        const sy_json_member_t *m = &usage->u.obj.items[i];
+        sy_str_t k = m->key;
+        if (k.len == 12 && memcmp(k.p, "input_tokens", 12) == 0)
+            in = &m->value;
+        else if (k.len == 13 && memcmp(k.p, "output_tokens", 13) == 0)
+            out = &m->value;
+        else if (k.len == 23 && memcmp(k.p, "cache_read_input_tokens", 23) == 0)
+            cread = &m->value;
+        else if (k.len == 27 && memcmp(k.p, "cache_creation_input_tokens", 27) == 0)
+            ccreate = &m->value;
+        else if (k.len == 21 && memcmp(k.p, "output_tokens_details", 21) == 0)
+            details = &m->value;
+    }
+    take_count(in, &u->input, &u->has_input);
+    take_count(cread, &u->cache_read, &u->has_cache_read);
+    take_count(ccreate, &u->cache_creation, &u->has_cache_creation);
+    take_count(out, &u->output, &u->has_output);
+    if (details)
+        read_count(details, "thinking_tokens", &u->thinking, &u->has_thinking);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }

@@ -121,6 +121,16 @@ static void test_usage(void)
     CHECK(sy_json_parse(a, bad, strlen(bad), NULL, &v, NULL) == SY_OK);
     sy_anthropic_usage_read(v, &u);
     CHECK(!u.has_input && !u.has_output);
+    /* a repeated key: the last one counts (as a lookup finds it), even
+     * when it is not a count and an earlier one was */
+    memset(&u, 0, sizeof(u));
+    const char *dup = "{\"input_tokens\":4,\"output_tokens\":2,\"input_tokens\":7,"
+                      "\"output_tokens\":\"x\",\"output_tokens_details\":{\"thinking_tokens\":1},"
+                      "\"output_tokens_details\":{}}";
+    CHECK(sy_json_parse(a, dup, strlen(dup), NULL, &v, NULL) == SY_OK);
+    sy_anthropic_usage_read(v, &u);
+    CHECK(u.has_input && u.input == 7);
+    CHECK(!u.has_output && !u.has_thinking);
     sy_arena_free(a);
 }
 
@@ -326,6 +336,14 @@ static void test_passthrough(void)
     CHECK(memcmp(&u, &r.usage, sizeof(u)) == 0);
     CHECK_INT(u.input, 10);
     CHECK_INT(u.output, 9);
+    /* repeated members: the decode reads the last of each, as a lookup does */
+    const char *dup = "{\"id\":\"a\",\"model\":\"m1\",\"type\":\"message\",\"content\":[],"
+                      "\"stop_reason\":\"max_tokens\",\"id\":\"b\",\"model\":\"m2\","
+                      "\"content\":[{\"type\":\"text\",\"text\":\"t\"}],\"stop_reason\":\"end_turn\","
+                      "\"usage\":{\"output_tokens\":1},\"usage\":{\"output_tokens\":2}}";
+    CHECK(sy_provider_anthropic.decode(a, &cx, sy_str_c(dup), &r, &e) == SY_OK);
+    CHECK(sy_str_eq_c(r.id, "b") && sy_str_eq_c(r.model, "m2"));
+    CHECK(r.nparts == 1 && r.finish == SY_IR_FINISH_STOP && r.usage.output == 2);
     for (size_t i = 0; i < strlen(msg); i++)
         CHECK_INT(sy_provider_anthropic.passthrough_usage(a, sy_str(msg, i), &u), SY_EAGAIN);
     CHECK_INT(sy_provider_anthropic.passthrough_usage(
