@@ -391,11 +391,13 @@ static void set_target(sy_arena_t *a, const sy_provider_ctx_t *cx, bool stream,
     out->path = sy_wire_join(a, base, ends_with_v1(base) ? SY_STR("/messages") : SY_STR("/v1/messages"));
     out->content_type = SY_STR("application/json");
     out->stream = stream;
-    sy_upstream_add_header(a, out, "x-api-key", cx->api_key);
-    sy_upstream_add_header(a, out, "anthropic-version",
-                           cx->api_version.len ? cx->api_version : SY_STR(SY_ANTHROPIC_VERSION));
+    /* (the key and the version live in the configuration, which the
+     * request holds a reference to: no copies) */
+    sy_upstream_add_header_ref(a, out, "x-api-key", cx->api_key);
+    sy_upstream_add_header_ref(a, out, "anthropic-version",
+                               cx->api_version.len ? cx->api_version : SY_STR(SY_ANTHROPIC_VERSION));
     if (stream)
-        sy_upstream_add_header(a, out, "accept", SY_STR("text/event-stream"));
+        sy_upstream_add_header_ref(a, out, "accept", SY_STR("text/event-stream"));
 }
 
 /* An Anthropic client's own body relayed (provider.h: passthrough). */
