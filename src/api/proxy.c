@@ -1229,14 +1229,23 @@ static void on_done(sy_http_creq_t *r)
         relay_answer(p, a); /* decode() above read its usage */
         return;
     }
-    sy_buf_t out;
-    sy_buf_init(&out, SY_PROXY_MAX_RESPONSE);
     /* The answer in the client's format is about the size of the provider's:
-     * room for it at once rather than doubling from 256 bytes (clamped to the
-     * limit, so this cannot fail; an answer that is larger still grows). */
-    (void)sy_buf_reserve(&out, SY_MIN(a->body.len + 256, (size_t)SY_PROXY_MAX_RESPONSE));
-    if (p->fd->respond(p->req->arena, &p->ir, &resp, &out) != SY_OK) {
-        sy_buf_free(&out);
+     * it is written into that much request arena memory plus 256 bytes, a
+     * buffer whose cap is its limit (it refuses, never grows, and needs no
+     * malloc and free); one that does not fit is written again into a heap
+     * buffer that grows up to the limit. */
+    size_t room = SY_MIN(a->body.len + 256, (size_t)SY_PROXY_MAX_RESPONSE);
+    sy_buf_t out = {sy_arena_alloc(p->req->arena, room), 0, 0, room, room};
+    bool heap = false;
+    int rc = p->fd->respond(p->req->arena, &p->ir, &resp, &out);
+    if (rc != SY_OK && room < SY_PROXY_MAX_RESPONSE) {
+        sy_buf_init(&out, SY_PROXY_MAX_RESPONSE);
+        heap = true;
+        rc = p->fd->respond(p->req->arena, &p->ir, &resp, &out);
+    }
+    if (rc != SY_OK) {
+        if (heap)
+            sy_buf_free(&out);
         p->err.cls = SY_IR_ERR_INTERNAL;
         respond_error(p, 500, NULL, NULL, "the gateway could not encode the response");
         return;
@@ -1245,7 +1254,8 @@ static void on_done(sy_http_creq_t *r)
     finish(p, 200);
     add_common_headers(p);
     sy_http_respond(p->req, 200, "application/json", sy_buf_ptr(&out), out.len);
-    sy_buf_free(&out);
+    if (heap)
+        sy_buf_free(&out);
 }
 
 static sy_ir_error_class_t client_error_class(sy_http_client_err_t code)
