@@ -24,6 +24,7 @@ typedef struct {
      * copies below. The store and the signing key are fixed at start. */
     sy_config_audit_t cfg;
     char *store_url, *keypath;
+    bool store_is_audit_store; /* the running store came from audit.store, not store */
     _Atomic uint32_t content;
     _Atomic uint64_t max_content, queue_full_wait_ms;
     size_t capacity;
@@ -96,6 +97,8 @@ int sy_audit_start(const sy_config_t *c, char *err, size_t errsz)
     audit_t *a = sy_calloc(1, sizeof(*a));
     a->cfg = c->audit;
     a->cfg.signing_key_file = SY_STR(""); /* a view into c: keypath holds it */
+    a->cfg.store = (sy_config_store_t){.url = SY_STR(""), .path = SY_STR("")}; /* store_url */
+    a->store_is_audit_store = c->audit.store.url.len > 0;
     a->store_url = sy_malloc(store_cfg->url.len + 1);
     memcpy(a->store_url, store_cfg->url.p, store_cfg->url.len);
     a->store_url[store_cfg->url.len] = '\0';
@@ -206,7 +209,8 @@ void sy_audit_reload(const sy_config_t *c)
         sy_buf_init(&req, 0);
         store_shown(sy_str_c(a->store_url), &run);
         store_shown(store_cfg->url, &req);
-        refuse(c->audit.store.url.len ? "audit.store" : "store", sy_buf_ptr(&run), sy_buf_ptr(&req));
+        refuse(a->store_is_audit_store || c->audit.store.url.len ? "audit.store" : "store",
+               sy_buf_ptr(&run), sy_buf_ptr(&req));
         sy_buf_free(&run);
         sy_buf_free(&req);
     }

@@ -223,6 +223,18 @@ int sy_audit_proof(sy_store_t *s, sy_str_t id, FILE *out, char *err, size_t errs
         cp.tree_size = 0;
     else if (rc != SY_OK)
         return rc;
+    /* The leaves are held in memory: never more than the log has (a
+     * checkpoint with a forged size must not size the allocation). */
+    uint64_t have = 0;
+    if (cp.tree_size && (rc = s->vt->count(s, &have, err, errsz)) != SY_OK)
+        return rc;
+    if (cp.tree_size > have) {
+        snprintf(err, errsz,
+                 "the latest signed checkpoint covers %" PRIu64 " records but the log holds %" PRIu64
+                 ": run `switchyard audit verify`",
+                 cp.tree_size, have);
+        return SY_ERR;
+    }
     pctx_t p = {.n = cp.tree_size, .id = id};
     p.leaves = sy_calloc(cp.tree_size ? cp.tree_size : 1, sizeof(sy_hash_t));
     sy_buf_init(&p.record, 0);

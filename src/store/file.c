@@ -5,12 +5,14 @@
  * then the WAL checkpoint reads the frame back and writes the page into the
  * database file), and the writer thread spends ~40% of its time in those
  * system calls. Here a batch is one frame appended with one write(), and one
- * fdatasync() with audit.synchronous: full. Nothing is ever rewritten.
+ * fdatasync() with audit.synchronous: full (with normal, one at close).
+ * Nothing is rewritten, except the bytes of an append that failed.
  *
  * Layout (integers little-endian):
  *   file header  "SYAUDIT1", u32 version (1), u32 zero            16 bytes
  *   frame        u32 magic "SYFR", u32 type, u64 payload length,
- *                u32 CRC-32C of type, length and payload, u32 zero 24 bytes
+ *                u32 CRC-32C of type, length and payload,
+ *                u32 CRC-32C of the header's first 20 bytes       24 bytes
  *                then the payload
  *   batch (1)    u64 first seq, u32 rows, u32 frontier length,
  *                u32 has checkpoint, u32 zero; the frontier (the compact
@@ -22,13 +24,17 @@
  *   meta (2)     u32 key length, u32 value length, key, value (the last
  *                frame for a key holds its value)
  *
- * A batch is whole or absent: readers stop at a frame that is not complete
- * (the writer is appending it) and check every frame's CRC. When the writer
- * opens a file whose end is not a whole frame (a crash during a write, or a
- * power loss with synchronous: normal), it moves those bytes to
- * PATH.damaged-OFFSET, says so in the log, and appends after the last whole
- * frame. A damaged frame followed by more bytes is an error for a reader:
- * `audit verify` reports it rather than stopping quietly.
+ * A batch is whole or absent. A header is trusted (its length read) only
+ * when its own CRC holds; a payload only when its CRC holds. Where the
+ * whole frames end, what follows is one of (walk): a frame being appended
+ * (a valid header, the payload not all there yet), a crash's leftovers (no
+ * valid frame there nor anywhere after), or damage (no valid frame there,
+ * but a whole one later). Readers stop quietly at the first two and report
+ * the third. The writer, on opening, moves a crash's leftovers to
+ * PATH.damaged-OFFSET (a new name if that exists), says so in the log, and
+ * appends after the last whole frame: those bytes were never an
+ * acknowledged batch. Damage it refuses to start on: appending would give
+ * new records the numbers of those after the damage and fork the log.
  *
  * One process writes a file (an exclusive flock; a second gateway pointed at
  * it is refused). Readers take no lock. The writer answers count, frontier,
@@ -90,7 +96,9 @@ typedef struct {
     int fd;
     char *path;
     bool readonly, sync_full;
-    uint64_t end; /* writer: where the next frame goes */
+    uint64_t end;     /* writer: where the next frame goes */
+    bool cut_pending; /* writer: a failed append's bytes are still past end */
+    bool unsynced;    /* writer: appended without fdatasync (synchronous: normal) */
     state_t st;   /* writer only */
     window_t win;
     /* writer: the frame being built */
@@ -163,47 +171,85 @@ static const uint8_t *window_get(file_store_t *s, uint64_t off, size_t n)
 typedef int (*frame_cb)(void *ctx, uint32_t type, const uint8_t *p, uint64_t len, uint64_t off,
                         char *err, size_t errsz);
 
+/* How the frames end (walk). */
+typedef enum {
+    END_CLEAN,   /* the last whole frame ends the file */
+    END_PARTIAL, /* then a frame being appended: fewer bytes than a header, or a valid
+                    header whose payload the file does not hold yet */
+    END_GARBAGE, /* then bytes that are no frame, and no whole frame after them: what a
+                    crash during an append leaves */
+    END_DAMAGED, /* then bytes that are no frame, with a whole frame after them: the file
+                    was changed or damaged in the middle */
+} frame_end_t;
+
+static bool header_ok(const uint8_t *h)
+{
+    return get32(h) == FRAME_MAGIC && sy_crc32c(0, h, 20) == get32(h + 20);
+}
+
+/* The payload of a valid frame at off (off < size), its type and length,
+ * or NULL (errno set on a read error). */
+static const uint8_t *frame_at(file_store_t *s, uint64_t off, uint64_t size, uint32_t *type,
+                               uint64_t *len)
+{
+    errno = 0;
+    if (size - off < FRAME_HEADER)
+        return NULL;
+    const uint8_t *h = window_get(s, off, FRAME_HEADER);
+    if (h == NULL || !header_ok(h))
+        return NULL;
+    *type = get32(h + 4);
+    *len = get64(h + 8);
+    uint32_t want = get32(h + 16), crc = sy_crc32c(0, h + 4, 12);
+    if (*len > size - off - FRAME_HEADER)
+        return NULL;
+    const uint8_t *p = window_get(s, off + FRAME_HEADER, (size_t)*len);
+    return p && sy_crc32c(crc, p, (size_t)*len) == want ? p : NULL;
+}
+
+/* Whether a whole, valid frame starts anywhere after off. */
+static bool frame_after(file_store_t *s, uint64_t off, uint64_t size)
+{
+    for (uint64_t at = off + 1; at < size && size - at >= FRAME_HEADER; at++) {
+        const uint8_t *h = window_get(s, at, 4);
+        uint32_t type;
+        uint64_t len;
+        if (h && get32(h) == FRAME_MAGIC && frame_at(s, at, size, &type, &len))
+            return true;
+    }
+    return false;
+}
+
 /*
- * Visit every whole frame. *good_end is where the last whole frame ends;
- * *damaged is set when what follows it is not a frame being appended (a
- * complete frame failing its CRC or a wrong magic) and more bytes follow
- * that frame. A visitor's non-OK result stops the walk and is returned.
+ * Visit every whole frame. *good_end is where the last whole frame ends and
+ * *end says what follows it. Every frame's header carries its own CRC, so a
+ * length is trusted only when the header is intact. A visitor's non-OK
+ * result stops the walk and is returned.
  */
-static int walk(file_store_t *s, frame_cb cb, void *ctx, uint64_t *good_end, bool *damaged,
+static int walk(file_store_t *s, frame_cb cb, void *ctx, uint64_t *good_end, frame_end_t *end,
                 char *err, size_t errsz)
 {
     struct stat sb;
     if (fstat(s->fd, &sb) != 0)
         return sys_fail(s, "stat", err, errsz);
     uint64_t size = (uint64_t)sb.st_size, off = FILE_HEADER;
-    *damaged = false;
     for (;;) {
         *good_end = off;
+        *end = END_CLEAN;
         if (off >= size)
             return SY_OK;
-        const uint8_t *h = window_get(s, off, FRAME_HEADER);
-        if (h == NULL) {
-            if (errno)
-                return sys_fail(s, "read", err, errsz);
-            return SY_OK; /* a header being written */
-        }
-        uint64_t len = get64(h + 8);
-        if (get32(h) != FRAME_MAGIC) {
-            *damaged = true;
-            return SY_OK;
-        }
-        if (len > size - off - FRAME_HEADER)
-            return SY_OK; /* a frame being written */
-        uint32_t type = get32(h + 4), want = get32(h + 16);
-        uint32_t crc = sy_crc32c(0, h + 4, 12);
-        const uint8_t *p = window_get(s, off + FRAME_HEADER, (size_t)len);
+        uint32_t type = 0;
+        uint64_t len = 0;
+        const uint8_t *p = frame_at(s, off, size, &type, &len);
         if (p == NULL) {
             if (errno)
                 return sys_fail(s, "read", err, errsz);
-            return SY_OK;
-        }
-        if (sy_crc32c(crc, p, (size_t)len) != want) {
-            *damaged = off + FRAME_HEADER + len < size;
+            const uint8_t *h = size - off >= FRAME_HEADER ? window_get(s, off, FRAME_HEADER) : NULL;
+            if (size - off < FRAME_HEADER ||
+                (h && header_ok(h) && get64(h + 8) > size - off - FRAME_HEADER))
+                *end = END_PARTIAL;
+            else
+                *end = frame_after(s, off, size) ? END_DAMAGED : END_GARBAGE;
             return SY_OK;
         }
         int rc = cb(ctx, type, p, len, off, err, errsz);
@@ -360,20 +406,23 @@ static int state_frame(void *ctx, uint32_t type, const uint8_t *p, uint64_t len,
 static int damaged_error(file_store_t *s, uint64_t at, char *err, size_t errsz)
 {
     snprintf(err, errsz,
-             "audit file %s is damaged at byte %llu: no whole frame with a valid checksum "
-             "starts there, and the file goes on after it (the gateway moves such bytes aside "
-             "when it next opens the file)",
-             s->path, (unsigned long long)at);
+             "audit file %s is damaged at byte %llu: no valid frame starts there, yet whole "
+             "frames follow (the file was changed, or its storage damaged). Nothing is appended "
+             "to it: to go on after the last whole batch before the damage and keep the rest "
+             "for inspection, move the file aside and copy its first %llu bytes back "
+             "(head -c %llu)",
+             s->path, (unsigned long long)at, (unsigned long long)at, (unsigned long long)at);
     return SY_ERR;
 }
 
-/* A reader's walk: a damaged frame is an error, an unfinished one the end. */
+/* A reader's walk: damage in the middle is an error; an unfinished frame or
+ * a crash's leftovers at the end are where the log ends. */
 static int read_walk(file_store_t *s, frame_cb cb, void *ctx, char *err, size_t errsz)
 {
     uint64_t good_end;
-    bool damaged;
-    int rc = walk(s, cb, ctx, &good_end, &damaged, err, errsz);
-    if (rc == SY_OK && damaged)
+    frame_end_t end;
+    int rc = walk(s, cb, ctx, &good_end, &end, err, errsz);
+    if (rc == SY_OK && end == END_DAMAGED)
         return damaged_error(s, good_end, err, errsz);
     return rc;
 }
@@ -553,25 +602,31 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 }
 
 /* Append the frame in s->frame (header included), fdatasync with
- * synchronous: full. On failure the file is cut back to where it ended. */
+ * synchronous: full. On failure the file is cut back to where it ended; if
+ * even that fails, every later append tries the cut again first, so a frame
+ * never follows the remains of a failed one. */
 static int frame_commit(file_store_t *s, uint32_t type, const char *what, char *err, size_t errsz)
 {
     uint8_t *f = s->frame;
     size_t n = s->frame_len;
+    if (s->cut_pending) {
+        if (ftruncate(s->fd, (off_t)s->end) != 0)
+            return sys_fail(s, "cut back a failed append", err, errsz);
+        s->cut_pending = false;
+    }
     put32(f, FRAME_MAGIC);
     put32(f + 4, type);
     put64(f + 8, n - FRAME_HEADER);
     put32(f + 16, sy_crc32c(sy_crc32c(0, f + 4, 12), f + FRAME_HEADER, n - FRAME_HEADER));
-    put32(f + 20, 0);
+    put32(f + 20, sy_crc32c(0, f, 20));
     if (write_all(s->fd, f, n, s->end) != SY_OK || (s->sync_full && fdatasync(s->fd) != 0)) {
         int e = errno;
-        if (ftruncate(s->fd, (off_t)s->end) != 0) {
-            /* the next frame is written at s->end all the same */
-        }
+        s->cut_pending = ftruncate(s->fd, (off_t)s->end) != 0;
         errno = e;
         return sys_fail(s, what, err, errsz);
     }
     s->end += n;
+    s->unsynced = !s->sync_full;
     return SY_OK;
 }
 
@@ -709,6 +764,10 @@ static int set_sync(sy_store_t *base, bool full, char *err, size_t errsz)
 static void file_close(sy_store_t *base)
 {
     file_store_t *s = (file_store_t *)base;
+    /* A clean stop leaves every batch on disk, whatever audit.synchronous. */
+    if (s->fd >= 0 && s->unsynced && fdatasync(s->fd) != 0)
+        sy_warn("audit: the audit file could not be synced at close", "\"error\":\"%s\"",
+                strerror(errno));
     if (s->fd >= 0)
         close(s->fd); /* releases the flock */
     state_free(&s->st);
@@ -754,42 +813,59 @@ static void sync_dir(const char *path)
     }
 }
 
-/* The bytes from good_end on are not a whole frame: keep them in a file
- * beside the log and cut the log there. */
-static int set_aside(file_store_t *s, uint64_t good_end, uint64_t size, bool damaged, char *err,
+/* The bytes from good_end on are no whole frame, and no whole frame follows
+ * them (a crash's leftovers): keep them in a new file beside the log (never
+ * over an earlier one), make that durable, then cut the log there. */
+static int set_aside(file_store_t *s, uint64_t good_end, uint64_t size, bool partial, char *err,
                      size_t errsz)
 {
     char aside[4200];
-    snprintf(aside, sizeof(aside), "%s.damaged-%llu", s->path, (unsigned long long)good_end);
-    int out = open(aside, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int out = -1;
+    for (int k = 0; k < 1000 && out < 0; k++) {
+        if (k == 0)
+            snprintf(aside, sizeof(aside), "%s.damaged-%llu", s->path,
+                     (unsigned long long)good_end);
+        else
+            snprintf(aside, sizeof(aside), "%s.damaged-%llu.%d", s->path,
+                     (unsigned long long)good_end, k);
+        out = open(aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0 && errno != EEXIST)
+            break;
+    }
     if (out < 0)
         return sys_fail(s, "save the unfinished end", err, errsz);
     uint8_t buf[65536];
-    for (uint64_t off = good_end; off < size;) {
+    int rc = SY_OK;
+    for (uint64_t off = good_end; off < size && rc == SY_OK;) {
         ssize_t r = pread(s->fd, buf, (size_t)SY_MIN((uint64_t)sizeof(buf), size - off),
                           (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
-        int rc = r == 0 ? (snprintf(err, errsz, "audit file %s: shorter than it was", s->path),
-                           SY_ERR)
-                 : r < 0 || write_all(out, buf, (size_t)r, off - good_end) != SY_OK
-                     ? sys_fail(s, "save the unfinished end", err, errsz)
-                     : SY_OK;
-        if (rc != SY_OK) {
-            close(out);
-            return SY_ERR;
+        if (r == 0) {
+            snprintf(err, errsz, "audit file %s: shorter than it was", s->path);
+            rc = SY_ERR;
+        } else if (r < 0 || write_all(out, buf, (size_t)r, off - good_end) != SY_OK) {
+            rc = sys_fail(s, "save the unfinished end", err, errsz);
+        } else {
+            off += (uint64_t)r;
         }
-        off += (uint64_t)r;
     }
-    if (fsync(out) != 0 || close(out) != 0)
-        return sys_fail(s, "save the unfinished end", err, errsz);
+    if (rc == SY_OK && fsync(out) != 0)
+        rc = sys_fail(s, "save the unfinished end", err, errsz);
+    if (close(out) != 0 && rc == SY_OK)
+        rc = sys_fail(s, "save the unfinished end", err, errsz);
+    if (rc != SY_OK)
+        return rc;
+    sync_dir(aside);
     if (ftruncate(s->fd, (off_t)good_end) != 0 || fsync(s->fd) != 0)
         return sys_fail(s, "truncate", err, errsz);
     char e1[4300], e2[4300];
-    sy_warn(damaged ? "audit: the audit file was damaged after its last whole batch; the bytes "
-                      "from there were moved aside and appending goes on after that batch"
-                    : "audit: the audit file ended in an unfinished batch (the process or the "
-                      "machine stopped while writing it); it was moved aside",
+    sy_warn(partial ? "audit: the audit file ended in an unfinished batch (the process or the "
+                      "machine stopped while writing it); it was moved aside and appending goes "
+                      "on after the last whole batch"
+                    : "audit: the audit file ended in bytes that are no batch (left by a crash "
+                      "during a write); they were moved aside and appending goes on after the "
+                      "last whole batch",
             "\"file\":\"%s\",\"offset\":%llu,\"bytes\":%llu,\"saved_to\":\"%s\"",
             sy_log_esc(e1, sizeof(e1), s->path, strlen(s->path)), (unsigned long long)good_end,
             (unsigned long long)(size - good_end),
@@ -851,16 +927,22 @@ sy_store_t *sy_store_file_open(const char *path, const sy_store_opts_t *opts, ch
     if (s->readonly)
         return &s->base;
     uint64_t good_end;
-    bool damaged;
+    frame_end_t end;
     state_ctx_t c = {s, &s->st};
-    if (walk(s, state_frame, &c, &good_end, &damaged, err, errsz) != SY_OK)
+    if (walk(s, state_frame, &c, &good_end, &end, err, errsz) != SY_OK)
         goto fail;
+    if (end == END_DAMAGED) {
+        /* Appending here would give new records the numbers of the ones
+         * after the damage: the log would fork. The operator decides. */
+        damaged_error(s, good_end, err, errsz);
+        goto fail;
+    }
     if (fstat(s->fd, &sb) != 0) {
         sys_fail(s, "stat", err, errsz);
         goto fail;
     }
     if ((uint64_t)sb.st_size > good_end &&
-        set_aside(s, good_end, (uint64_t)sb.st_size, damaged, err, errsz) != SY_OK)
+        set_aside(s, good_end, (uint64_t)sb.st_size, end == END_PARTIAL, err, errsz) != SY_OK)
         goto fail;
     s->end = good_end;
     /* the writer answers from memory from now on */

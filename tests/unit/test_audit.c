@@ -1291,7 +1291,7 @@ static void spit(const char *path, const unsigned char *p, size_t n)
         fclose(f);
 }
 
-/* The frame at off gets the CRC of what it now holds (a forger's move). */
+/* The frame at off gets the CRCs of what it now holds (a forger's move). */
 static void refresh_crc(unsigned char *p, size_t off)
 {
     uint64_t len = 0;
@@ -1300,6 +1300,9 @@ static void refresh_crc(unsigned char *p, size_t off)
     uint32_t c = sy_crc32c(sy_crc32c(0, p + off + 4, 12), p + off + 24, (size_t)len);
     for (int i = 0; i < 4; i++)
         p[off + 16 + (size_t)i] = (unsigned char)(c >> (8 * i));
+    c = sy_crc32c(0, p + off, 20);
+    for (int i = 0; i < 4; i++)
+        p[off + 20 + (size_t)i] = (unsigned char)(c >> (8 * i));
 }
 
 /* The same contract as the SQLite store's test: batches of 0 to 40 rows
@@ -1478,27 +1481,106 @@ static void test_store_file_torn(void)
     sy_store_close(ro);
     free(p);
 
-    /* one byte changed in the second of three batches */
-    p = slurp(path, &size);
-    CHECK(file_frames(p, size, offs, 8) == 3);
-    p[offs[1] + 200] ^= 1;
-    spit(path, p, size);
-    ro = file_open(path, true, err, sizeof(err));
-    CHECK(ro != NULL);
-    if (ro) {
-        uint64_t c = 0;
+    /* One byte changed in the second of three batches (its payload), then
+     * one bit of its length (its header): whole frames follow the damage, so
+     * a reader reports it and the writer refuses to append (that would
+     * renumber the records after it and fork the log). */
+    for (int what = 0; what < 2; what++) {
+        unsigned char *q = slurp(path, &size);
+        CHECK(file_frames(q, size, offs, 8) == 3);
+        q[what == 0 ? offs[1] + 200 : offs[1] + 10] ^= 4;
+        char broken[160];
+        snprintf(broken, sizeof(broken), "%s.broken", path);
+        spit(broken, q, size);
         char want[64];
         snprintf(want, sizeof(want), "is damaged at byte %zu", offs[1]);
-        CHECK(ro->vt->count(ro, &c, err, sizeof(err)) == SY_ERR && strstr(err, want));
+        ro = file_open(broken, true, err, sizeof(err));
+        uint64_t c = 0;
+        CHECK(ro && ro->vt->count(ro, &c, err, sizeof(err)) == SY_ERR && strstr(err, want));
         sy_store_close(ro);
+        CHECK(file_open(broken, false, err, sizeof(err)) == NULL && strstr(err, want) &&
+              strstr(err, "Nothing is appended"));
+        CHECK(file_size(broken) == size);
+        unlink(broken);
+        free(q);
     }
-    /* the writer keeps what precedes it and the rest beside the file */
-    s = file_open(path, false, err, sizeof(err));
-    CHECK(s && s->vt->count(s, &n, err, sizeof(err)) == SY_OK && n == 10);
-    snprintf(aside, sizeof(aside), "%s.damaged-%zu", path, offs[1]);
-    CHECK(file_size(aside) == size - offs[1]);
+
+    /* Leftovers of a crash (zeros where the next frame was going): readers
+     * stop before them; the writer moves them aside, twice at the same
+     * offset without losing the first copy. */
+    size = file_size(path);
+    for (int k = 0; k < 2; k++) {
+        unsigned char *q = slurp(path, &size);
+        q = sy_realloc(q, size + 30);
+        memset(q + size, 0, 30);
+        spit(path, q, size + 30);
+        free(q);
+        ro = file_open(path, true, err, sizeof(err));
+        rs = (rows_seen_t){.ok = true};
+        CHECK(ro && ro->vt->scan_records(ro, 0, check_row, &rs, err, sizeof(err)) == SY_OK &&
+              rs.ok && rs.n == 30);
+        sy_store_close(ro);
+        s = file_open(path, false, err, sizeof(err));
+        CHECK(s && s->vt->count(s, &n, err, sizeof(err)) == SY_OK && n == 30);
+        sy_store_close(s);
+        CHECK(file_size(path) == size);
+    }
+    snprintf(aside, sizeof(aside), "%s.damaged-%zu", path, size);
+    CHECK(file_size(aside) == 30);
+    snprintf(aside, sizeof(aside), "%s.damaged-%zu.1", path, size);
+    CHECK(file_size(aside) == 30);
+
+    /* Cut at every byte: the writer opens and keeps exactly the whole
+     * batches before the cut. */
+    unsigned char *whole = slurp(path, &size);
+    size_t nf = file_frames(whole, size, offs, 8);
+    CHECK(nf == 3);
+    char cutp[160];
+    snprintf(cutp, sizeof(cutp), "%s.cut", path);
+    for (size_t at = 16; at <= size; at++) {
+        spit(cutp, whole, at);
+        size_t keep = 0;
+        for (size_t f = 0; f < nf; f++)
+            if ((f + 1 < nf ? offs[f + 1] : size) <= at)
+                keep += 10;
+        sy_store_t *w = file_open(cutp, false, err, sizeof(err));
+        uint64_t c = 0;
+        if (w == NULL || w->vt->count(w, &c, err, sizeof(err)) != SY_OK || c != keep) {
+            CHECK(w != NULL && c == keep);
+            sy_store_close(w);
+            break;
+        }
+        sy_store_close(w);
+        char cmd[400];
+        snprintf(cmd, sizeof(cmd), "rm -f %s.damaged-*", cutp);
+        if (system(cmd) != 0)
+            break;
+    }
+    unlink(cutp);
+    free(whole);
+}
+
+/* A forged checkpoint cannot make a proof allocate its tree size. */
+static void test_store_file_forged_size(void)
+{
+    char path[128], err[512];
+    snprintf(path, sizeof(path), "%s/forged.log", tmpdir);
+    sy_store_t *s = file_open(path, false, err, sizeof(err));
+    CHECK(s != NULL);
+    if (s == NULL)
+        return;
+    char rids[4][32], recs[4][64];
+    sy_store_row_t rows[4];
+    make_rows(0, 4, rids, recs, rows);
+    sy_store_checkpoint_t cp = {.tree_size = (uint64_t)1 << 50, .key_id = "0011223344556677"};
+    sy_store_batch_t b = {.rows = rows, .nrows = 4, .checkpoint = &cp};
+    CHECK(s->vt->append(s, &b, err, sizeof(err)) == SY_OK);
+    FILE *out = fopen("/dev/null", "w");
+    CHECK(out && sy_audit_proof(s, SY_STR("req_001"), out, err, sizeof(err)) == SY_ERR &&
+          strstr(err, "covers 1125899906842624 records but the log holds 4"));
+    if (out)
+        fclose(out);
     sy_store_close(s);
-    free(p);
 }
 
 /* The gateway on an audit file: records verify; a record changed with its
@@ -1572,6 +1654,7 @@ int main(void)
     RUN(test_crc32c);
     RUN(test_store_file);
     RUN(test_store_file_torn);
+    RUN(test_store_file_forged_size);
     RUN(test_audit_file_tamper);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
