@@ -1519,7 +1519,9 @@ static void launch(proxy_t *p, attempt_t *a, uint32_t ci, bool hedge)
     a->dep = dep;
     a->state = dep->state;
     a->hedge = hedge;
-    if (now_ns(p) >= p->deadline_ns || p->attempts >= p->cfg->router.max_attempts) {
+    /* A fresh reading: the loop's may be from before this turn's work, and
+     * an attempt must not start past the deadline. */
+    if (fresh_ns(p) >= p->deadline_ns || p->attempts >= p->cfg->router.max_attempts) {
         if (!hedge) {
             if (!p->err.cls) {
                 p->err.cls = SY_IR_ERR_TIMEOUT;
@@ -1622,7 +1624,10 @@ static void go(proxy_t *p, attempt_t *a)
     /* A whole response must arrive within the request's deadline; a stream
      * is bounded by the first-byte and idle timeouts instead (it may rightly
      * last longer). */
-    uint64_t total_ms = a->up.stream ? 0 : SY_MAX((p->deadline_ns - now) / 1000000ull, (uint64_t)1);
+    uint64_t total_ms = a->up.stream                ? 0
+                        : now >= p->deadline_ns       ? 1 /* passed while encoding: ~at once */
+                                                      : SY_MAX((p->deadline_ns - now) / 1000000ull,
+                                                               (uint64_t)1);
     sy_http_client_req_t cr = {
         .origin = origin,
         .method = a->up.method ? a->up.method : "POST",

@@ -318,8 +318,10 @@ int sy_loop_run(sy_loop_t *l)
     /* The clock is read once per turn, right after the wait, as nginx does:
      * timers, the sleep's length and the callbacks' marks all use that
      * reading, and a mark that must be exact reads it afresh with
-     * sy_loop_update_time(). A turn's own work (microseconds) can make a
-     * timer fire that much late, never early. */
+     * sy_loop_update_time(). So a timer armed during a turn counts from
+     * the turn's start, and one that falls due during a turn's work runs
+     * at the next turn: either way it is off by at most one turn's work
+     * (microseconds; timeouts are in milliseconds and more), as in nginx. */
     sy_loop_update_time(l);
     while (!l->stop) {
         run_timers(l);
