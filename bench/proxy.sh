@@ -19,6 +19,11 @@
 #                      the same through a second Switchyard instance with the
 #                      audit log off (its own database): what the audit log
 #                      costs, measured in the same run
+#   sy-passthrough-sqlite, sy-translate-sqlite
+#                      the same through a third instance keeping its audit log
+#                      in SQLite (c and d keep it where BENCH_AUDIT_STORE says,
+#                      by default the append-only audit file): what the store
+#                      costs, measured in the same run
 #   portkey         e. Portkey's gateway (OpenAI provider, custom host)
 #   portkey-translate  Portkey, OpenAI client -> Anthropic upstream (--only)
 #
@@ -47,7 +52,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ONLY="sim,nginx-static,nginx-proxy,sy-passthrough,sy-translate,sy-passthrough-noaudit,sy-translate-noaudit,portkey"
+ONLY="sim,nginx-static,nginx-proxy,sy-passthrough,sy-translate,sy-passthrough-noaudit,sy-translate-noaudit,sy-passthrough-sqlite,sy-translate-sqlite,portkey"
 UPSTREAM=sim
 REPEAT=3
 DURATION=10
@@ -122,6 +127,11 @@ if has sy-passthrough-noaudit || has sy-translate-noaudit; then
     start_gateway gateway-noaudit "$GWN" "$UP" BENCH_AUDIT=false BENCH_DB=switchyard-noaudit
     GW_KEY_NOAUDIT=$GW_KEY
 fi
+if has sy-passthrough-sqlite || has sy-translate-sqlite; then
+    GWS=$(free_port)
+    BENCH_AUDIT_STORE=sqlite start_gateway gateway-sqlite "$GWS" "$UP" BENCH_DB=switchyard-sqlite
+    GW_KEY_SQLITE=$GW_KEY
+fi
 if has portkey || has portkey-translate; then
     if { [ "${BENCH_SMOKE:-0}" = 1 ] && [ ! -d "$BENCH_ROOT/bench/node_modules/@portkey-ai/gateway" ]; } ||
         ! portkey_install; then
@@ -158,6 +168,12 @@ if [ -n "${GWN:-}" ]; then
         "Authorization: Bearer $GW_KEY_NOAUDIT" "$PID_gateway_noaudit" "$UPP"
     set_scen sy-translate-noaudit "http://127.0.0.1:$GWN/v1/chat/completions" "$BENCH_CONF/chat-translate.json" \
         "Authorization: Bearer $GW_KEY_NOAUDIT" "$PID_gateway_noaudit" "$UPP"
+fi
+if [ -n "${GWS:-}" ]; then
+    set_scen sy-passthrough-sqlite "http://127.0.0.1:$GWS/v1/chat/completions" "$BENCH_CONF/chat.json" \
+        "Authorization: Bearer $GW_KEY_SQLITE" "$PID_gateway_sqlite" "$UPP"
+    set_scen sy-translate-sqlite "http://127.0.0.1:$GWS/v1/chat/completions" "$BENCH_CONF/chat-translate.json" \
+        "Authorization: Bearer $GW_KEY_SQLITE" "$PID_gateway_sqlite" "$UPP"
 fi
 if [ -n "${PK:-}" ]; then
     set_scen portkey "http://127.0.0.1:$PK/v1/chat/completions" "$BENCH_CONF/chat.json" \

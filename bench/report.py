@@ -30,6 +30,8 @@ LABELS = {
     'sy-translate': 'd. Switchyard OpenAI→Anthropic',
     'sy-passthrough-noaudit': 'c′. passthrough, audit log off',
     'sy-translate-noaudit': 'd′. OpenAI→Anthropic, audit log off',
+    'sy-passthrough-sqlite': 'c″. passthrough, audit log in SQLite',
+    'sy-translate-sqlite': 'd″. OpenAI→Anthropic, audit log in SQLite',
     'portkey': 'e. Portkey gateway',
     'portkey-translate': 'Portkey OpenAI→Anthropic',
 }
@@ -147,10 +149,18 @@ def proxy(a):
     if stn and ng:
         checks.append(('translation, audit log off, ≥ 0.8× nginx proxy_pass',
                        ratio(stn['rps'], ng['rps']), TARGETS['translate_vs_nginx'], '{:.2f}×'))
+    sps, sts = res.get('sy-passthrough-sqlite'), res.get('sy-translate-sqlite')
+    if sps and ng:
+        checks.append(('passthrough, audit log in SQLite, ≥ 1.0× nginx proxy_pass',
+                       ratio(sps['rps'], ng['rps']), TARGETS['passthrough_vs_nginx'], '{:.2f}×'))
+    if sts and ng:
+        checks.append(('translation, audit log in SQLite, ≥ 0.8× nginx proxy_pass',
+                       ratio(sts['rps'], ng['rps']), TARGETS['translate_vs_nginx'], '{:.2f}×'))
     if sp and pk:
         checks.append(('passthrough throughput ≥ 50× Portkey', ratio(sp['rps'], pk['rps']),
                        TARGETS['vs_portkey'], '{:.0f}×'))
-    for s in ('sy-passthrough', 'sy-translate', 'sy-passthrough-noaudit', 'sy-translate-noaudit'):
+    for s in ('sy-passthrough', 'sy-translate', 'sy-passthrough-noaudit', 'sy-translate-noaudit',
+              'sy-passthrough-sqlite', 'sy-translate-sqlite'):
         m = res.get(s)
         if m and d and m['p99'] is not None and m['rate'] == d['rate']:
             checks.append(('%s: added p99 at %d req/s ≤ 100 µs' % (s, m['rate']),
