@@ -1473,6 +1473,7 @@ static void build_ctx(attempt_t *a, const sy_config_deployment_t *dep, sy_str_t 
     cx->base_path = base_path;
     cx->api_key = pc->api_key;
     cx->model = dep->model;
+    cx->body_hint = a->p->req->body.len;
     cx->api_version = pc->api_version;
     cx->azure = pc->azure;
     cx->region = pc->region;

@@ -451,17 +451,16 @@ static int passthrough_usage(sy_arena_t *a, sy_str_t body, sy_ir_usage_t *out)
     return SY_OK;
 }
 
-static int encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_request_t *req,
-                  sy_upstream_req_t *out, sy_ir_error_t *err)
+/* The request body into b; the writer's result (SY_ETOOBIG: past b's cap). */
+static int write_request(sy_buf_t *b, sy_arena_t *a, const sy_provider_ctx_t *cx,
+                         const sy_ir_request_t *req)
 {
     uint64_t max_tokens;
     bool derived;
     uint64_t budget = plan_thinking(cx, req, &max_tokens, &derived);
 
-    sy_buf_t b;
-    sy_buf_init(&b, SY_ANTHROPIC_MAX_BODY);
     sy_json_writer_t w;
-    sy_json_writer_init(&w, &b, 0);
+    sy_json_writer_init(&w, b, 0);
     sy_json_write_begin_object(&w);
     write_str_member(&w, "model", cx->model.len ? cx->model : req->model);
     K(&w, "max_tokens");
@@ -523,9 +522,37 @@ static int encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_reques
         sy_json_write_bool(&w, true);
     }
     sy_json_write_end_object(&w);
-    int rc = sy_json_write_finish(&w);
+    return sy_json_write_finish(&w);
+}
+
+static int encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_request_t *req,
+                  sy_upstream_req_t *out, sy_ir_error_t *err)
+{
+    /* First into request arena memory of about the client's body's size (a
+     * buffer whose cap is its limit: it refuses, never grows, and needs no
+     * heap buffer nor a copy out of it); a body that does not fit is
+     * written again into a heap buffer that grows up to the limit. */
+    size_t room = SY_MIN(cx->body_hint + 512, (size_t)SY_ANTHROPIC_MAX_BODY);
+    sy_str_t body = SY_STR_NULL;
+    int rc = SY_ETOOBIG;
+    if (cx->body_hint) {
+        char *mem = sy_arena_alloc(a, room + 1);
+        sy_buf_t ab = {mem, 0, 0, room, room};
+        rc = write_request(&ab, a, cx, req);
+        if (rc == SY_OK) {
+            mem[ab.len] = '\0';
+            body = sy_str(mem, ab.len);
+        }
+    }
     if (rc != SY_OK) {
+        sy_buf_t b;
+        sy_buf_init(&b, SY_ANTHROPIC_MAX_BODY);
+        rc = write_request(&b, a, cx, req);
+        if (rc == SY_OK)
+            body = sy_str(sy_arena_memdup(a, sy_buf_ptr(&b), b.len), b.len);
         sy_buf_free(&b);
+    }
+    if (rc != SY_OK) {
         memset(err, 0, sizeof(*err));
         err->cls = SY_IR_ERR_BAD_REQUEST;
         err->status = 400;
@@ -534,8 +561,7 @@ static int encode(sy_arena_t *a, const sy_provider_ctx_t *cx, const sy_ir_reques
         return rc;
     }
     memset(out, 0, sizeof(*out));
-    out->body = sy_str(sy_arena_memdup(a, sy_buf_ptr(&b), b.len), b.len);
-    sy_buf_free(&b);
+    out->body = body;
     set_target(a, cx, req->stream, out);
     return SY_OK;
 }

@@ -50,6 +50,7 @@ typedef struct {
     sy_str_t aws_session_token;     /* secret, optional */
     int64_t now;             /* Unix seconds, for signatures */
     uint64_t default_max_tokens; /* used when the format requires max_tokens and the client sent none */
+    size_t body_hint;        /* the client's request body's size (0: unknown): an encoder's first room */
 } sy_provider_ctx_t;
 
 typedef struct sy_upstream_header {
