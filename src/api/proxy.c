@@ -211,12 +211,13 @@ void sy_proxy_request_id(sy_gateway_worker_t *w, char out[32])
 
 /* Time along a request (loop.h, "Time"). Most marks take the loop's cached
  * clock, i.e. when the event being handled was seen: the circuit and rate
- * windows, the deadline check, when the answer or an error came back
- * (t_up_end), an attempt's time in the route notes. Three take a fresh
- * reading, because they open or close a reported duration: the upstream
- * request's start (launch: t_up_start and the attempt's t_start, so the
- * request's own parsing and routing count as overhead, not upstream time),
- * the first token (t_ttft), and the end (finish: total). Every reading is
+ * windows, when the answer or an error came back (t_up_end), an attempt's
+ * time in the route notes. The deadline check before an attempt reads the
+ * clock afresh (no attempt starts past the deadline), and so do the marks
+ * that open or close a reported duration: the upstream request's start
+ * (go: t_up_start and the attempt's t_start, so the request's own parsing,
+ * routing and encoding count as overhead, not upstream time), the first
+ * token (t_ttft), and the end (finish: total). Every reading is
  * also the cache's new value, so no mark is earlier than one before it:
  * t_start <= t_up_start <= t_up_end <= end, and overhead = total - upstream
  * cannot go negative. */
