@@ -134,28 +134,19 @@ def proxy(a):
         f.write('# %s\n' % (a.meta or ''))
         f.write('\n'.join(tsv) + '\n')
     print()
-    sp, st = res.get('sy-passthrough'), res.get('sy-translate')
+    sp = res.get('sy-passthrough')
     checks = []
-    if sp and ng:
-        checks.append(('passthrough throughput ≥ 1.0× nginx proxy_pass',
-                       ratio(sp['rps'], ng['rps']), TARGETS['passthrough_vs_nginx'], '{:.2f}×'))
-    if st and ng:
-        checks.append(('translation throughput ≥ 0.8× nginx proxy_pass',
-                       ratio(st['rps'], ng['rps']), TARGETS['translate_vs_nginx'], '{:.2f}×'))
-    spn, stn = res.get('sy-passthrough-noaudit'), res.get('sy-translate-noaudit')
-    if spn and ng:
-        checks.append(('passthrough, audit log off, ≥ 1.0× nginx proxy_pass',
-                       ratio(spn['rps'], ng['rps']), TARGETS['passthrough_vs_nginx'], '{:.2f}×'))
-    if stn and ng:
-        checks.append(('translation, audit log off, ≥ 0.8× nginx proxy_pass',
-                       ratio(stn['rps'], ng['rps']), TARGETS['translate_vs_nginx'], '{:.2f}×'))
-    sps, sts = res.get('sy-passthrough-sqlite'), res.get('sy-translate-sqlite')
-    if sps and ng:
-        checks.append(('passthrough, audit log in SQLite, ≥ 1.0× nginx proxy_pass',
-                       ratio(sps['rps'], ng['rps']), TARGETS['passthrough_vs_nginx'], '{:.2f}×'))
-    if sts and ng:
-        checks.append(('translation, audit log in SQLite, ≥ 0.8× nginx proxy_pass',
-                       ratio(sts['rps'], ng['rps']), TARGETS['translate_vs_nginx'], '{:.2f}×'))
+    # (suffix, how the output names it): the three Switchyard gateways of a run
+    for suffix, how in (('', ''), ('-noaudit', ', audit log off'),
+                        ('-sqlite', ', audit log in SQLite')):
+        for kind, target, what in (('passthrough', 'passthrough_vs_nginx', '1.0'),
+                                   ('translate', 'translate_vs_nginx', '0.8')):
+            m = res.get('sy-%s%s' % (kind, suffix))
+            if m and ng:
+                name = 'passthrough' if kind == 'passthrough' else 'translation'
+                checks.append(('%s%s%s ≥ %s× nginx proxy_pass'
+                               % (name, ' throughput' if not suffix else '', how, what),
+                               ratio(m['rps'], ng['rps']), TARGETS[target], '{:.2f}×'))
     if sp and pk:
         checks.append(('passthrough throughput ≥ 50× Portkey', ratio(sp['rps'], pk['rps']),
                        TARGETS['vs_portkey'], '{:.0f}×'))

@@ -63,46 +63,62 @@ static void remove_files(const char *dir)
     }
 }
 
-/* CPU µs per record through a store (file: the file store, else SQLite);
- * -1 on error. */
-static double run_store(const char *dir, bool file, int batches, int per)
+/* The store under dir (file: the file store, else SQLite), as the writer
+ * opens it (synchronous full); NULL with a message on error. */
+static sy_store_t *open_store(const char *dir, bool file)
 {
     char path[512], err[256];
     snprintf(path, sizeof(path), "%s/%s", dir, file ? "audit.log" : "audit.db");
     sy_store_opts_t o = {.readonly = false, .sync_full = true};
     sy_store_t *s = file ? sy_store_file_open(path, &o, err, sizeof(err))
                          : sy_store_sqlite_open(path, &o, err, sizeof(err));
-    if (s == NULL) {
+    if (s == NULL)
         fprintf(stderr, "store_bench: %s\n", err);
-        return -1;
-    }
-    sy_store_row_t *rows = sy_calloc((size_t)per, sizeof(*rows));
-    uint8_t frontier[8 + 64 * 32];
+    return s;
+}
+
+/* Append `batches` batches of `per` records numbered from *seq (rows: room
+ * for per); SY_ERR with a message on error. */
+static int append_batches(sy_store_t *s, sy_store_row_t *rows, int batches, int per,
+                          uint64_t *seq)
+{
+    char err[256];
+    uint8_t frontier[8 + 32 * 8];
     memset(frontier, 0, sizeof(frontier));
-    uint64_t seq = 0;
-    double c0 = cpu_s();
     for (int b = 0; b < batches; b++) {
         for (int i = 0; i < per; i++) {
-            rows[i].seq = seq++;
-            rows[i].request_id = SY_STR(g_request_id);
-            rows[i].time_ms = 1795286027080u + seq;
-            memset(rows[i].leaf.b, (int)(seq & 0xff), sizeof(rows[i].leaf.b));
-            rows[i].record = (sy_str_t){g_record, sizeof(g_record)};
+            uint64_t n = (*seq)++;
+            rows[i] = (sy_store_row_t){.seq = n, .request_id = SY_STR(g_request_id),
+                                       .time_ms = 1795286027080u + n,
+                                       .record = {g_record, sizeof(g_record)}};
+            memset(rows[i].leaf.b, (int)(n & 0xff), sizeof(rows[i].leaf.b));
         }
-        memcpy(frontier, &seq, sizeof(seq));
+        memcpy(frontier, seq, sizeof(*seq));
         sy_store_batch_t batch = {.rows = rows, .nrows = (size_t)per, .frontier = frontier,
-                                  .frontier_len = 8 + 32 * 8};
+                                  .frontier_len = sizeof(frontier)};
         if (s->vt->append(s, &batch, err, sizeof(err)) != SY_OK) {
             fprintf(stderr, "store_bench: %s\n", err);
-            sy_store_close(s);
-            free(rows);
-            return -1;
+            return SY_ERR;
         }
     }
+    return SY_OK;
+}
+
+/* CPU µs per record through a store (file: the file store, else SQLite);
+ * -1 on error. */
+static double run_store(const char *dir, bool file, int batches, int per)
+{
+    sy_store_t *s = open_store(dir, file);
+    if (s == NULL)
+        return -1;
+    sy_store_row_t *rows = sy_calloc((size_t)per, sizeof(*rows));
+    uint64_t seq = 0;
+    double c0 = cpu_s();
+    int rc = append_batches(s, rows, batches, per, &seq);
     double c1 = cpu_s();
     sy_store_close(s);
     free(rows);
-    return (c1 - c0) * 1e6 / ((double)batches * per);
+    return rc == SY_OK ? (c1 - c0) * 1e6 / ((double)batches * per) : -1;
 }
 
 /* CPU µs per record appending the same bytes to one file; -1 on error. */
@@ -148,36 +164,16 @@ static double run_append(const char *dir, int batches, int per)
  * the store dropping synced pages, the page cache) grows. */
 static int run_growth(const char *dir, int steps, int batches, int per)
 {
-    char path[512], err[256];
-    snprintf(path, sizeof(path), "%s/audit.log", dir);
-    sy_store_opts_t o = {.readonly = false, .sync_full = true};
-    sy_store_t *s = sy_store_file_open(path, &o, err, sizeof(err));
-    if (s == NULL) {
-        fprintf(stderr, "store_bench: %s\n", err);
+    sy_store_t *s = open_store(dir, true);
+    if (s == NULL)
         return 1;
-    }
     sy_store_row_t *rows = sy_calloc((size_t)per, sizeof(*rows));
-    uint8_t frontier[8 + 32 * 8];
-    memset(frontier, 0, sizeof(frontier));
     uint64_t seq = 0;
-    int rc = 0;
+    int rc = SY_OK;
     printf("| records written | file MB | CPU µs per record in this step |\n|---:|---:|---:|\n");
-    for (int step = 0; step < steps && rc == 0; step++) {
+    for (int step = 0; step < steps && rc == SY_OK; step++) {
         double c0 = cpu_s();
-        for (int b = 0; b < batches && rc == 0; b++) {
-            for (int i = 0; i < per; i++) {
-                rows[i] = (sy_store_row_t){.seq = seq++, .request_id = SY_STR(g_request_id),
-                                           .time_ms = 1795286027080u + seq,
-                                           .record = {g_record, sizeof(g_record)}};
-                memset(rows[i].leaf.b, (int)(seq & 0xff), sizeof(rows[i].leaf.b));
-            }
-            sy_store_batch_t batch = {.rows = rows, .nrows = (size_t)per, .frontier = frontier,
-                                      .frontier_len = sizeof(frontier)};
-            if (s->vt->append(s, &batch, err, sizeof(err)) != SY_OK) {
-                fprintf(stderr, "store_bench: %s\n", err);
-                rc = 1;
-            }
-        }
+        rc = append_batches(s, rows, batches, per, &seq);
         double us = (cpu_s() - c0) * 1e6 / ((double)batches * per);
         printf("| %llu | %.0f | %.2f |\n", (unsigned long long)seq,
                (double)seq * (double)(sizeof(g_record) + sizeof(g_request_id) + 72) / 1e6, us);
@@ -185,7 +181,7 @@ static int run_growth(const char *dir, int steps, int batches, int per)
     }
     sy_store_close(s);
     free(rows);
-    return rc;
+    return rc == SY_OK ? 0 : 1;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -50,10 +50,9 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 
 uint32_t sy_crc32c(uint32_t crc, const void *p, size_t n)
 {
-    static int hw = -1; /* racy first use is harmless: every thread finds the same */
-    if (hw < 0)
-        hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-    return hw ? crc32c_hw(crc, p, n) : sy_crc32c_sw(crc, p, n);
+    /* __builtin_cpu_supports reads what libgcc found at start-up: a load
+     * and a test, no shared state of ours to race on. */
+    return __builtin_cpu_supports("sse4.2") ? crc32c_hw(crc, p, n) : sy_crc32c_sw(crc, p, n);
 }
 #else
 uint32_t sy_crc32c(uint32_t crc, const void *p, size_t n)

@@ -1015,23 +1015,8 @@ typedef struct {
     bool ok;
 } rows_seen_t;
 
-static int check_row(void *ctx, const sy_store_row_t *row)
-{
-    rows_seen_t *rs = ctx;
-    char rid[32], rec[64];
-    int rl = snprintf(rid, sizeof(rid), "req_%03zu", rs->n);
-    int cl = snprintf(rec, sizeof(rec), "{\"seq\":%zu,\"x\":\"%0*d\"}", rs->n, (int)(rs->n % 40), 7);
-    sy_hash_t leaf;
-    sy_merkle_leaf(rec, (size_t)cl, &leaf);
-    if (row->seq != rs->n || row->time_ms != 1000 + rs->n ||
-        !sy_str_eq(row->request_id, sy_str(rid, (size_t)rl)) ||
-        !sy_str_eq(row->record, sy_str(rec, (size_t)cl)) || memcmp(row->leaf.b, leaf.b, SY_HASH_LEN))
-        rs->ok = false;
-    rs->n++;
-    return SY_OK;
-}
-
-/* Rows seq..seq+n-1 as check_row expects them. */
+/* Rows seq..seq+n-1 of the store tests: request id, time and record made
+ * from the number, the leaf hashed from the record. */
 static void make_rows(size_t seq, size_t n, char rids[][32], char recs[][64], sy_store_row_t *rows)
 {
     for (size_t i = 0; i < n; i++, seq++) {
@@ -1041,6 +1026,36 @@ static void make_rows(size_t seq, size_t n, char rids[][32], char recs[][64], sy
                                    .time_ms = 1000 + seq, .record = sy_str(recs[i], (size_t)cl)};
         sy_merkle_leaf(recs[i], (size_t)cl, &rows[i].leaf);
     }
+}
+
+/* Every row read back is make_rows' row of its place. */
+static int check_row(void *ctx, const sy_store_row_t *row)
+{
+    rows_seen_t *rs = ctx;
+    char rid[1][32], rec[1][64];
+    sy_store_row_t want;
+    make_rows(rs->n, 1, rid, rec, &want);
+    if (row->seq != want.seq || row->time_ms != want.time_ms ||
+        !sy_str_eq(row->request_id, want.request_id) || !sy_str_eq(row->record, want.record) ||
+        memcmp(row->leaf.b, want.leaf.b, SY_HASH_LEN))
+        rs->ok = false;
+    rs->n++;
+    return SY_OK;
+}
+
+/* A checkpoint (unsigned) over make_rows' first n rows. */
+static void covered_checkpoint(size_t n, uint64_t time_ms, sy_store_checkpoint_t *cp)
+{
+    sy_hash_t *leaves = sy_calloc(n, sizeof(sy_hash_t));
+    for (size_t i = 0; i < n; i++) {
+        char rid[1][32], rec[1][64];
+        sy_store_row_t r;
+        make_rows(i, 1, rid, rec, &r);
+        leaves[i] = r.leaf;
+    }
+    *cp = (sy_store_checkpoint_t){.tree_size = n, .time_ms = time_ms, .key_id = "0011223344556677"};
+    sy_merkle_root(leaves, n, &cp->root);
+    free(leaves);
 }
 
 /* Batches of every size from 0 to 40 rows (whole groups of the multi-row
@@ -1091,15 +1106,8 @@ static void test_store_batches(void)
      * the scan up to the latest checkpoint; a
      * record after it, or none, is named as such. */
     enum { COVERED = 500 };
-    sy_hash_t *leaves = sy_calloc(COVERED, sizeof(sy_hash_t));
-    for (size_t i = 0; i < COVERED; i++) {
-        char rec[64];
-        int cl = snprintf(rec, sizeof(rec), "{\"seq\":%zu,\"x\":\"%0*d\"}", i, (int)(i % 40), 7);
-        sy_merkle_leaf(rec, (size_t)cl, &leaves[i]);
-    }
-    sy_store_checkpoint_t cp = {.tree_size = COVERED, .time_ms = 1, .key_id = "0011223344556677"};
-    sy_merkle_root(leaves, COVERED, &cp.root);
-    free(leaves);
+    sy_store_checkpoint_t cp;
+    covered_checkpoint(COVERED, 1, &cp);
     sy_store_batch_t cb = {.checkpoint = &cp};
     CHECK(s->vt->append(s, &cb, err, sizeof(err)) == SY_OK);
     char *text = NULL;
@@ -1355,16 +1363,9 @@ static void test_store_file(void)
     CHECK(s->vt->meta_get(s, "nope", &mv, err, sizeof(err)) == SY_ENOTFOUND);
 
     enum { COVERED = 500 };
-    sy_hash_t *leaves = sy_calloc(COVERED, sizeof(sy_hash_t));
-    for (size_t i = 0; i < COVERED; i++) {
-        char rec[64];
-        int cl = snprintf(rec, sizeof(rec), "{\"seq\":%zu,\"x\":\"%0*d\"}", i, (int)(i % 40), 7);
-        sy_merkle_leaf(rec, (size_t)cl, &leaves[i]);
-    }
-    sy_store_checkpoint_t cp = {.tree_size = COVERED, .time_ms = 77, .key_id = "0011223344556677"};
-    sy_merkle_root(leaves, COVERED, &cp.root);
+    sy_store_checkpoint_t cp;
+    covered_checkpoint(COVERED, 77, &cp);
     memset(cp.sig, 0xab, sizeof(cp.sig));
-    free(leaves);
     sy_store_batch_t cb = {.checkpoint = &cp};
     CHECK(s->vt->append(s, &cb, err, sizeof(err)) == SY_OK);
 
